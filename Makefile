@@ -1,0 +1,75 @@
+# nlkit: kernel modules (kmod/), the Go command `nlkit` (tools/nlkit), tc plugins
+# (iproute-ext/) and the VM test runner (tests/).
+#
+#   make                     build nlkit and the modules for the running kernel (or KDIR=...)
+#   make install             install modules (updates/ + depmod), tc plugins and nlkit
+#   make demo                boot a VM with the modules and run the mechanisms' scenarios
+#   make test                run every test: host Go tests, then all kernel tests in VMs
+#                            on every supported kernel (installs what it needs)
+#   make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestInfo   one kernel/package/test
+#   make vmshell KERNEL=6.12 a shell in the guest with the modules loaded
+SHELL := /bin/bash
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+KVER ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KVER)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+TC_LIB_DIR ?= /usr/lib/x86_64-linux-gnu/tc
+VERSION := $(shell cat VERSION)
+GOFLAGS_LD := -ldflags "-X github.com/nlkit/nlkit/tools/nlkit/cmd.Version=$(VERSION)"
+
+.PHONY: all tools modules iproute-ext install modules_install clean generate \
+	check-generated test hosttest vmtest demo vmshell deps
+
+all: tools modules iproute-ext
+
+tools:
+	$(GO) build $(GOFLAGS_LD) -o bin/nlkit ./tools/nlkit
+
+modules:
+	@if [ ! -e "$(KDIR)/Makefile" ]; then \
+		echo "nlkit: no kernel build tree at $(KDIR)."; \
+		echo "       Install linux-headers-$(KVER), or pass KDIR=/path/to/kernel/build."; \
+		exit 1; fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+iproute-ext:
+	$(MAKE) -C iproute-ext
+
+install: modules_install
+	install -D -m 0755 bin/nlkit $(DESTDIR)$(PREFIX)/bin/nlkit
+	$(MAKE) -C iproute-ext install DESTDIR=$(DESTDIR) TC_LIB_DIR=$(TC_LIB_DIR)
+
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	$(MAKE) -C iproute-ext clean
+	rm -rf bin out
+
+deps:
+	tests/setup/deps.sh
+
+# Every test: host-side Go tests, then the kernel-facing tests in VMs on every kernel.
+test: deps
+	tests/run-all.sh
+
+hosttest:
+	tests/setup/go.sh
+	$(GO) vet ./...
+	$(GO) test ./...
+
+# One kernel / package / test: make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestX
+vmtest: deps
+	$(GO) run ./tests/vm/cmd/vmrun -kernels "$(or $(KERNELS),all)" $(if $(PKG),-pkg "$(PKG)") $(if $(RUN),-run "$(RUN)")
+
+vmshell: deps
+	$(GO) run ./tests/vm/cmd/vmrun -kernels "$(or $(KERNEL),6.12)" -shell
+
+demo: deps
+	$(GO) run ./tests/vm/cmd/vmrun -kernels "$(or $(KERNELS),6.12)" -scenarios

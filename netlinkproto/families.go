@@ -1,0 +1,14 @@
+// Package netlinkproto holds nlkit's generic netlink family specs (specs/*.yaml, the
+// single source of truth of each family), the generator that turns them into C and Go
+// (gen/, run by `go generate ./...`), and one Go client package per family.
+package netlinkproto
+
+import "github.com/nlkit/nlkit/netlinkproto/gen"
+
+//go:generate go run ./cmd/nlgen -root ..
+
+// Families lists every spec and where its generated files go (relative to the
+// repository root). Add a family here and run `go generate ./...`.
+var Families = []gen.Family{
+	{Spec: "netlinkproto/specs/nlkit_smoke.yaml", KernelDir: "kmod/smoke", GoDir: "netlinkproto/smoke", GoPackage: "smoke"},
+}
