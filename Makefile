@@ -47,8 +47,11 @@ modules_install: modules
 generate:
 	$(GO) generate ./...
 
+# Not kbuild's `clean` for M=$(CURDIR): it deletes every *.mod below M, go.mod included.
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	find kmod \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
+		-o -name '.*.cmd' -o -name 'modules.order' \) -delete
+	rm -f Module.symvers modules.order .*.cmd
 	$(MAKE) -C iproute-ext clean
 	rm -rf bin out
 

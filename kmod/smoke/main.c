@@ -24,6 +24,8 @@
 #include <net/netns/generic.h>
 #include <net/sock.h>
 
+#include <nlkit/genl.h>
+
 #include "nlkit_smoke_nl.h"
 
 #ifndef NLKIT_VERSION
@@ -45,6 +47,11 @@ struct smoke_net {
 };
 
 static unsigned int smoke_net_id __read_mostly;
+
+/* For tests of the client's ABI check only: register the family with another version. */
+static unsigned int fake_abi;
+module_param(fake_abi, uint, 0444);
+MODULE_PARM_DESC(fake_abi, "testing only: register the family with this version instead of the real ABI");
 static struct genl_family smoke_family;
 
 static struct smoke_net *smoke_pernet(struct net *net)
@@ -122,7 +129,7 @@ int nlkit_smoke_nl_set_value_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *ev;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, NLKIT_SMOKE_A_VALUE_VALUE))
+	if (nlkit_genl_require(info, NLKIT_SMOKE_A_VALUE_VALUE, "value is required"))
 		return -EINVAL;
 
 	ev = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
@@ -161,7 +168,7 @@ int nlkit_smoke_nl_add_items_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 first, count = 1, i;
 	int err = 0;
 
-	if (GENL_REQ_ATTR_CHECK(info, NLKIT_SMOKE_A_ITEM_ID))
+	if (nlkit_genl_require(info, NLKIT_SMOKE_A_ITEM_ID, "the first item id is required"))
 		return -EINVAL;
 	first = nla_get_u32(attrs[NLKIT_SMOKE_A_ITEM_ID]);
 	if (attrs[NLKIT_SMOKE_A_ITEM_COUNT])
@@ -251,7 +258,7 @@ int nlkit_smoke_nl_get_item_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int err;
 
-	if (GENL_REQ_ATTR_CHECK(info, NLKIT_SMOKE_A_ITEM_ID))
+	if (nlkit_genl_require(info, NLKIT_SMOKE_A_ITEM_ID, "an item id is required"))
 		return -EINVAL;
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
@@ -327,7 +334,7 @@ static struct pernet_operations smoke_net_ops = {
 	.size = sizeof(struct smoke_net),
 };
 
-static struct genl_family smoke_family __ro_after_init = {
+static struct genl_family smoke_family = {
 	.name = NLKIT_SMOKE_FAMILY_NAME,
 	.version = NLKIT_SMOKE_FAMILY_VERSION,
 	.netnsok = true,
@@ -346,13 +353,15 @@ static int __init smoke_init(void)
 	err = register_pernet_subsys(&smoke_net_ops);
 	if (err)
 		return err;
+	if (fake_abi)
+		smoke_family.version = fake_abi;
 	err = genl_register_family(&smoke_family);
 	if (err) {
 		unregister_pernet_subsys(&smoke_net_ops);
 		return err;
 	}
-	pr_info("nlkit_smoke %s loaded (family %s, ABI %d)\n", NLKIT_VERSION,
-		NLKIT_SMOKE_FAMILY_NAME, NLKIT_SMOKE_FAMILY_VERSION);
+	pr_info("nlkit_smoke %s loaded (family %s, ABI %u)\n", NLKIT_VERSION,
+		NLKIT_SMOKE_FAMILY_NAME, smoke_family.version);
 	return 0;
 }
 

@@ -1,0 +1,209 @@
+// Package genl is the part every nlkit generic netlink client shares: dialing a family
+// with a clear error when its module is not loaded, refusing a module whose ABI differs
+// from the one the client was generated for, requests whose errors carry the kernel's
+// extack message, dumps merged across messages and retried when the kernel marks them
+// interrupted (NLM_F_DUMP_INTR), and multicast subscriptions.
+//
+// The rules it enforces (see the foundation issue): nested attributes always carry
+// NLA_F_NESTED (netlink.AttributeEncoder.Nested sets it), the kernel's extack message
+// reaches the user, a missing family is "module not loaded" in words, and a module's
+// ABI mismatch is refused with a clear message.
+package genl
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
+)
+
+// DumpRetries is how often a dump the kernel marked interrupted is started again.
+const DumpRetries = 5
+
+// Family identifies a family and what the client expects of it.
+type Family struct {
+	Name   string // genl family name
+	Module string // kernel module that registers it
+	ABI    uint8  // the family version this client was generated for
+}
+
+// Conn is a connection to one generic netlink family.
+type Conn struct {
+	c      *genetlink.Conn
+	fam    Family
+	kernel genetlink.Family
+}
+
+// ErrNotLoaded is matched (errors.Is) by the error Dial returns when the family is
+// not registered.
+var ErrNotLoaded = errors.New("kernel module not loaded")
+
+// ABIError is returned by Dial when the module speaks another ABI.
+type ABIError struct {
+	Family       Family
+	KernelABI    uint32
+	ExpectedABI  uint8
+	ModuleLoaded string
+}
+
+func (e *ABIError) Error() string {
+	return fmt.Sprintf("the loaded %s module speaks %s ABI %d, but this nlkit speaks ABI %d: load the module from the same nlkit release as this tool",
+		e.Family.Module, e.Family.Name, e.KernelABI, e.ExpectedABI)
+}
+
+// Dial opens a connection to the family and checks its ABI.
+func Dial(f Family) (*Conn, error) {
+	return DialConfig(f, nil)
+}
+
+// DialConfig is Dial with netlink options (e.g. a network namespace).
+func DialConfig(f Family, cfg *netlink.Config) (*Conn, error) {
+	c, err := genetlink.Dial(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open generic netlink socket: %w", f.Name, err)
+	}
+	kf, err := c.GetFamily(f.Name)
+	if err != nil {
+		c.Close()
+		if netlink.IsNotExist(err) || errors.Is(err, syscall.ENOENT) {
+			return nil, fmt.Errorf("generic netlink family %q is not registered: the %s kernel module is not loaded (try: modprobe %s): %w",
+				f.Name, f.Module, f.Module, ErrNotLoaded)
+		}
+		return nil, fmt.Errorf("%s: look up family: %w", f.Name, wrap(f.Name, "get-family", err))
+	}
+	if kf.Version != f.ABI {
+		c.Close()
+		return nil, &ABIError{Family: f, KernelABI: uint32(kf.Version), ExpectedABI: f.ABI}
+	}
+	return &Conn{c: c, fam: f, kernel: kf}, nil
+}
+
+// Close closes the connection.
+func (c *Conn) Close() error { return c.c.Close() }
+
+// KernelFamily is the family as the kernel registered it (id, version, groups).
+func (c *Conn) KernelFamily() genetlink.Family { return c.kernel }
+
+// Error is a failed request, carrying the kernel's extended ack message.
+type Error struct {
+	Family  string
+	Op      string
+	Err     error  // the errno (errors.Is(err, syscall.EPERM) ...)
+	Message string // the kernel's extack message, if any
+	Offset  int    // the extack offset of the offending attribute, if any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s: ", e.Family, e.Op)
+	if e.Message != "" {
+		b.WriteString(e.Message)
+		fmt.Fprintf(&b, " (%v)", e.Err)
+	} else {
+		b.WriteString(errText(e.Err))
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errText(err error) string {
+	switch {
+	case errors.Is(err, syscall.EPERM):
+		return "operation not permitted: it needs CAP_NET_ADMIN in the network namespace's user namespace"
+	}
+	return err.Error()
+}
+
+func wrap(family, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *netlink.OpError
+	if errors.As(err, &oe) {
+		inner := oe.Err
+		var se *os.SyscallError
+		if errors.As(inner, &se) {
+			inner = se.Err
+		}
+		return &Error{Family: family, Op: op, Err: inner, Message: oe.Message, Offset: oe.Offset}
+	}
+	return &Error{Family: family, Op: op, Err: err}
+}
+
+// Do sends one request (cmd with the encoded attributes) and returns the replies.
+// op names the request in errors (e.g. "set-value").
+func (c *Conn) Do(op string, cmd uint8, attrs []byte) ([]genetlink.Message, error) {
+	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.fam.ABI}, Data: attrs}
+	msgs, err := c.c.Execute(msg, c.kernel.ID, netlink.Request|netlink.Acknowledge)
+	if err != nil {
+		return nil, wrap(c.fam.Name, op, err)
+	}
+	return msgs, nil
+}
+
+// Dump runs a dump request and returns every message of it, merged across the
+// kernel's multi-part replies. A dump the kernel marks interrupted (the table changed
+// while it was read) is started again, DumpRetries times at most.
+func (c *Conn) Dump(op string, cmd uint8, attrs []byte) ([]genetlink.Message, error) {
+	for try := 0; ; try++ {
+		msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.fam.ABI}, Data: attrs}
+		req, err := c.c.Send(msg, c.kernel.ID, netlink.Request|netlink.Dump)
+		if err != nil {
+			return nil, wrap(c.fam.Name, op, err)
+		}
+		// Receive merges a multi-part reply up to its NLMSG_DONE.
+		gms, nms, err := c.c.Receive()
+		if err != nil {
+			return nil, wrap(c.fam.Name, op, err)
+		}
+		var out []genetlink.Message
+		interrupted := false
+		for i, nm := range nms {
+			if nm.Header.Sequence != req.Header.Sequence {
+				continue
+			}
+			if nm.Header.Flags&netlink.DumpInterrupted != 0 {
+				interrupted = true
+			}
+			out = append(out, gms[i])
+		}
+		if !interrupted {
+			return out, nil
+		}
+		if try >= DumpRetries {
+			return nil, &Error{Family: c.fam.Name, Op: op, Err: syscall.EINTR,
+				Message: fmt.Sprintf("dump interrupted by concurrent changes %d times in a row", try+1)}
+		}
+	}
+}
+
+// JoinGroup subscribes the connection to a multicast group of the family.
+func (c *Conn) JoinGroup(name string) error {
+	for _, g := range c.kernel.Groups {
+		if g.Name == name {
+			if err := c.c.JoinGroup(g.ID); err != nil {
+				return wrap(c.fam.Name, "join "+name, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: the module has no multicast group %q", c.fam.Name, name)
+}
+
+// Receive waits for messages (events of joined groups).
+func (c *Conn) Receive() ([]genetlink.Message, error) {
+	msgs, _, err := c.c.Receive()
+	if err != nil {
+		return nil, wrap(c.fam.Name, "receive", err)
+	}
+	return msgs, nil
+}
+
+// SetReadDeadline bounds Receive.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }

@@ -1,0 +1,268 @@
+// Package smoke is the Go client of the nlkit_smoke generic netlink family (module
+// kmod/smoke), in the style of wgctrl-go: Dial, typed results, errors that carry the
+// kernel's extack message. Its constants are generated from
+// netlinkproto/specs/nlkit_smoke.yaml (nlkit_smoke_gen.go).
+package smoke
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+)
+
+// ModuleName is the kernel module that registers the family.
+const ModuleName = "nlkit_smoke"
+
+// Family is what genl.Dial checks.
+var Family = genl.Family{Name: FamilyName, Module: ModuleName, ABI: FamilyVersion}
+
+// Info describes the loaded module.
+type Info struct {
+	Version string `json:"version"`
+	ABI     uint32 `json:"abi"`
+	Build   string `json:"build"`
+	Kernel  string `json:"kernel"`
+}
+
+// Value is a network namespace's guarded value.
+type Value struct {
+	Value   uint32 `json:"value"`
+	Changes uint64 `json:"changes"`
+}
+
+// Item is one entry of a network namespace's item table.
+type Item struct {
+	ID    uint32 `json:"id"`
+	Label string `json:"label"`
+}
+
+// Client talks to the nlkit_smoke family of the caller's network namespace.
+type Client struct {
+	c *genl.Conn
+	// Skipped counts dump entries that could not be decoded (and were left out).
+	Skipped int
+}
+
+// Dial connects to the family; it fails with a clear message when the module is not
+// loaded or speaks another ABI.
+func Dial() (*Client, error) {
+	c, err := genl.Dial(Family)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close closes the client.
+func (c *Client) Close() error { return c.c.Close() }
+
+func one(msgs []genetlink.Message, op string) (genetlink.Message, error) {
+	if len(msgs) != 1 {
+		return genetlink.Message{}, fmt.Errorf("%s %s: expected one reply, got %d", FamilyName, op, len(msgs))
+	}
+	return msgs[0], nil
+}
+
+// Info reports the module's version, ABI and build.
+func (c *Client) Info() (Info, error) {
+	msgs, err := c.c.Do("get-info", CmdGetInfo, nil)
+	if err != nil {
+		return Info{}, err
+	}
+	m, err := one(msgs, "get-info")
+	if err != nil {
+		return Info{}, err
+	}
+	var in Info
+	err = decode(m.Data, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrInfoVersion:
+			in.Version = ad.String()
+		case AttrInfoAbi:
+			in.ABI = ad.Uint32()
+		case AttrInfoBuild:
+			in.Build = ad.String()
+		case AttrInfoKernel:
+			in.Kernel = ad.String()
+		}
+	})
+	return in, err
+}
+
+// decode walks attributes; unknown ones are ignored (newer modules may add some).
+func decode(b []byte, fn func(*netlink.AttributeDecoder)) error {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return fmt.Errorf("%s: malformed reply: %w", FamilyName, err)
+	}
+	for ad.Next() {
+		fn(ad)
+	}
+	if err := ad.Err(); err != nil {
+		return fmt.Errorf("%s: malformed reply: %w", FamilyName, err)
+	}
+	return nil
+}
+
+func decodeValue(b []byte) (Value, error) {
+	var v Value
+	err := decode(b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrValueValue:
+			v.Value = ad.Uint32()
+		case AttrValueChanges:
+			v.Changes = ad.Uint64()
+		}
+	})
+	return v, err
+}
+
+// Value reads the namespace's value.
+func (c *Client) Value() (Value, error) {
+	msgs, err := c.c.Do("get-value", CmdGetValue, nil)
+	if err != nil {
+		return Value{}, err
+	}
+	m, err := one(msgs, "get-value")
+	if err != nil {
+		return Value{}, err
+	}
+	return decodeValue(m.Data)
+}
+
+// SetValue changes the namespace's value (needs CAP_NET_ADMIN).
+func (c *Client) SetValue(v uint32) error {
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(AttrValueValue, v)
+	b, err := ae.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Do("set-value", CmdSetValue, b)
+	return err
+}
+
+// Raw sends a request with arbitrary attributes; tests use it to check the kernel's
+// validation of input the typed methods never produce.
+func (c *Client) Raw(op string, cmd uint8, attrs []byte) error {
+	_, err := c.c.Do(op, cmd, attrs)
+	return err
+}
+
+// AddItems adds count items with ids first, first+1, ... (needs CAP_NET_ADMIN).
+func (c *Client) AddItems(first, count uint32, label string) error {
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(AttrItemId, first)
+	ae.Uint32(AttrItemCount, count)
+	if label != "" {
+		ae.String(AttrItemLabel, label)
+	}
+	b, err := ae.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Do("add-items", CmdAddItems, b)
+	return err
+}
+
+// DeleteItems empties the namespace's table (needs CAP_NET_ADMIN).
+func (c *Client) DeleteItems() error {
+	_, err := c.c.Do("del-items", CmdDelItems, nil)
+	return err
+}
+
+func decodeItem(b []byte) (Item, error) {
+	var it Item
+	err := decode(b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrItemId:
+			it.ID = ad.Uint32()
+		case AttrItemLabel:
+			it.Label = ad.String()
+		}
+	})
+	if err == nil && it.ID == 0 {
+		err = errors.New("item without id")
+	}
+	return it, err
+}
+
+// Item gets one item by id.
+func (c *Client) Item(id uint32) (Item, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(AttrItemId, id)
+	b, err := ae.Encode()
+	if err != nil {
+		return Item{}, err
+	}
+	msgs, err := c.c.Do("get-item", CmdGetItem, b)
+	if err != nil {
+		return Item{}, err
+	}
+	m, err := one(msgs, "get-item")
+	if err != nil {
+		return Item{}, err
+	}
+	return decodeItem(m.Data)
+}
+
+// Items dumps every item. Entries that cannot be decoded are left out and counted in
+// c.Skipped rather than failing the whole listing.
+func (c *Client) Items() ([]Item, error) {
+	msgs, err := c.c.Dump("get-item", CmdGetItem, nil)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]Item, 0, len(msgs))
+	for _, m := range msgs {
+		it, err := decodeItem(m.Data)
+		if err != nil {
+			c.Skipped++
+			continue
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// Watcher receives value-changed events.
+type Watcher struct{ c *genl.Conn }
+
+// WatchValue subscribes to the events group on a connection of its own.
+func WatchValue() (*Watcher, error) {
+	c, err := genl.Dial(Family)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.JoinGroup(GroupEvents); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Watcher{c: c}, nil
+}
+
+// Next waits up to timeout for the next value-changed event.
+func (w *Watcher) Next(timeout time.Duration) (Value, error) {
+	if err := w.c.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return Value{}, err
+	}
+	for {
+		msgs, err := w.c.Receive()
+		if err != nil {
+			return Value{}, err
+		}
+		for _, m := range msgs {
+			if m.Header.Command == CmdValueChanged {
+				return decodeValue(m.Data)
+			}
+		}
+	}
+}
+
+// Close ends the subscription.
+func (w *Watcher) Close() error { return w.c.Close() }

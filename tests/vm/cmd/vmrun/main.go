@@ -1,0 +1,729 @@
+// Command vmrun builds nlkit and runs its kernel-facing tests inside virtme-ng VMs, one
+// boot per kernel: Debian's stock 6.1 and 6.12 and nlkit's debug kernel (KASAN,
+// lockdep, kmemleak; built from Debian's linux-source-6.12 + patches/linux-6.12).
+//
+// Per kernel it builds the modules against that kernel, boots it once (TCG, or KVM when
+// a probe boot proves KVM works), loads the modules, runs every integration test binary
+// (Go tests with the vmtest build tag, compiled on the host with `go test -c`),
+// unloads the modules, and fails the kernel's run on a test failure, a kernel splat in
+// dmesg, or a kmemleak report. It ends with the line `N passed, N failed`.
+//
+//	vmrun -host -kernels all            everything (what `make test` runs)
+//	vmrun -kernels 6.12 -pkg ./netlinkproto/smoke -run TestSetValue
+//	vmrun -kernels debug -shell         a shell in the guest with the modules loaded
+//	vmrun -kernels 6.12 -scenarios      the mechanisms' scenarios, printing their results
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nlkit/nlkit/tests/vm/job"
+)
+
+var (
+	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of 6.1, 6.12, debug")
+	flagPkg       = flag.String("pkg", "", "only this package (e.g. ./netlinkproto/smoke)")
+	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
+	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
+	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios) and print their results")
+	flagHost      = flag.Bool("host", false, "also run the host-side tests (go vet, go test ./...) first")
+	flagOut       = flag.String("out", "out/vm", "build and result directory")
+	flagVerbose   = flag.Bool("v", false, "stream every test's output while it runs")
+	flagBootWait  = flag.Duration("boot-timeout", 6*time.Minute, "longest a boot may take to reach the guest init")
+	flagTimeout   = flag.Duration("timeout", 40*time.Minute, "longest one kernel's whole run may take")
+)
+
+type kernel struct {
+	name  string // 6.1, 6.12, debug
+	image string // vmlinuz/bzImage
+	kdir  string // build tree for modules
+	ver   string // release
+	debug bool
+}
+
+type tally struct{ passed, failed, skipped int }
+
+func (t *tally) add(o tally) { t.passed += o.passed; t.failed += o.failed; t.skipped += o.skipped }
+
+var root string
+
+func progress(format string, a ...any) {
+	fmt.Printf("==> "+format+"\n", a...)
+}
+
+func main() {
+	flag.Parse()
+	var err error
+	root, err = repoRoot()
+	if err != nil {
+		fatal(err)
+	}
+	out, _ := filepath.Abs(filepath.Join(root, *flagOut))
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		fatal(err)
+	}
+	start := time.Now()
+	var total tally
+	failures := []string{}
+
+	if *flagHost && !*flagShell {
+		t, fails := hostTests()
+		total.add(t)
+		failures = append(failures, fails...)
+	}
+
+	kernels, err := resolveKernels(*flagKernels)
+	if err != nil {
+		fatal(err)
+	}
+	if *flagShell {
+		kernels = kernels[:1]
+	}
+	guestInit, tests, err := buildGuestSide(out)
+	if err != nil {
+		fatal(err)
+	}
+	useKVM := probeKVM(kernels[0], out)
+
+	for _, k := range kernels {
+		t, fails := runKernel(k, out, guestInit, tests, useKVM)
+		total.add(t)
+		failures = append(failures, fails...)
+	}
+	if *flagShell {
+		return
+	}
+	fmt.Println()
+	if len(failures) > 0 {
+		fmt.Println("FAILED:")
+		for _, f := range failures {
+			fmt.Println("  " + f)
+		}
+	}
+	fmt.Printf("total time %s\n", time.Since(start).Round(time.Second))
+	if total.skipped > 0 {
+		fmt.Printf("%d passed, %d failed, %d skipped\n", total.passed, total.failed, total.skipped)
+	} else {
+		fmt.Printf("%d passed, %d failed\n", total.passed, total.failed)
+	}
+	if total.failed > 0 || total.skipped > 0 || total.passed == 0 {
+		os.Exit(1)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "vmrun:", err)
+	fmt.Println("0 passed, 1 failed")
+	os.Exit(1)
+}
+
+func repoRoot() (string, error) {
+	b, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(b))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run vmrun inside the nlkit repository")
+	}
+	return filepath.Dir(mod), nil
+}
+
+func goBin() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return "/usr/local/go/bin/go"
+}
+
+func run(dir string, env []string, name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	if err != nil {
+		return buf.Bytes(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, tail(buf.String(), 40))
+	}
+	return buf.Bytes(), nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ---------------------------------------------------------------- host tests
+
+type testEvent struct {
+	Action  string
+	Package string
+	Test    string
+	Output  string
+	Elapsed float64
+}
+
+// hostTests runs go vet and the pure-Go tests (no vmtest tag) on the host.
+func hostTests() (tally, []string) {
+	progress("host: go vet ./... and go test ./... (pure-Go tests; kernel tests run in the VMs)")
+	var t tally
+	var fails []string
+	if out, err := run(root, nil, goBin(), "vet", "./..."); err != nil {
+		fmt.Println(string(out))
+		t.failed++
+		fails = append(fails, "host: go vet")
+	} else {
+		t.passed++
+	}
+	cmd := exec.Command(goBin(), "test", "-count=1", "-json", "./...")
+	cmd.Dir = root
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	err := cmd.Run()
+	res := summarize("host", &buf)
+	t.add(res.tally)
+	fails = append(fails, res.failures...)
+	for _, p := range res.order {
+		fmt.Printf("    %-4s %s %s\n", res.pkgStatus[p], p, res.pkgNote[p])
+	}
+	if err != nil && res.failed == 0 {
+		fmt.Println(tail(buf.String(), 30))
+		t.failed++
+		fails = append(fails, "host: go test did not complete: "+err.Error())
+	}
+	return t, fails
+}
+
+type summary struct {
+	tally
+	failures  []string
+	order     []string
+	pkgStatus map[string]string
+	pkgNote   map[string]string
+	failOut   map[string]string // test -> output of a failed test
+}
+
+// summarize reads `go test -json` events and counts leaf and top-level tests.
+func summarize(where string, r io.Reader) summary {
+	s := summary{pkgStatus: map[string]string{}, pkgNote: map[string]string{}, failOut: map[string]string{}}
+	outputs := map[string]*strings.Builder{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 4<<20), 4<<20)
+	counts := map[string]*tally{}
+	for sc.Scan() {
+		var e testEvent
+		if json.Unmarshal(sc.Bytes(), &e) != nil {
+			continue
+		}
+		if _, ok := counts[e.Package]; !ok && e.Package != "" {
+			counts[e.Package] = &tally{}
+			s.order = append(s.order, e.Package)
+		}
+		key := e.Package + " " + e.Test
+		switch e.Action {
+		case "output":
+			if e.Test != "" {
+				if outputs[key] == nil {
+					outputs[key] = &strings.Builder{}
+				}
+				outputs[key].WriteString(e.Output)
+			} else if strings.HasPrefix(e.Output, "FAIL") || strings.Contains(e.Output, "panic:") || strings.Contains(e.Output, "build failed") {
+				s.pkgNote[e.Package] += strings.TrimSpace(e.Output) + " "
+			}
+		case "pass", "fail", "skip":
+			if e.Test == "" {
+				if st := s.pkgStatus[e.Package]; st == "" || st == "ok" {
+					s.pkgStatus[e.Package] = map[string]string{"pass": "ok", "fail": "FAIL", "skip": "none"}[e.Action]
+				}
+				continue
+			}
+			if strings.Contains(e.Test, "/") {
+				continue // subtests are reported through their parent
+			}
+			c := counts[e.Package]
+			switch e.Action {
+			case "pass":
+				c.passed++
+			case "fail":
+				c.failed++
+				name := fmt.Sprintf("%s: %s %s", where, e.Package, e.Test)
+				s.failures = append(s.failures, name)
+				if o := outputs[key]; o != nil {
+					s.failOut[name] = o.String()
+				}
+				// include failing subtests' output
+				for k, o := range outputs {
+					if strings.HasPrefix(k, key+"/") {
+						s.failOut[name] += o.String()
+					}
+				}
+			case "skip":
+				c.skipped++
+				s.failures = append(s.failures, fmt.Sprintf("%s: %s %s skipped (a skipped test does not count as passed)", where, e.Package, e.Test))
+			}
+		}
+	}
+	for _, p := range s.order {
+		c := counts[p]
+		s.add(*c)
+		if s.pkgStatus[p] == "FAIL" && c.failed == 0 {
+			// a package that failed outside any test (build error, panic in init, TestMain)
+			s.failed++
+			s.failures = append(s.failures, fmt.Sprintf("%s: %s failed outside a test: %s", where, p, s.pkgNote[p]))
+		}
+		if c.passed+c.failed+c.skipped > 0 {
+			s.pkgNote[p] = fmt.Sprintf("(%d passed, %d failed, %d skipped) %s", c.passed, c.failed, c.skipped, s.pkgNote[p])
+		}
+	}
+	return s
+}
+
+// ---------------------------------------------------------------- kernels
+
+func resolveKernels(spec string) ([]kernel, error) {
+	names := strings.Split(spec, ",")
+	if spec == "all" {
+		names = []string{"6.1", "6.12", "debug"}
+	}
+	var ks []kernel
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		switch n {
+		case "6.1", "6.12":
+			k, err := stockKernel(n)
+			if err != nil {
+				return nil, err
+			}
+			ks = append(ks, k)
+		case "debug":
+			progress("debug kernel: build or find in cache (tests/kernel/build-debug.sh)")
+			start := time.Now()
+			cmd := exec.Command(filepath.Join(root, "tests/kernel/build-debug.sh"))
+			cmd.Stderr = prefixWriter("    ")
+			b, err := cmd.Output()
+			if err != nil {
+				return nil, fmt.Errorf("debug kernel build: %w", err)
+			}
+			kdir := strings.TrimSpace(string(b))
+			rel, _ := os.ReadFile(filepath.Join(kdir, "include/config/kernel.release"))
+			progress("debug kernel ready in %s: %s", time.Since(start).Round(time.Second), kdir)
+			ks = append(ks, kernel{name: "debug", image: filepath.Join(kdir, "arch/x86/boot/bzImage"), kdir: kdir, ver: strings.TrimSpace(string(rel)), debug: true})
+		default:
+			return nil, fmt.Errorf("unknown kernel %q (want 6.1, 6.12, debug or all)", n)
+		}
+	}
+	return ks, nil
+}
+
+// stockKernel finds the newest installed Debian kernel of a series with its headers.
+func stockKernel(series string) (kernel, error) {
+	pat := map[string]*regexp.Regexp{
+		"6.1":  regexp.MustCompile(`^vmlinuz-(6\.1\.0-\d+-amd64)$`),
+		"6.12": regexp.MustCompile(`^vmlinuz-(6\.12\.\d+\+deb12-amd64)$`),
+	}[series]
+	ents, _ := os.ReadDir("/boot")
+	var vers []string
+	for _, e := range ents {
+		if m := pat.FindStringSubmatch(e.Name()); m != nil {
+			if _, err := os.Stat("/lib/modules/" + m[1] + "/build/Makefile"); err == nil {
+				vers = append(vers, m[1])
+			}
+		}
+	}
+	if len(vers) == 0 {
+		return kernel{}, fmt.Errorf("no Debian %s kernel with headers installed: run tests/setup/deps.sh", series)
+	}
+	sort.Slice(vers, func(i, j int) bool { return versionLess(vers[i], vers[j]) })
+	v := vers[len(vers)-1]
+	return kernel{name: series, image: "/boot/vmlinuz-" + v, kdir: "/lib/modules/" + v + "/build", ver: v}, nil
+}
+
+func versionLess(a, b string) bool {
+	num := regexp.MustCompile(`\d+`)
+	x, y := num.FindAllString(a, -1), num.FindAllString(b, -1)
+	for i := 0; i < len(x) && i < len(y); i++ {
+		if len(x[i]) != len(y[i]) {
+			return len(x[i]) < len(y[i])
+		}
+		if x[i] != y[i] {
+			return x[i] < y[i]
+		}
+	}
+	return len(x) < len(y)
+}
+
+type prefixW struct{ p string }
+
+func (w prefixW) Write(b []byte) (int, error) {
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if l != "" {
+			fmt.Print(w.p + l)
+		}
+	}
+	return len(b), nil
+}
+
+func prefixWriter(p string) io.Writer { return prefixW{p} }
+
+// ---------------------------------------------------------------- build
+
+type testBin struct{ pkg, bin, dir string }
+
+// buildGuestSide builds the static guest init and every package's vmtest binary.
+func buildGuestSide(out string) (string, []testBin, error) {
+	progress("building guest init and integration test binaries")
+	env := []string{"CGO_ENABLED=0"}
+	gi := filepath.Join(out, "guestinit")
+	if _, err := run(root, env, goBin(), "build", "-o", gi, "./tests/vm/guestinit"); err != nil {
+		return "", nil, err
+	}
+	pattern := "./..."
+	if *flagPkg != "" {
+		pattern = *flagPkg
+	}
+	if *flagScenarios {
+		pattern = "./tests/scenarios/..."
+	}
+	b, err := run(root, nil, goBin(), "list", "-tags", "vmtest", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}", pattern)
+	if err != nil {
+		return "", nil, err
+	}
+	var bins []testBin
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) < 4 || (f[2] == "" && f[3] == "") {
+			continue
+		}
+		if !hasVMTests(f[1], strings.Split(f[2]+","+f[3], ",")) {
+			continue
+		}
+		name := strings.ReplaceAll(strings.TrimPrefix(f[0], "github.com/nlkit/nlkit/"), "/", "_") + ".test"
+		bin := filepath.Join(out, "tests", name)
+		if _, err := run(root, env, goBin(), "test", "-c", "-tags", "vmtest", "-o", bin, f[0]); err != nil {
+			return "", nil, err
+		}
+		bins = append(bins, testBin{pkg: f[0], bin: bin, dir: f[1]})
+	}
+	if len(bins) == 0 && !*flagShell {
+		return "", nil, fmt.Errorf("no integration tests (files with //go:build vmtest) match %s", pattern)
+	}
+	for _, t := range bins {
+		fmt.Printf("    %s\n", t.pkg)
+	}
+	return gi, bins, nil
+}
+
+func hasVMTests(dir string, files []string) bool {
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err == nil && regexp.MustCompile(`(?m)^//go:build .*\bvmtest\b`).Match(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// buildModules copies the module sources to a per-kernel directory (so kernels do not
+// share objects) and builds them; it returns the .ko paths in modules.order order.
+func buildModules(k kernel, dir string) ([]string, error) {
+	src := filepath.Join(dir, "src")
+	_ = os.RemoveAll(src)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return nil, err
+	}
+	for _, p := range []string{"Kbuild", "VERSION", "kmod"} {
+		if _, err := run(root, nil, "cp", "-a", p, src+"/"); err != nil {
+			return nil, err
+		}
+	}
+	_, _ = run(src, nil, "find", "kmod", "-name", "*.o", "-delete", "-o", "-name", "*.ko", "-delete", "-o", "-name", ".*.cmd", "-delete")
+	if _, err := run(src, nil, "make", "-C", k.kdir, "M="+src, "-j2", "modules"); err != nil {
+		return nil, err
+	}
+	order, err := os.ReadFile(filepath.Join(src, "modules.order"))
+	if err != nil {
+		return nil, err
+	}
+	var kos []string
+	for _, l := range strings.Fields(string(order)) {
+		ko := filepath.Join(src, strings.TrimSuffix(l, ".o")+".ko")
+		if _, err := os.Stat(ko); err != nil {
+			return nil, fmt.Errorf("module %s was not built", ko)
+		}
+		kos = append(kos, ko)
+	}
+	return kos, nil
+}
+
+// ---------------------------------------------------------------- KVM probe
+
+// probeKVM boots once with KVM to see whether it works; vng only checks that /dev/kvm
+// opens, and on these hosts a KVM boot hangs. The answer is cached per host boot.
+func probeKVM(k kernel, out string) bool {
+	if os.Getenv("NLKIT_KVM") == "0" {
+		return false
+	}
+	if _, err := os.Stat("/dev/kvm"); err != nil {
+		progress("KVM: no /dev/kvm, using TCG")
+		return false
+	}
+	bootID, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	cache := filepath.Join("/var/cache/nlkit", "kvm-probe")
+	if b, err := os.ReadFile(cache); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 && f[0] == strings.TrimSpace(string(bootID)) {
+			progress("KVM: %s (probed earlier this host boot)", map[bool]string{true: "works", false: "does not work here, using TCG"}[f[1] == "yes"])
+			return f[1] == "yes"
+		}
+	}
+	progress("KVM: probing with a short boot (guest clocksource must be kvm-clock)")
+	dir := filepath.Join(out, "kvm-probe")
+	_ = os.RemoveAll(dir)
+	_ = os.MkdirAll(dir, 0o755)
+	args := []string{"--run", k.image, "--rwdir", dir, "--memory", "512M", "--", "cat /sys/devices/system/clocksource/clocksource0/current_clocksource > " + dir + "/cs"}
+	cmd := exec.Command("timeout", append([]string{"-k", "5", "60", "vng"}, args...)...)
+	cmd.Stdin = nil
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	_ = cmd.Run()
+	cs, _ := os.ReadFile(filepath.Join(dir, "cs"))
+	ok := strings.TrimSpace(string(cs)) == "kvm-clock"
+	_ = os.MkdirAll(filepath.Dir(cache), 0o755)
+	_ = os.WriteFile(cache, []byte(fmt.Sprintf("%s %s\n", strings.TrimSpace(string(bootID)), map[bool]string{true: "yes", false: "no"}[ok])), 0o644)
+	if ok {
+		progress("KVM: works")
+	} else {
+		progress("KVM: does not work here (%s), using TCG", strings.TrimSpace(tail(buf.String(), 1)))
+	}
+	return ok
+}
+
+// ---------------------------------------------------------------- one kernel
+
+var splatRe = regexp.MustCompile(`WARNING:|BUG:|KASAN|UBSAN:|Call Trace:|kernel BUG at|general protection fault|Oops|possible circular locking|suspicious RCU usage|INFO: task .* blocked|refcount_t:|kmemleak: .*new suspected|Kernel panic|list_add corruption|list_del corruption`)
+
+func runKernel(k kernel, out, guestInit string, tests []testBin, useKVM bool) (tally, []string) {
+	var t tally
+	where := "kernel " + k.name + " (" + k.ver + ")"
+	fail := func(what string) (tally, []string) {
+		fmt.Printf("    FAIL %s\n", what)
+		t.failed++
+		return t, []string{where + ": " + what}
+	}
+	dir := filepath.Join(out, "kernel-"+k.name)
+	res := filepath.Join(dir, "results")
+	_ = os.RemoveAll(res)
+	if err := os.MkdirAll(res, 0o755); err != nil {
+		return fail(err.Error())
+	}
+	progress("%s: building modules against %s", where, k.kdir)
+	start := time.Now()
+	mods, err := buildModules(k, dir)
+	if err != nil {
+		return fail("module build: " + err.Error())
+	}
+	fmt.Printf("    built %d module(s) in %s\n", len(mods), time.Since(start).Round(100*time.Millisecond))
+	t.passed++ // module build
+
+	j := job.Job{Kernel: k.name, Modules: mods, Run: *flagRun, Verbose: *flagVerbose || *flagScenarios,
+		Kmemleak: k.debug, Shell: *flagShell, Timeout: int((*flagTimeout - 2*time.Minute).Seconds())}
+	for _, tb := range tests {
+		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir})
+	}
+	jb, _ := json.MarshalIndent(j, "", "  ")
+	jobPath := filepath.Join(res, job.FileName)
+	if err := os.WriteFile(jobPath, jb, 0o644); err != nil {
+		return fail(err.Error())
+	}
+
+	args := []string{"--run", k.image, "--rwdir", res, "--memory", "2G", "--cpus", "2",
+		"--append", "init=" + guestInit + " nlkit.job=" + jobPath + " log_buf_len=8M"}
+	if k.debug {
+		// the debug kernel has no initramfs of its own; vng's lets our init= win
+		args = append(args, "--force-initramfs")
+	}
+	if !useKVM {
+		args = append(args, "--disable-kvm")
+	}
+	if *flagShell {
+		progress("%s: booting for a shell (modules load first; `exit` powers off)", where)
+		cmd := exec.Command("vng", args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		_ = cmd.Run()
+		return t, nil
+	}
+	args = append(args, "--", "true") // script mode; our init runs the job instead
+	progress("%s: booting %s (%s)", where, filepath.Base(k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM])
+	bootStart := time.Now()
+	cmd := exec.Command("vng", args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	consoleLog, _ := os.Create(filepath.Join(dir, "vng.log"))
+	cmd.Stdout = io.MultiWriter(prefixWriter("    "), consoleLog)
+	cmd.Stderr = consoleLog
+	if err := cmd.Start(); err != nil {
+		return fail("vng: " + err.Error())
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done }
+	booted := false
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var vngErr error
+wait:
+	for {
+		select {
+		case vngErr = <-done:
+			break wait
+		case <-tick.C:
+			if !booted {
+				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
+					booted = true
+					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
+					fmt.Printf("    boot: %.1fs wall, guest uptime %ss at init\n", time.Since(bootStart).Seconds(), strings.TrimSpace(string(b)))
+				} else if time.Since(bootStart) > *flagBootWait {
+					kill()
+					consoleLog.Close()
+					lg, _ := os.ReadFile(filepath.Join(dir, "vng.log"))
+					return fail(fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30)))
+				}
+			}
+			if time.Since(bootStart) > *flagTimeout {
+				kill()
+				return fail(fmt.Sprintf("run exceeded %s and was killed", *flagTimeout))
+			}
+		}
+	}
+	consoleLog.Close()
+	verdict, err := os.ReadFile(filepath.Join(res, job.Done))
+	if err != nil {
+		lg, _ := os.ReadFile(filepath.Join(dir, "vng.log"))
+		return fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 30)))
+	}
+	fmt.Printf("    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
+
+	var fails []string
+	// modules
+	ml, _ := os.ReadFile(filepath.Join(res, job.ModulesLog))
+	if bytes.Contains(ml, []byte("FAIL")) {
+		tt, f := fail("module load/unload:\n" + string(ml))
+		t = tt
+		fails = append(fails, f...)
+	} else {
+		t.passed++
+	}
+	// tests
+	dmesgText, _ := os.ReadFile(filepath.Join(res, job.Dmesg))
+	for i, tb := range tests {
+		raw, err := os.ReadFile(filepath.Join(res, job.Output(i)))
+		if err != nil {
+			tt, f := fail(tb.pkg + ": no output (binary did not run)")
+			t = tt
+			fails = append(fails, f...)
+			continue
+		}
+		conv := exec.Command(goBin(), "tool", "test2json", "-p", tb.pkg)
+		conv.Stdin = bytes.NewReader(raw)
+		js, _ := conv.Output()
+		s := summarize(where, bytes.NewReader(js))
+		rc, _ := os.ReadFile(filepath.Join(res, job.Status(i)))
+		status := "ok"
+		if s.failed > 0 || s.skipped > 0 || strings.TrimSpace(string(rc)) != "0" {
+			status = "FAIL"
+		}
+		fmt.Printf("    %-4s %s (%d passed, %d failed, %d skipped)\n", status, tb.pkg, s.passed, s.failed, s.skipped)
+		for _, name := range s.failures {
+			fmt.Printf("      --- %s\n", name)
+			if o := s.failOut[name]; o != "" {
+				fmt.Print(indent(tail(o, 60), "        "))
+			}
+		}
+		t.add(s.tally)
+		fails = append(fails, s.failures...)
+		if strings.TrimSpace(string(rc)) != "0" && s.failed == 0 {
+			t.failed++
+			fails = append(fails, fmt.Sprintf("%s: %s exited %s outside a test:\n%s", where, tb.pkg, strings.TrimSpace(string(rc)), tail(string(raw), 30)))
+			fmt.Print(indent(tail(string(raw), 30), "        "))
+		}
+	}
+	// dmesg splats
+	if sp := splats(string(dmesgText)); sp != "" {
+		fmt.Printf("    FAIL kernel log has splats:\n%s", indent(sp, "      "))
+		t.failed++
+		fails = append(fails, where+": kernel splat in dmesg (see "+filepath.Join(res, job.Dmesg)+")")
+	} else {
+		fmt.Printf("    ok   kernel log clean (no WARNING/BUG/KASAN/lockdep/Call Trace)\n")
+		t.passed++
+	}
+	if k.debug {
+		kl, err := os.ReadFile(filepath.Join(res, job.Kmemleak))
+		switch {
+		case err != nil:
+			t.failed++
+			fails = append(fails, where+": no kmemleak report")
+		case strings.TrimSpace(string(kl)) != "":
+			fmt.Printf("    FAIL kmemleak after unloading the modules:\n%s", indent(tail(string(kl), 40), "      "))
+			t.failed++
+			fails = append(fails, where+": kmemleak found leaks (see "+filepath.Join(res, job.Kmemleak)+")")
+		default:
+			fmt.Printf("    ok   kmemleak clean after unloading the modules\n")
+			t.passed++
+		}
+	}
+	return t, fails
+}
+
+func indent(s, p string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString(p + l + "\n")
+	}
+	return b.String()
+}
+
+// splats returns each kernel splat in the log with the lines that follow it.
+func splats(log string) string {
+	lines := strings.Split(log, "\n")
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(lines) && n < 5; i++ {
+		if !splatRe.MatchString(lines[i]) {
+			continue
+		}
+		n++
+		end := i + 25
+		for j := i + 1; j < len(lines) && j < i+60; j++ {
+			if strings.Contains(lines[j], "---[ end trace") {
+				end = j + 1
+				break
+			}
+		}
+		if end > len(lines) {
+			end = len(lines)
+		}
+		b.WriteString(strings.Join(lines[i:end], "\n") + "\n...\n")
+		i = end - 1
+	}
+	return b.String()
+}

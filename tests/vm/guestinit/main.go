@@ -1,0 +1,385 @@
+// Command guestinit is nlkit's PID 1 inside virtme-ng test VMs.
+//
+// The runner boots `vng ... --append "init=<this binary> nlkit.job=<dir>/job.json"`.
+// vng's initramfs mounts the host's root over 9p and execs us instead of virtme-init.
+// One static Go process does what a shell init would do with dozens of executables:
+// under TCG on the KASAN kernel every exec costs ~1.5 s, and virtme-init's udev
+// coldplug and settle costs 30-100 s, so this is where most of the boot time goes.
+//
+// It then carries out the job: load the modules, run each test binary (streaming a
+// line per binary to the host through vng's stdout port), unload the modules, check
+// kmemleak, save the kernel log, and power off. With a shell job it gives an
+// interactive shell on the console instead, with the modules loaded.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nlkit/nlkit/tests/vm/job"
+)
+
+var console *os.File // vng's stdout port, or the serial console
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(console, "[guest] "+format+"\n", a...)
+	if k, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {
+		fmt.Fprintf(k, "<6>nlkit-init: "+format+"\n", a...)
+		k.Close()
+	}
+}
+
+func mount(src, target, fstype string, flags uintptr, data string) error {
+	_ = os.MkdirAll(target, 0o755)
+	if err := unix.Mount(src, target, fstype, flags, data); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", fstype, target, err)
+	}
+	return nil
+}
+
+func setupMounts() []error {
+	var errs []error
+	must := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	must(mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, ""))
+	must(mount("sys", "/sys", "sysfs", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, ""))
+	must(mount("run", "/run", "tmpfs", 0, "mode=0755"))
+	if b, _ := os.ReadFile("/proc/mounts"); !strings.Contains(string(b), " /dev devtmpfs") {
+		must(mount("devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID, "mode=0755"))
+	}
+	must(mount("devpts", "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=666"))
+	must(mount("tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"))
+	_ = os.Symlink("/proc/self/fd", "/dev/fd")
+	// The host's root is read-only: an overlay on /etc, tmpfs where tools write scratch.
+	_ = os.MkdirAll("/run/tmp/etc/upper", 0o755)
+	_ = os.MkdirAll("/run/tmp/etc/work", 0o755)
+	if err := unix.Mount("etc-overlay", "/etc", "overlay", 0,
+		"xino=off,lowerdir=/etc,upperdir=/run/tmp/etc/upper,workdir=/run/tmp/etc/work"); err != nil {
+		must(mount("etc-overlay", "/etc", "overlay", 0, "lowerdir=/etc,upperdir=/run/tmp/etc/upper,workdir=/run/tmp/etc/work"))
+	}
+	for _, d := range []string{"/tmp", "/var/tmp", "/var/log", "/var/cache", "/root"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			must(mount("tmpfs", d, "tmpfs", 0, "mode=1777"))
+		}
+	}
+	// Hide the host's modules when they are not this kernel's.
+	var uts unix.Utsname
+	_ = unix.Uname(&uts)
+	kver := unix.ByteSliceToString(uts.Release[:])
+	if os.Getenv("virtme_root_mods") == "" && os.Getenv("virtme_link_mods") == "" {
+		if _, err := os.Stat("/lib/modules/" + kver); err == nil {
+			_ = unix.Mount("disallow_modules", "/lib/modules/"+kver, "tmpfs", unix.MS_RDONLY, "mode=0000")
+		}
+	}
+	_ = unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
+	_ = unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "")
+	_ = unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, "")
+	_ = unix.Mount("bpf", "/sys/fs/bpf", "bpf", 0, "")
+	// vng's --rwdir shares: virtme_initmountN=<path relative to />.
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "virtme_initmount") {
+			continue
+		}
+		must(mount("virtme.initmount"+strings.TrimPrefix(k, "virtme_initmount"), "/"+v, "9p", 0,
+			"version=9p2000.L,trans=virtio,access=any,msize=512000"))
+	}
+	// /dev/virtio-ports/<name>, which udev would have made.
+	_ = os.MkdirAll("/dev/virtio-ports", 0o755)
+	ports, _ := filepath.Glob("/sys/class/virtio-ports/*")
+	for _, p := range ports {
+		if name, err := os.ReadFile(p + "/name"); err == nil {
+			_ = os.Symlink("/dev/"+filepath.Base(p), "/dev/virtio-ports/"+strings.TrimSpace(string(name)))
+		}
+	}
+	_ = unix.Sethostname([]byte("nlkit-vm"))
+	must(os.WriteFile("/proc/sys/net/ipv4/ping_group_range", []byte("0 2147483647"), 0))
+	if err := linkUp("lo"); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
+// linkUp sets an interface up with an ioctl (no `ip` exec).
+func linkUp(name string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("%s flags: %w", name, err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("%s up: %w", name, err)
+	}
+	return nil
+}
+
+func cmdlineArg(name string) string {
+	b, _ := os.ReadFile("/proc/cmdline")
+	for _, f := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(f, name+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func uptime() string {
+	b, _ := os.ReadFile("/proc/uptime")
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
+func moduleName(path string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(filepath.Base(path), ".ko"), "-", "_")
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.FinitModule(int(f.Fd()), "", 0)
+}
+
+func unloadModule(name string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = unix.DeleteModule(name, unix.O_NONBLOCK); err == nil || err == unix.ENOENT {
+			return nil
+		}
+		if err != unix.EAGAIN && err != unix.EBUSY {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+func writeFile(dir, name, content string) {
+	_ = os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+}
+
+func kmemleak(cmd string) error {
+	return os.WriteFile("/sys/kernel/debug/kmemleak", []byte(cmd), 0)
+}
+
+func dmesg() string {
+	n, err := unix.Klogctl(unix.SYSLOG_ACTION_SIZE_BUFFER, nil)
+	if err != nil || n <= 0 {
+		n = 1 << 22
+	}
+	buf := make([]byte, n)
+	m, err := unix.Klogctl(unix.SYSLOG_ACTION_READ_ALL, buf)
+	if err != nil {
+		return "dmesg: " + err.Error() + "\n"
+	}
+	return string(buf[:m])
+}
+
+func runJob(dir string, j *job.Job) (verdict string) {
+	modlog, _ := os.Create(filepath.Join(dir, job.ModulesLog))
+	defer modlog.Close()
+	failed := 0
+	if j.Kmemleak {
+		if err := kmemleak("clear"); err != nil {
+			fmt.Fprintf(modlog, "kmemleak clear: %v\n", err)
+		}
+	}
+	var loaded []string
+	for _, m := range j.Modules {
+		start := time.Now()
+		if err := loadModule(m); err != nil {
+			fmt.Fprintf(modlog, "load %s: FAIL %v\n", m, err)
+			logf("load %s: %v", filepath.Base(m), err)
+			failed++
+			continue
+		}
+		fmt.Fprintf(modlog, "load %s: ok (%v)\n", m, time.Since(start).Round(time.Millisecond))
+		loaded = append(loaded, moduleName(m))
+	}
+	if j.Shell {
+		logf("modules loaded: %s; starting a shell (exit to power off)", strings.Join(loaded, " "))
+		shell()
+	} else {
+		for i, t := range j.Tests {
+			failed += runTest(dir, i, t, j)
+		}
+	}
+	for i := len(loaded) - 1; i >= 0; i-- {
+		if err := unloadModule(loaded[i]); err != nil {
+			fmt.Fprintf(modlog, "unload %s: FAIL %v\n", loaded[i], err)
+			failed++
+		} else {
+			fmt.Fprintf(modlog, "unload %s: ok\n", loaded[i])
+		}
+	}
+	if j.Kmemleak {
+		// Objects must be older than kmemleak's minimum age (5 s) and seen
+		// unreferenced by a scan to be reported.
+		time.Sleep(6 * time.Second)
+		_ = kmemleak("scan")
+		time.Sleep(1 * time.Second)
+		_ = kmemleak("scan")
+		b, err := os.ReadFile("/sys/kernel/debug/kmemleak")
+		if err != nil {
+			writeFile(dir, job.Kmemleak, "kmemleak: "+err.Error()+"\n")
+		} else {
+			writeFile(dir, job.Kmemleak, string(b))
+		}
+	}
+	writeFile(dir, job.Dmesg, dmesg())
+	return fmt.Sprintf("uptime %s, %d failures before analysis\n", uptime(), failed)
+}
+
+func runTest(dir string, i int, t job.Test, j *job.Job) int {
+	out, err := os.Create(filepath.Join(dir, job.Output(i)))
+	if err != nil {
+		logf("%s: %v", t.Pkg, err)
+		return 1
+	}
+	defer out.Close()
+	args := []string{"-test.v=test2json", fmt.Sprintf("-test.timeout=%ds", j.Timeout), "-test.count=1"}
+	if j.Run != "" {
+		args = append(args, "-test.run="+j.Run)
+	}
+	args = append(args, t.Args...)
+	cmd := exec.Command(t.Bin, args...)
+	cmd.Dir = t.Dir
+	cmd.Env = append(os.Environ(), "NLKIT_VM=1", "NLKIT_KERNEL="+j.Kernel, "NLKIT_MODULES="+strings.Join(j.Modules, ":"), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "GOCACHE=/tmp/gocache", "TMPDIR=/tmp")
+	start := time.Now()
+	if j.Verbose {
+		pr, pw, _ := os.Pipe()
+		cmd.Stdout, cmd.Stderr = pw, pw
+		go func() {
+			s := bufio.NewScanner(pr)
+			s.Buffer(make([]byte, 1<<20), 1<<20)
+			for s.Scan() {
+				line := s.Text()
+				fmt.Fprintln(out, line)
+				if !strings.HasPrefix(line, "\x16") {
+					fmt.Fprintf(console, "    %s\n", line)
+				}
+			}
+		}()
+		err = cmd.Start()
+		if err == nil {
+			err = cmd.Wait()
+		}
+		pw.Close()
+		time.Sleep(100 * time.Millisecond)
+	} else {
+		cmd.Stdout, cmd.Stderr = out, out
+		err = cmd.Run()
+	}
+	rc := 0
+	if err != nil {
+		rc = 1
+		if ee, ok := err.(*exec.ExitError); ok {
+			rc = ee.ExitCode()
+		} else {
+			fmt.Fprintf(out, "guestinit: %v\n", err)
+		}
+	}
+	writeFile(dir, job.Status(i), fmt.Sprintf("%d\n", rc))
+	word := "ok"
+	if rc != 0 {
+		word = "FAIL"
+	}
+	logf("%-4s %s (%.1fs)", word, t.Pkg, time.Since(start).Seconds())
+	if rc != 0 {
+		return 1
+	}
+	return 0
+}
+
+func shell() {
+	con := cmdlineArg("console")
+	if con == "" {
+		con = "ttyS0"
+	}
+	tty, err := os.OpenFile("/dev/"+con, os.O_RDWR, 0)
+	if err != nil {
+		logf("no console %s: %v", con, err)
+		return
+	}
+	defer tty.Close()
+	cmd := exec.Command("/bin/bash", "-l")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.Dir = "/"
+	cmd.Env = append(os.Environ(), "TERM=linux", "HOME=/root", "PS1=nlkit-vm:\\w# ",
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/go/bin")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Run(); err != nil {
+		logf("shell: %v", err)
+	}
+}
+
+func main() {
+	console = os.Stderr
+	mountErrs := setupMounts()
+	if f, err := os.OpenFile("/dev/virtio-ports/virtme.stdout", os.O_WRONLY, 0); err == nil {
+		console = f
+	} else if f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0); err == nil {
+		console = f
+	}
+	ret := 0
+	defer func() {
+		if r, err := os.OpenFile("/dev/virtio-ports/virtme.ret", os.O_WRONLY, 0); err == nil {
+			fmt.Fprintf(r, "%d\n", ret)
+			r.Close()
+		}
+		unix.Sync()
+		_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	}()
+	for _, err := range mountErrs {
+		logf("setup: %v", err)
+	}
+	path := cmdlineArg("nlkit.job")
+	if path == "" {
+		logf("no nlkit.job= on the kernel command line")
+		ret = 2
+		return
+	}
+	dir := filepath.Dir(path)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		logf("job: %v", err)
+		ret = 2
+		return
+	}
+	var j job.Job
+	if err := json.Unmarshal(b, &j); err != nil {
+		logf("job: %v", err)
+		ret = 2
+		return
+	}
+	writeFile(dir, job.Booted, uptime()+"\n")
+	logf("%s booted in %ss", j.Kernel, uptime())
+	verdict := runJob(dir, &j)
+	writeFile(dir, job.Done, verdict)
+}

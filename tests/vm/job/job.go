@@ -1,0 +1,53 @@
+// Package job is the contract between the VM runner on the host (tests/vm/cmd/vmrun)
+// and nlkit's guest init (tests/vm/guestinit): what to do in the guest, and the files
+// in which the guest leaves its results for the host.
+package job
+
+// FileName is the job's name in the result directory (the vng --rwdir).
+const FileName = "job.json"
+
+// Job tells the guest init what to do after boot.
+type Job struct {
+	Kernel   string   `json:"kernel"`   // name of the kernel under test (for logs and env)
+	Modules  []string `json:"modules"`  // .ko paths, loaded in this order, unloaded in reverse
+	Tests    []Test   `json:"tests"`    // test binaries to run, in order
+	Run      string   `json:"run"`      // -test.run filter, if any
+	Verbose  bool     `json:"verbose"`  // stream every test's output to the host console
+	Kmemleak bool     `json:"kmemleak"` // check kmemleak after the modules are unloaded
+	Shell    bool     `json:"shell"`    // interactive shell on the console instead of tests
+	Timeout  int      `json:"timeout"`  // per-binary timeout, seconds
+}
+
+// Test is one Go test binary built on the host with `go test -c`.
+type Test struct {
+	Pkg  string   `json:"pkg"`  // import path, for reports
+	Bin  string   `json:"bin"`  // absolute path of the binary
+	Dir  string   `json:"dir"`  // working directory (the package's source directory)
+	Args []string `json:"args"` // extra arguments
+}
+
+// Result files the guest writes into the result directory.
+const (
+	Booted     = "booted"       // written first: boot reached the init (holds uptime)
+	ModulesLog = "modules.log"  // one line per load/unload with its outcome
+	Dmesg      = "dmesg.txt"    // the whole kernel log at the end
+	Kmemleak   = "kmemleak.txt" // kmemleak report after unloading (empty is clean)
+	Done       = "done"         // written last: holds the guest's verdict line
+)
+
+// Output is the name of a test binary's output file (-test.v=test2json framing).
+func Output(i int) string { return "test-" + itoa(i) + ".out" }
+
+// Status is the name of the file holding a test binary's exit status.
+func Status(i int) string { return "test-" + itoa(i) + ".rc" }
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}

@@ -1,0 +1,96 @@
+// Package vmtest is what nlkit's integration tests (files with //go:build vmtest) share.
+// They run only inside the VMs that tests/vm/cmd/vmrun boots, with nlkit's modules
+// loaded; run anywhere else they fail rather than skip, so a kernel test can never be
+// counted as passed without having run.
+package vmtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Require fails the test unless it runs inside an nlkit test VM.
+func Require(t testing.TB) {
+	t.Helper()
+	if os.Getenv("NLKIT_VM") != "1" {
+		t.Fatal("this is a kernel integration test: run it in a VM with `make vmtest` (tests/vm/cmd/vmrun), not on the host")
+	}
+}
+
+// Kernel names the kernel under test (6.1, 6.12, debug).
+func Kernel() string { return os.Getenv("NLKIT_KERNEL") }
+
+// ModulePath returns the path of the built module name (e.g. "nlkit_smoke").
+func ModulePath(t testing.TB, name string) string {
+	t.Helper()
+	for _, p := range strings.Split(os.Getenv("NLKIT_MODULES"), ":") {
+		if strings.TrimSuffix(filepath.Base(p), ".ko") == name {
+			return p
+		}
+	}
+	t.Fatalf("module %s is not among the runner's modules (%s)", name, os.Getenv("NLKIT_MODULES"))
+	return ""
+}
+
+// LoadModule loads a .ko with parameters (finit_module).
+func LoadModule(path, params string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.FinitModule(int(f.Fd()), params, 0)
+}
+
+// UnloadModule removes a module, waiting out transient users.
+func UnloadModule(name string) error {
+	var err error
+	for i := 0; i < 100; i++ {
+		err = unix.DeleteModule(name, unix.O_NONBLOCK)
+		if err == nil || err == unix.ENOENT {
+			return nil
+		}
+		if err != unix.EAGAIN && err != unix.EBUSY {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
+}
+
+// ChildEnv is set in a re-executed test binary to the helper mode it should run.
+const ChildEnv = "NLKIT_TEST_CHILD"
+
+// RunChild re-executes the test binary running only test helper (a Test function that
+// acts when ChildEnv is set) with the given process attributes, and returns its
+// combined output and error.
+func RunChild(t testing.TB, helper, mode string, attr *syscall.SysProcAttr) (string, error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), ChildEnv+"="+mode)
+	cmd.SysProcAttr = attr
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Unprivileged runs as nobody, with no capabilities, in the caller's namespaces.
+func Unprivileged() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+}
+
+// OwnUserAndNetns runs in a new user namespace (root inside, nobody outside) that owns
+// a new network namespace: CAP_NET_ADMIN there, none in the caller's netns.
+func OwnUserAndNetns() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
+	}
+}
