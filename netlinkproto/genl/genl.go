@@ -11,6 +11,7 @@
 package genl
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // DumpRetries is how often a dump the kernel marked interrupted is started again.
@@ -63,6 +65,10 @@ func Dial(f Family) (*Conn, error) {
 
 // DialConfig is Dial with netlink options (e.g. a network namespace).
 func DialConfig(f Family, cfg *netlink.Config) (*Conn, error) {
+	if cfg == nil {
+		cfg = &netlink.Config{}
+	}
+	cfg.Strict = true // extended acks (the kernel's error messages) and strict checking
 	c, err := genetlink.Dial(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: open generic netlink socket: %w", f.Name, err)
@@ -136,15 +142,31 @@ func wrap(family, op string, err error) error {
 	return &Error{Family: family, Op: op, Err: err}
 }
 
-// Do sends one request (cmd with the encoded attributes) and returns the replies.
-// op names the request in errors (e.g. "set-value").
+// Do sends one request (cmd with the encoded attributes) and returns its replies. It
+// asks for an acknowledgement and reads up to it, so a request's ack can never be
+// mistaken for the next request's answer. op names the request in errors.
 func (c *Conn) Do(op string, cmd uint8, attrs []byte) ([]genetlink.Message, error) {
 	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.fam.ABI}, Data: attrs}
-	msgs, err := c.c.Execute(msg, c.kernel.ID, netlink.Request|netlink.Acknowledge)
+	req, err := c.c.Send(msg, c.kernel.ID, netlink.Request|netlink.Acknowledge)
 	if err != nil {
 		return nil, wrap(c.fam.Name, op, err)
 	}
-	return msgs, nil
+	var out []genetlink.Message
+	for {
+		gms, nms, err := c.c.Receive()
+		if err != nil {
+			return nil, wrap(c.fam.Name, op, err)
+		}
+		for i, nm := range nms {
+			if nm.Header.Sequence != req.Header.Sequence {
+				continue // a stray (e.g. multicast) message
+			}
+			if nm.Header.Type == netlink.Error {
+				return out, nil // the ack (errors come back from Receive as err)
+			}
+			out = append(out, gms[i])
+		}
+	}
 }
 
 // Dump runs a dump request and returns every message of it, merged across the
@@ -157,21 +179,12 @@ func (c *Conn) Dump(op string, cmd uint8, attrs []byte) ([]genetlink.Message, er
 		if err != nil {
 			return nil, wrap(c.fam.Name, op, err)
 		}
-		// Receive merges a multi-part reply up to its NLMSG_DONE.
-		gms, nms, err := c.c.Receive()
+		// Read the raw datagrams ourselves: mdlayher/netlink drops the NLMSG_DONE
+		// message, and the kernel may mark only that one NLM_F_DUMP_INTR (when the
+		// table changed and the last round had nothing left to send).
+		out, interrupted, err := c.receiveDump(req.Header.Sequence)
 		if err != nil {
 			return nil, wrap(c.fam.Name, op, err)
-		}
-		var out []genetlink.Message
-		interrupted := false
-		for i, nm := range nms {
-			if nm.Header.Sequence != req.Header.Sequence {
-				continue
-			}
-			if nm.Header.Flags&netlink.DumpInterrupted != 0 {
-				interrupted = true
-			}
-			out = append(out, gms[i])
 		}
 		if !interrupted {
 			return out, nil
@@ -207,3 +220,113 @@ func (c *Conn) Receive() ([]genetlink.Message, error) {
 
 // SetReadDeadline bounds Receive.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+
+// receiveDump reads one dump's datagrams up to NLMSG_DONE, reporting whether any
+// message (NLMSG_DONE included) carried NLM_F_DUMP_INTR.
+func (c *Conn) receiveDump(seq uint32) ([]genetlink.Message, bool, error) {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return nil, false, err
+	}
+	var out []genetlink.Message
+	interrupted := false
+	peek := make([]byte, 1)
+	for {
+		var buf []byte // fresh per datagram: decoded messages keep slices of it
+		var n int
+		var rerr error
+		if err := rc.Read(func(fd uintptr) bool {
+			// peek at the datagram's real size first: a dump round can exceed any
+			// fixed buffer, and a truncated datagram would lose messages
+			n, _, rerr = unix.Recvfrom(int(fd), peek, unix.MSG_PEEK|unix.MSG_TRUNC)
+			if rerr == nil {
+				buf = make([]byte, n)
+				n, _, rerr = unix.Recvfrom(int(fd), buf, 0)
+			}
+			return rerr != unix.EAGAIN && rerr != unix.EWOULDBLOCK
+		}); err != nil {
+			return nil, false, err
+		}
+		if rerr != nil {
+			return nil, false, os.NewSyscallError("recvfrom", rerr)
+		}
+		b := buf[:n]
+		for len(b) >= unix.NLMSG_HDRLEN {
+			l := int(binary.NativeEndian.Uint32(b[0:4]))
+			if l < unix.NLMSG_HDRLEN || l > len(b) {
+				return nil, false, errors.New("malformed netlink message in dump")
+			}
+			typ := binary.NativeEndian.Uint16(b[4:6])
+			flags := binary.NativeEndian.Uint16(b[6:8])
+			mseq := binary.NativeEndian.Uint32(b[8:12])
+			body := b[unix.NLMSG_HDRLEN:l]
+			adv := (l + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1)
+			if adv > len(b) {
+				adv = len(b)
+			}
+			b = b[adv:]
+			if mseq != seq {
+				continue
+			}
+			if flags&unix.NLM_F_DUMP_INTR != 0 {
+				interrupted = true
+			}
+			switch typ {
+			case unix.NLMSG_DONE:
+				if len(body) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(body[:4])); e < 0 {
+						return nil, false, kernelError(e, flags, body[4:], true)
+					}
+				}
+				return out, interrupted, nil
+			case unix.NLMSG_ERROR:
+				if len(body) >= 4 {
+					if e := int32(binary.NativeEndian.Uint32(body[:4])); e < 0 {
+						return nil, false, kernelError(e, flags, body[4:], false)
+					}
+				}
+				return out, interrupted, nil
+			default:
+				var gm genetlink.Message
+				if err := gm.UnmarshalBinary(body); err != nil {
+					continue // not decodable: left out, not fatal to the listing
+				}
+				out = append(out, gm)
+			}
+		}
+	}
+}
+
+// kernelError builds the OpError the rest of the package unwraps, with the extack
+// message if the kernel sent one. rest follows the errno: for NLMSG_ERROR the echoed
+// request header (and payload unless capped), then TLVs; for NLMSG_DONE, TLVs.
+func kernelError(errno int32, flags uint16, rest []byte, done bool) error {
+	oe := &netlink.OpError{Op: "receive", Err: syscall.Errno(-errno)}
+	if flags&unix.NLM_F_ACK_TLVS == 0 {
+		return oe
+	}
+	if !done {
+		if len(rest) < unix.NLMSG_HDRLEN {
+			return oe
+		}
+		skip := unix.NLMSG_HDRLEN
+		if flags&unix.NLM_F_CAPPED == 0 {
+			skip = int(binary.NativeEndian.Uint32(rest[0:4]))
+		}
+		if skip > len(rest) {
+			return oe
+		}
+		rest = rest[skip:]
+	}
+	if ad, err := netlink.NewAttributeDecoder(rest); err == nil {
+		for ad.Next() {
+			switch ad.Type() {
+			case unix.NLMSGERR_ATTR_MSG:
+				oe.Message = ad.String()
+			case unix.NLMSGERR_ATTR_OFFS:
+				oe.Offset = int(ad.Uint32())
+			}
+		}
+	}
+	return oe
+}

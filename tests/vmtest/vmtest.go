@@ -68,12 +68,12 @@ func UnloadModule(name string) error {
 // ChildEnv is set in a re-executed test binary to the helper mode it should run.
 const ChildEnv = "NLKIT_TEST_CHILD"
 
-// RunChild re-executes the test binary running only test helper (a Test function that
-// acts when ChildEnv is set) with the given process attributes, and returns its
-// combined output and error.
-func RunChild(t testing.TB, helper, mode string, attr *syscall.SysProcAttr) (string, error) {
+// RunChild re-executes the test binary with ChildEnv=mode (its TestMain then acts as
+// the child instead of running tests) under the given process attributes, and
+// returns its combined output and error.
+func RunChild(t testing.TB, mode string, attr *syscall.SysProcAttr) (string, error) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+helper+"$", "-test.count=1")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), ChildEnv+"="+mode)
 	cmd.SysProcAttr = attr
 	out, err := cmd.CombinedOutput()
@@ -85,12 +85,17 @@ func Unprivileged() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 }
 
-// OwnUserAndNetns runs in a new user namespace (root inside, nobody outside) that owns
-// a new network namespace: CAP_NET_ADMIN there, none in the caller's netns.
-func OwnUserAndNetns() *syscall.SysProcAttr {
+// OwnUserNs runs as root of a new user namespace: all capabilities there, none over
+// namespaces owned by the initial user namespace (the caller's netns among them). With
+// newNetns it also gets a network namespace of its own, owned by its user namespace.
+func OwnUserNs(newNetns bool) *syscall.SysProcAttr {
+	flags := uintptr(syscall.CLONE_NEWUSER)
+	if newNetns {
+		flags |= syscall.CLONE_NEWNET
+	}
 	return &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 65534, Size: 1}},
+		Cloneflags:  flags,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 	}
 }

@@ -1,7 +1,9 @@
 // Command guestinit is nlkit's PID 1 inside virtme-ng test VMs.
 //
-// The runner boots `vng ... --append "init=<this binary> nlkit.job=<dir>/job.json"`.
-// vng's initramfs mounts the host's root over 9p and execs us instead of virtme-init.
+// The runner boots `vng ... --append "init=tests/vm/guest-init nlkit.job=<dir>/job.json"`.
+// vng's initramfs mounts the host's root over 9p and execs that script instead of
+// virtme-init; it mounts /proc, /sys and devtmpfs (without which the Go runtime hangs at
+// start-up) and execs this binary (out/vm/guestinit).
 // One static Go process does what a shell init would do with dozens of executables:
 // under TCG on the KASAN kernel every exec costs ~1.5 s, and virtme-init's udev
 // coldplug and settle costs 30-100 s, so this is where most of the boot time goes.
@@ -38,7 +40,16 @@ func logf(format string, a ...any) {
 	}
 }
 
+// trace goes to the kernel log only (seen with vng -v): where a boot hangs.
+func trace(format string, a ...any) {
+	if k, err := os.OpenFile("/dev/kmsg", os.O_WRONLY, 0); err == nil {
+		fmt.Fprintf(k, "<7>nlkit-init: "+format+"\n", a...)
+		k.Close()
+	}
+}
+
 func mount(src, target, fstype string, flags uintptr, data string) error {
+	trace("mount %s %s", fstype, target)
 	_ = os.MkdirAll(target, 0o755)
 	if err := unix.Mount(src, target, fstype, flags, data); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", fstype, target, err)
@@ -53,12 +64,9 @@ func setupMounts() []error {
 			errs = append(errs, err)
 		}
 	}
-	must(mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, ""))
-	must(mount("sys", "/sys", "sysfs", unix.MS_NOSUID|unix.MS_NOEXEC|unix.MS_NODEV, ""))
+	// tests/vm/guest-init mounted devtmpfs, /proc and /sys before exec'ing us.
+	trace("init started")
 	must(mount("run", "/run", "tmpfs", 0, "mode=0755"))
-	if b, _ := os.ReadFile("/proc/mounts"); !strings.Contains(string(b), " /dev devtmpfs") {
-		must(mount("devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID, "mode=0755"))
-	}
 	must(mount("devpts", "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=666"))
 	must(mount("tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=1777"))
 	_ = os.Symlink("/proc/self/fd", "/dev/fd")

@@ -391,7 +391,7 @@ type testBin struct{ pkg, bin, dir string }
 func buildGuestSide(out string) (string, []testBin, error) {
 	progress("building guest init and integration test binaries")
 	env := []string{"CGO_ENABLED=0"}
-	gi := filepath.Join(out, "guestinit")
+	gi := filepath.Join(root, "out/vm/guestinit") // tests/vm/guest-init execs it from there
 	if _, err := run(root, env, goBin(), "build", "-o", gi, "./tests/vm/guestinit"); err != nil {
 		return "", nil, err
 	}
@@ -467,7 +467,11 @@ func buildModules(k kernel, dir string) ([]string, error) {
 	}
 	var kos []string
 	for _, l := range strings.Fields(string(order)) {
-		ko := filepath.Join(src, strings.TrimSuffix(l, ".o")+".ko")
+		// kbuild writes absolute paths on newer kernels, relative ones on older
+		ko := strings.TrimSuffix(strings.TrimSuffix(l, ".ko"), ".o") + ".ko"
+		if !filepath.IsAbs(ko) {
+			ko = filepath.Join(src, ko)
+		}
 		if _, err := os.Stat(ko); err != nil {
 			return nil, fmt.Errorf("module %s was not built", ko)
 		}
@@ -503,7 +507,7 @@ func probeKVM(k kernel, out string) bool {
 	_ = os.MkdirAll(dir, 0o755)
 	args := []string{"--run", k.image, "--rwdir", dir, "--memory", "512M", "--", "cat /sys/devices/system/clocksource/clocksource0/current_clocksource > " + dir + "/cs"}
 	cmd := exec.Command("timeout", append([]string{"-k", "5", "60", "vng"}, args...)...)
-	cmd.Stdin = nil
+	cmd.Dir = "/" // vng resolves --rwdir's guest path relative to its cwd
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	_ = cmd.Run()
@@ -558,7 +562,7 @@ func runKernel(k kernel, out, guestInit string, tests []testBin, useKVM bool) (t
 	}
 
 	args := []string{"--run", k.image, "--rwdir", res, "--memory", "2G", "--cpus", "2",
-		"--append", "init=" + guestInit + " nlkit.job=" + jobPath + " log_buf_len=8M"}
+		"--append", "init=" + filepath.Join(root, "tests/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M"}
 	if k.debug {
 		// the debug kernel has no initramfs of its own; vng's lets our init= win
 		args = append(args, "--force-initramfs")
@@ -569,6 +573,7 @@ func runKernel(k kernel, out, guestInit string, tests []testBin, useKVM bool) (t
 	if *flagShell {
 		progress("%s: booting for a shell (modules load first; `exit` powers off)", where)
 		cmd := exec.Command("vng", args...)
+		cmd.Dir = "/"
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		_ = cmd.Run()
 		return t, nil
@@ -577,6 +582,7 @@ func runKernel(k kernel, out, guestInit string, tests []testBin, useKVM bool) (t
 	progress("%s: booting %s (%s)", where, filepath.Base(k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM])
 	bootStart := time.Now()
 	cmd := exec.Command("vng", args...)
+	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	consoleLog, _ := os.Create(filepath.Join(dir, "vng.log"))
 	cmd.Stdout = io.MultiWriter(prefixWriter("    "), consoleLog)
