@@ -9,7 +9,8 @@
 #   make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestInfo   one kernel/package/test
 #   make vmshell KERNEL=6.12 a shell in the guest with the modules loaded
 SHELL := /bin/bash
-GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
 KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
@@ -58,12 +59,12 @@ clean:
 deps:
 	tests/setup/deps.sh
 
-# Every test: host-side Go tests, then the kernel-facing tests in VMs on every kernel.
+# Every test: host-side Go tests (go vet, go test ./...), then the kernel-facing tests
+# in VMs on every kernel (stock 6.1, stock 6.12, the debug kernel).
 test: deps
-	tests/run-all.sh
+	$(GO) run ./tests/vm/cmd/vmrun -host -kernels all
 
 hosttest:
-	tests/setup/go.sh
 	$(GO) vet ./...
 	$(GO) test ./...
 

@@ -21,9 +21,9 @@ type Family struct {
 func Render(f Family, s *Spec) map[string][]byte {
 	return map[string][]byte{
 		"kmod/include/uapi/" + s.UAPIHeaderPath(): renderUAPI(f, s),
-		f.KernelDir + "/" + s.cIdent() + "_nl.h":   renderKernelH(f, s),
-		f.KernelDir + "/" + s.cIdent() + "_nl.c":   renderKernelC(f, s),
-		f.GoDir + "/" + s.cIdent() + "_gen.go":     renderGo(f, s),
+		f.KernelDir + "/" + s.cIdent() + "_nl.h":  renderKernelH(f, s),
+		f.KernelDir + "/" + s.cIdent() + "_nl.c":  renderKernelC(f, s),
+		f.GoDir + "/" + s.cIdent() + "_gen.go":    renderGo(f, s),
 	}
 }
 
@@ -35,8 +35,12 @@ func (s *Spec) UAPIHeaderPath() string {
 	return "linux/" + s.cIdent() + ".h"
 }
 
-func upper(s string) string { return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_", "/", "_").Replace(s)) }
-func lower(s string) string { return strings.ToLower(strings.NewReplacer("-", "_", ".", "_", "/", "_").Replace(s)) }
+func upper(s string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "_", ".", "_", "/", "_").Replace(s))
+}
+func lower(s string) string {
+	return strings.ToLower(strings.NewReplacer("-", "_", ".", "_", "/", "_").Replace(s))
+}
 
 func camel(s string) string {
 	var b strings.Builder
@@ -72,8 +76,10 @@ func (s *Spec) cAttrPrefix(set *AttrSet) string {
 	return s.cPrefix() + "_A_" + upper(set.Name) + "_"
 }
 
-func (s *Spec) cAttrMax(set *AttrSet) string { return strings.TrimSuffix(s.cAttrPrefix(set), "_") + "_MAX" }
-func (s *Spec) cCmd(op *Op) string           { return s.cPrefix() + "_CMD_" + upper(op.Name) }
+func (s *Spec) cAttrMax(set *AttrSet) string {
+	return strings.TrimSuffix(s.cAttrPrefix(set), "_") + "_MAX"
+}
+func (s *Spec) cCmd(op *Op) string { return s.cPrefix() + "_CMD_" + upper(op.Name) }
 
 func header(f Family, comment string) string {
 	return fmt.Sprintf("%s Do not edit directly, auto-generated from: %s */\n/* by netlinkproto/gen: run `go generate ./...` after changing the spec. */\n", comment, f.Spec)

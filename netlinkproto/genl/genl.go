@@ -45,6 +45,15 @@ type Conn struct {
 // not registered.
 var ErrNotLoaded = errors.New("kernel module not loaded")
 
+type notLoadedError struct{ f Family }
+
+func (e *notLoadedError) Error() string {
+	return fmt.Sprintf("generic netlink family %q is not registered: the %s kernel module is not loaded (try: modprobe %s)",
+		e.f.Name, e.f.Module, e.f.Module)
+}
+
+func (e *notLoadedError) Is(target error) bool { return target == ErrNotLoaded }
+
 // ABIError is returned by Dial when the module speaks another ABI.
 type ABIError struct {
 	Family       Family
@@ -77,8 +86,7 @@ func DialConfig(f Family, cfg *netlink.Config) (*Conn, error) {
 	if err != nil {
 		c.Close()
 		if netlink.IsNotExist(err) || errors.Is(err, syscall.ENOENT) {
-			return nil, fmt.Errorf("generic netlink family %q is not registered: the %s kernel module is not loaded (try: modprobe %s): %w",
-				f.Name, f.Module, f.Module, ErrNotLoaded)
+			return nil, &notLoadedError{f}
 		}
 		return nil, fmt.Errorf("%s: look up family: %w", f.Name, wrap(f.Name, "get-family", err))
 	}

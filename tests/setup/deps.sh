@@ -90,4 +90,10 @@ if [ "$want_kernels" = 1 ]; then
 		apt-get install -y -qq --no-install-recommends $need >/dev/null
 	fi
 fi
+# Go: the machines carry it at /usr/local/go; go.mod names the version.
+gobin=$(command -v go || echo /usr/local/go/bin/go)
+if ! [ -x "$gobin" ]; then
+	log "Go is missing: install Go $(sed -n 's/^go //p' "$(dirname "$0")/../../go.mod") or newer at /usr/local/go"
+	exit 1
+fi
 log "ok"

@@ -187,8 +187,12 @@ func unloadModule(name string) error {
 	return err
 }
 
+// writeFile writes whole files only (temp + rename): the host polls for them.
 func writeFile(dir, name, content string) {
-	_ = os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if os.WriteFile(tmp, []byte(content), 0o644) == nil {
+		_ = os.Rename(tmp, filepath.Join(dir, name))
+	}
 }
 
 func kmemleak(cmd string) error {

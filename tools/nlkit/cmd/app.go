@@ -1,0 +1,50 @@
+// Package cmd holds the `nlkit` command tree (urfave/cli/v2). Each mechanism adds a
+// subcommand; every command has -j/--json output and clear errors for bad input.
+package cmd
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Version is set at build time (-ldflags -X).
+var Version = "dev"
+
+// App is the nlkit command.
+func App() *cli.App {
+	return &cli.App{
+		Name:    "nlkit",
+		Usage:   "configure and observe nlkit's kernel mechanisms",
+		Version: Version,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"},
+		},
+		Commands: []*cli.Command{smokeCommand()},
+	}
+}
+
+// jsonOut tells whether -j/--json was given at any level.
+func jsonOut(c *cli.Context) bool {
+	for _, l := range c.Lineage() {
+		if l.Bool("json") {
+			return true
+		}
+	}
+	return false
+}
+
+func printJSON(w io.Writer, v any) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(v)
+}
+
+var stdout io.Writer = os.Stdout
+
+func usageErr(format string, a ...any) error {
+	return cli.Exit(fmt.Sprintf("nlkit: "+format, a...), 2)
+}
