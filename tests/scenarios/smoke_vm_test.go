@@ -1,7 +1,5 @@
 //go:build vmtest
 
-// Package scenarios holds the mechanisms' scenarios: tests that run in the VM on real
-// traffic and print their results (`make demo` runs them and shows their output).
 package scenarios
 
 import (

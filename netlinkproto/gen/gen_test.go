@@ -1,0 +1,84 @@
+package gen
+
+import (
+	"strings"
+	"testing"
+)
+
+const base = `
+name: t
+protocol: genetlink-legacy
+version: 2
+definitions:
+  - type: const
+    name: big
+    value: 100000
+attribute-sets:
+  - name: s
+    attributes:
+      - name: a
+        type: u32
+        checks: {min: 1, max: big}
+      - name: b
+        type: string
+        checks: {max-len: 15}
+      - name: c
+        type: u8
+        value: 7
+operations:
+  list:
+    - name: set
+      attribute-set: s
+      flags: [uns-admin-perm]
+      do:
+        request:
+          attributes: [a, b]
+`
+
+func TestRenderPolicies(t *testing.T) {
+	s, err := Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := Render(Family{Spec: "x.yaml", KernelDir: "kmod/t", GoDir: "netlinkproto/t", GoPackage: "t"}, s)
+	c := string(files["kmod/t/t_nl.c"])
+	for _, want := range []string{
+		"NLA_POLICY_FULL_RANGE(NLA_U32, &t_a_s_a_range)", // 100000 does not fit the s16 range form
+		".max = T_BIG",
+		"[T_A_S_B] = { .type = NLA_NUL_STRING, .len = 15, }",
+		".flags\t\t= GENL_UNS_ADMIN_PERM",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("kernel C lacks %q:\n%s", want, c)
+		}
+	}
+	if strings.Contains(c, "[T_A_S_C]") {
+		t.Errorf("attribute c is not in the request but is in the policy:\n%s", c)
+	}
+	h := string(files["kmod/include/uapi/linux/t.h"])
+	if !strings.Contains(h, "T_A_S_C = 7,") || !strings.Contains(h, "#define T_FAMILY_VERSION\t2") {
+		t.Errorf("uapi header:\n%s", h)
+	}
+	g := string(files["netlinkproto/t/t_gen.go"])
+	if !strings.Contains(g, "AttrSC uint16 = 7") || !strings.Contains(g, "CmdSet uint8 = 1") {
+		t.Errorf("go constants:\n%s", g)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	cases := map[string]string{
+		"unknown type":         strings.Replace(base, "type: u8", "type: u24", 1),
+		"unknown op attribute": strings.Replace(base, "attributes: [a, b]", "attributes: [a, zz]", 1),
+		"unknown constant":     strings.Replace(base, "max: big", "max: huge", 1),
+		"unknown flag":         strings.Replace(base, "uns-admin-perm", "root-only", 1),
+		"unknown key":          base + "bogus: 1\n",
+		"name too long":        strings.Replace(base, "name: t\n", "name: a-very-long-family-name\n", 1),
+		"unsupported protocol": strings.Replace(base, "genetlink-legacy", "netlink-raw", 1),
+		"undefined set":        strings.Replace(base, "attribute-set: s", "attribute-set: q", 1),
+	}
+	for name, spec := range cases {
+		if _, err := Parse([]byte(spec)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
