@@ -93,14 +93,14 @@ func main() {
 	if *flagShell {
 		kernels = kernels[:1]
 	}
-	guestInit, tests, err := buildGuestSide(out)
+	tests, err := buildGuestSide(out)
 	if err != nil {
 		fatal(err)
 	}
 	useKVM := probeKVM(kernels[0], out)
 
 	for _, k := range kernels {
-		t, fails := runKernel(k, out, guestInit, tests, useKVM)
+		t, fails := runKernel(k, out, tests, useKVM)
 		total.add(t)
 		failures = append(failures, fails...)
 	}
@@ -388,12 +388,12 @@ func prefixWriter(p string) io.Writer { return prefixW{p} }
 type testBin struct{ pkg, bin, dir string }
 
 // buildGuestSide builds the static guest init and every package's vmtest binary.
-func buildGuestSide(out string) (string, []testBin, error) {
+func buildGuestSide(out string) ([]testBin, error) {
 	progress("building guest init and integration test binaries")
 	env := []string{"CGO_ENABLED=0"}
 	gi := filepath.Join(root, "out/vm/guestinit") // tests/vm/guest-init execs it from there
 	if _, err := run(root, env, goBin(), "build", "-o", gi, "./tests/vm/guestinit"); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	pattern := "./..."
 	if *flagPkg != "" {
@@ -404,7 +404,7 @@ func buildGuestSide(out string) (string, []testBin, error) {
 	}
 	b, err := run(root, nil, goBin(), "list", "-tags", "vmtest", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}", pattern)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	var bins []testBin
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
@@ -418,18 +418,20 @@ func buildGuestSide(out string) (string, []testBin, error) {
 		name := strings.ReplaceAll(strings.TrimPrefix(f[0], "github.com/nlkit/nlkit/"), "/", "_") + ".test"
 		bin := filepath.Join(out, "tests", name)
 		if _, err := run(root, env, goBin(), "test", "-c", "-tags", "vmtest", "-o", bin, f[0]); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		bins = append(bins, testBin{pkg: f[0], bin: bin, dir: f[1]})
 	}
 	if len(bins) == 0 && !*flagShell {
-		return "", nil, fmt.Errorf("no integration tests (files with //go:build vmtest) match %s", pattern)
+		return nil, fmt.Errorf("no integration tests (files with //go:build vmtest) match %s", pattern)
 	}
 	for _, t := range bins {
 		fmt.Printf("    %s\n", t.pkg)
 	}
-	return gi, bins, nil
+	return bins, nil
 }
+
+var vmtestTag = regexp.MustCompile(`(?m)^//go:build .*\bvmtest\b`)
 
 func hasVMTests(dir string, files []string) bool {
 	for _, f := range files {
@@ -437,7 +439,7 @@ func hasVMTests(dir string, files []string) bool {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err == nil && regexp.MustCompile(`(?m)^//go:build .*\bvmtest\b`).Match(b) {
+		if err == nil && vmtestTag.Match(b) {
 			return true
 		}
 	}
@@ -527,7 +529,7 @@ func probeKVM(k kernel, out string) bool {
 
 var splatRe = regexp.MustCompile(`WARNING:|BUG:|KASAN|UBSAN:|Call Trace:|kernel BUG at|general protection fault|Oops|possible circular locking|suspicious RCU usage|INFO: task .* blocked|refcount_t:|kmemleak: .*new suspected|Kernel panic|list_add corruption|list_del corruption`)
 
-func runKernel(k kernel, out, guestInit string, tests []testBin, useKVM bool) (tally, []string) {
+func runKernel(k kernel, out string, tests []testBin, useKVM bool) (tally, []string) {
 	var t tally
 	where := "kernel " + k.name + " (" + k.ver + ")"
 	fail := func(what string) (tally, []string) {
