@@ -11,4 +11,5 @@ import "github.com/nlkit/nlkit/netlinkproto/gen"
 // repository root). Add a family here and run `go generate ./...`.
 var Families = []gen.Family{
 	{Spec: "netlinkproto/specs/nlkit_smoke.yaml", KernelDir: "kmod/smoke", GoDir: "netlinkproto/smoke", GoPackage: "smoke"},
+	{Spec: "netlinkproto/specs/ratekeeper.yaml", KernelDir: "kmod/ratekeeper", GoDir: "netlinkproto/ratekeeper", GoPackage: "ratekeeper"},
 }

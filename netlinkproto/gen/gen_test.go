@@ -82,3 +82,12 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRejectsEnumCollision(t *testing.T) {
+	spec := strings.Replace(base, "- name: a\n", "- name: max\n", 1)
+	spec = strings.Replace(spec, "attributes: [a, b]", "attributes: [max, b]", 1)
+	_, err := Parse([]byte(spec))
+	if err == nil || !strings.Contains(err.Error(), "collides") {
+		t.Fatalf("attribute named max: err = %v, want a collision error", err)
+	}
+}

@@ -159,6 +159,9 @@ func Parse(b []byte) (*Spec, error) {
 			if seen[a.Name] {
 				return nil, fmt.Errorf("spec %s: set %s: attribute %s defined twice", s.Name, set.Name, a.Name)
 			}
+			if a.Name == "max" || a.Name == "unspec" {
+				return nil, fmt.Errorf("spec %s: set %s: attribute name %q collides with the generated _UNSPEC/_MAX enum entries", s.Name, set.Name, a.Name)
+			}
 			seen[a.Name] = true
 			if a.Value == 0 {
 				a.Value = next

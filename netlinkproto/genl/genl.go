@@ -338,3 +338,28 @@ func kernelError(errno int32, flags uint16, rest []byte, done bool) error {
 	}
 	return oe
 }
+
+// Decode walks the attributes of a reply, calling fn for each; unknown attributes are
+// the callback's to ignore (newer modules may add some). A malformed reply is an error
+// naming the family.
+func Decode(family string, b []byte, fn func(*netlink.AttributeDecoder)) error {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return fmt.Errorf("%s: malformed reply: %w", family, err)
+	}
+	for ad.Next() {
+		fn(ad)
+	}
+	if err := ad.Err(); err != nil {
+		return fmt.Errorf("%s: malformed reply: %w", family, err)
+	}
+	return nil
+}
+
+// One returns the single reply of a request that must have exactly one.
+func One(msgs []genetlink.Message, family, op string) (genetlink.Message, error) {
+	if len(msgs) != 1 {
+		return genetlink.Message{}, fmt.Errorf("%s %s: expected one reply, got %d", family, op, len(msgs))
+	}
+	return msgs[0], nil
+}

@@ -6,10 +6,8 @@ package smoke
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 
 	"github.com/nlkit/nlkit/netlinkproto/genl"
@@ -61,20 +59,13 @@ func Dial() (*Client, error) {
 // Close closes the client.
 func (c *Client) Close() error { return c.c.Close() }
 
-func one(msgs []genetlink.Message, op string) (genetlink.Message, error) {
-	if len(msgs) != 1 {
-		return genetlink.Message{}, fmt.Errorf("%s %s: expected one reply, got %d", FamilyName, op, len(msgs))
-	}
-	return msgs[0], nil
-}
-
 // Info reports the module's version, ABI and build.
 func (c *Client) Info() (Info, error) {
 	msgs, err := c.c.Do("get-info", CmdGetInfo, nil)
 	if err != nil {
 		return Info{}, err
 	}
-	m, err := one(msgs, "get-info")
+	m, err := genl.One(msgs, FamilyName, "get-info")
 	if err != nil {
 		return Info{}, err
 	}
@@ -96,17 +87,7 @@ func (c *Client) Info() (Info, error) {
 
 // decode walks attributes; unknown ones are ignored (newer modules may add some).
 func decode(b []byte, fn func(*netlink.AttributeDecoder)) error {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return fmt.Errorf("%s: malformed reply: %w", FamilyName, err)
-	}
-	for ad.Next() {
-		fn(ad)
-	}
-	if err := ad.Err(); err != nil {
-		return fmt.Errorf("%s: malformed reply: %w", FamilyName, err)
-	}
-	return nil
+	return genl.Decode(FamilyName, b, fn)
 }
 
 func decodeValue(b []byte) (Value, error) {
@@ -128,7 +109,7 @@ func (c *Client) Value() (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	m, err := one(msgs, "get-value")
+	m, err := genl.One(msgs, FamilyName, "get-value")
 	if err != nil {
 		return Value{}, err
 	}
@@ -204,7 +185,7 @@ func (c *Client) Item(id uint32) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	m, err := one(msgs, "get-item")
+	m, err := genl.One(msgs, FamilyName, "get-item")
 	if err != nil {
 		return Item{}, err
 	}

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "ratekeeper" (netlinkproto/specs/ratekeeper.yaml; the
+ * policies and the ops table are generated in ratekeeper_nl.c):
+ *  - get-qdisc (do, dump): every ratekeeper qdisc of the caller's netns, its
+ *    configuration and live state;
+ *  - set-rate: move one qdisc's rate (CAP_NET_ADMIN in the netns's user namespace);
+ *  - congestion events to the "events" group, sent by event_work in process context.
+ */
+
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include <nlkit/genl.h>
+
+#include "ratekeeper.h"
+#include "ratekeeper_nl.h"
+
+static struct genl_family rk_family;
+
+static int rk_put_u64(struct sk_buff *skb, int type, u64 v)
+{
+	return nla_put_u64_64bit(skb, type, v, RATEKEEPER_A_QDISC_UNSPEC);
+}
+
+static int rk_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd,
+		   const struct rk_snapshot *s)
+{
+	struct nlattr *nest;
+	void *hdr;
+	u32 i;
+
+	hdr = genlmsg_put(skb, portid, seq, &rk_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, RATEKEEPER_A_QDISC_IFINDEX, s->ifindex) ||
+	    nla_put_u32(skb, RATEKEEPER_A_QDISC_HANDLE, s->handle) ||
+	    nla_put_string(skb, RATEKEEPER_A_QDISC_IFNAME, s->ifname))
+		goto cancel;
+	if (cmd == RATEKEEPER_CMD_GET_QDISC &&
+	    nla_put_u32(skb, RATEKEEPER_A_QDISC_PARENT, s->parent))
+		goto cancel;
+	nest = nla_nest_start(skb, RATEKEEPER_A_QDISC_OPTS);
+	if (!nest || rk_put_opts(skb, &s->cfg))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	if (rk_put_u64(skb, RATEKEEPER_A_QDISC_MEASURED, s->measured) ||
+	    rk_put_u64(skb, RATEKEEPER_A_QDISC_LINK_LOAD, s->link_load) ||
+	    nla_put_u32(skb, RATEKEEPER_A_QDISC_SEVERITY, s->severity))
+		goto cancel;
+	if (cmd == RATEKEEPER_CMD_GET_QDISC) {
+		if (nla_put_u8(skb, RATEKEEPER_A_QDISC_CONGESTED, s->congested) ||
+		    rk_put_u64(skb, RATEKEEPER_A_QDISC_PACKETS, s->packets) ||
+		    rk_put_u64(skb, RATEKEEPER_A_QDISC_BYTES, s->bytes) ||
+		    rk_put_u64(skb, RATEKEEPER_A_QDISC_DROPS, s->drops) ||
+		    rk_put_u64(skb, RATEKEEPER_A_QDISC_OVERLIMITS, s->overlimits) ||
+		    nla_put_u32(skb, RATEKEEPER_A_QDISC_BACKLOG, s->backlog) ||
+		    nla_put_u32(skb, RATEKEEPER_A_QDISC_QLEN, s->qlen) ||
+		    rk_put_u64(skb, RATEKEEPER_A_QDISC_EVENTS, s->events) ||
+		    rk_put_u64(skb, RATEKEEPER_A_QDISC_EVENTS_SUPPRESSED, s->events_suppressed))
+			goto cancel;
+	} else if (rk_put_u64(skb, RATEKEEPER_A_QDISC_TIME, s->time)) {
+		goto cancel;
+	}
+	for (i = 0; i < s->ntop; i++) {
+		const struct rk_sender *t = &s->top[i];
+
+		nest = nla_nest_start(skb, RATEKEEPER_A_QDISC_SENDER);
+		if (!nest ||
+		    nla_put(skb, RATEKEEPER_A_SENDER_ADDR, sizeof(t->addr), &t->addr) ||
+		    nla_put(skb, RATEKEEPER_A_SENDER_MAC, ETH_ALEN, t->mac) ||
+		    nla_put_u64_64bit(skb, RATEKEEPER_A_SENDER_RATE, t->rate, RATEKEEPER_A_SENDER_UNSPEC))
+			goto cancel;
+		nla_nest_end(skb, nest);
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* Find a qdisc of net by ifindex (and handle, when given); RTNL held. */
+static struct rk_sched *rk_find(struct net *net, struct genl_info *info)
+{
+	u32 ifindex = nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_IFINDEX]);
+	u32 handle = info->attrs[RATEKEEPER_A_QDISC_HANDLE] ?
+		     nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_HANDLE]) : 0;
+	struct rk_sched *q, *found = NULL;
+
+	ASSERT_RTNL();
+	list_for_each_entry(q, &rk_list, node) {
+		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
+			continue;
+		if (handle && q->sch->handle != handle)
+			continue;
+		if (found) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_IFINDEX],
+					    "this device has several ratekeeper qdiscs: give the handle");
+			return ERR_PTR(-EINVAL);
+		}
+		found = q;
+	}
+	if (!found) {
+		if (handle)
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_HANDLE],
+					    "no ratekeeper qdisc with this handle on this device");
+		else
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_IFINDEX],
+					    "no ratekeeper qdisc on this device");
+		return ERR_PTR(-ENOENT);
+	}
+	return found;
+}
+
+int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rk_snapshot *s;
+	struct rk_sched *q;
+	struct sk_buff *msg;
+	int err;
+
+	if (nlkit_genl_require(info, RATEKEEPER_A_QDISC_IFINDEX, "ifindex is required"))
+		return -EINVAL;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	rtnl_lock();
+	q = rk_find(genl_info_net(info), info);
+	if (IS_ERR(q)) {
+		rtnl_unlock();
+		kfree(s);
+		return PTR_ERR(q);
+	}
+	rk_snapshot(q, s);
+	rtnl_unlock();
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg) {
+		kfree(s);
+		return -ENOMEM;
+	}
+	err = rk_fill(msg, info->snd_portid, info->snd_seq, 0, RATEKEEPER_CMD_GET_QDISC, s);
+	kfree(s);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* cb->args[0]: qdiscs of this netns already dumped. cb->seq: list generation. */
+int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct rk_snapshot *s;
+	struct rk_sched *q;
+	long idx = 0;
+	int err = 0;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	rtnl_lock();
+	cb->seq = rk_list_gen;
+	list_for_each_entry(q, &rk_list, node) {
+		if (!net_eq(qdisc_net(q->sch), net))
+			continue;
+		if (idx++ < cb->args[0])
+			continue;
+		rk_snapshot(q, s);
+		err = rk_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI,
+			      RATEKEEPER_CMD_GET_QDISC, s);
+		if (err)
+			break;
+		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
+		cb->args[0] = idx;
+	}
+	rtnl_unlock();
+	kfree(s);
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+int ratekeeper_nl_set_rate_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct rk_sched *q;
+	int err;
+
+	if (nlkit_genl_require(info, RATEKEEPER_A_QDISC_IFINDEX, "ifindex is required") ||
+	    nlkit_genl_require(info, RATEKEEPER_A_QDISC_RATE, "rate is required"))
+		return -EINVAL;
+	rtnl_lock();
+	q = rk_find(genl_info_net(info), info);
+	if (IS_ERR(q)) {
+		err = PTR_ERR(q);
+	} else {
+		err = rk_set_rate(q, nla_get_u64(info->attrs[RATEKEEPER_A_QDISC_RATE]), info->extack);
+		if (err)
+			NL_SET_BAD_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_RATE]);
+	}
+	rtnl_unlock();
+	return err;
+}
+
+/* event_work: multicast the congestion event the enqueue path prepared. */
+void rk_send_event(struct work_struct *work)
+{
+	struct rk_sched *q = container_of(work, struct rk_sched, event_work);
+	struct net *net = qdisc_net(q->sch);
+	struct rk_snapshot *s;
+	struct sk_buff *msg;
+	bool pending;
+
+	s = kmalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		goto out_clear;
+	spin_lock_bh(&q->event_lock);
+	pending = q->event_pending;
+	*s = q->event;
+	q->event_pending = false;
+	spin_unlock_bh(&q->event_lock);
+	if (!pending || !genl_has_listeners(&rk_family, net, RATEKEEPER_NLGRP_EVENTS))
+		goto out;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		goto out;
+	if (rk_fill(msg, 0, 0, 0, RATEKEEPER_CMD_CONGESTION, s)) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	genlmsg_multicast_netns(&rk_family, net, msg, 0, RATEKEEPER_NLGRP_EVENTS, GFP_KERNEL);
+out:
+	kfree(s);
+	return;
+out_clear:
+	spin_lock_bh(&q->event_lock);
+	q->event_pending = false;
+	spin_unlock_bh(&q->event_lock);
+}
+
+static struct genl_family rk_family = {
+	.name = RATEKEEPER_FAMILY_NAME,
+	.version = RATEKEEPER_FAMILY_VERSION,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = ratekeeper_nl_ops,
+	.n_ops = ARRAY_SIZE(ratekeeper_nl_ops),
+	.mcgrps = ratekeeper_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(ratekeeper_nl_mcgrps),
+};
+
+int rk_genl_register(void)
+{
+	return genl_register_family(&rk_family);
+}
+
+void rk_genl_unregister(void)
+{
+	genl_unregister_family(&rk_family);
+}

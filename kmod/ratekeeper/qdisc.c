@@ -1,0 +1,718 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sch_ratekeeper: tenant bandwidth guarantees (a port of HP's ratekeeper, "Gatekeeper",
+ * HPL-2010-151, with no kernel patch).
+ *
+ * A classless qdisc that does two jobs:
+ *  - it shapes what it carries to cfg.rate with a token bucket (counted in ns of
+ *    transmission time, burst bytes deep, paced with the qdisc watchdog); the
+ *    ratekeeper daemon moves that rate between min-rate (the tenant's guarantee) and
+ *    max-rate through the genl family;
+ *  - it measures what arrives every interval (rate EWMA with weight 1/2, bytes per
+ *    sender in a small space-saving table) and detects congestion the way the original
+ *    meant to: qdiscs of one group share a host link whose capacity is linkrate; when
+ *    the group's load reaches highmark percent of it and this tenant receives more than
+ *    its guarantee for RATEKEEPER_OVER_INTERVALS intervals in a row, the severity rises
+ *    by one (up to RATEKEEPER_SEVERITY_MAX); RATEKEEPER_UNDER_INTERVALS intervals
+ *    otherwise lower it by one. While congested, over the guarantee and with a
+ *    severity, the heaviest senders are multicast to the family's events group, at
+ *    most once per event-gap (the original upcalled every interval).
+ *
+ * No floating point: rates are integers in bytes/s, the EWMA is a shift.
+ */
+
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/jhash.h>
+#include <linux/kernel.h>
+#include <linux/math64.h>
+#include <linux/module.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <net/ipv6.h>
+#include <net/netlink.h>
+#include <net/pkt_sched.h>
+
+#include <uapi/linux/ratekeeper_qdisc.h>
+
+#include "ratekeeper.h"
+#include "ratekeeper_nl.h"
+
+#ifndef NLKIT_VERSION
+#define NLKIT_VERSION "unknown"
+#endif
+
+#define RK_DEFAULT_INTERVAL_US	10000	/* 10 ms */
+#define RK_DEFAULT_HIGHMARK	90	/* percent */
+#define RK_DEFAULT_EVENT_GAP_MS	100
+
+LIST_HEAD(rk_list);		/* every ratekeeper qdisc; RTNL */
+unsigned int rk_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
+static LIST_HEAD(rk_groups);	/* RTNL */
+
+/* ---- groups: the qdiscs that share one host link ------------------------------------ */
+
+static struct rk_group *rk_group_get(struct net *net, u32 id)
+{
+	struct rk_group *g;
+
+	ASSERT_RTNL();
+	list_for_each_entry(g, &rk_groups, node)
+		if (g->id == id && net_eq(read_pnet(&g->net), net))
+			return g;
+	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	if (!g)
+		return NULL;
+	g->id = id;
+	write_pnet(&g->net, net);
+	INIT_LIST_HEAD(&g->members);
+	list_add(&g->node, &rk_groups);
+	return g;
+}
+
+static void rk_group_put_if_empty(struct rk_group *g)
+{
+	ASSERT_RTNL();
+	if (g && list_empty(&g->members)) {
+		list_del(&g->node);
+		kfree_rcu(g, rcu);
+	}
+}
+
+/* The measured rate of q as of now: an idle qdisc's EWMA halves every interval. */
+static u64 rk_decayed(const struct rk_sched *q, u64 now)
+{
+	u64 m = READ_ONCE(q->measured);
+	u64 at = READ_ONCE(q->measured_at);
+	u64 ival = (u64)READ_ONCE(q->cfg.interval_us) * NSEC_PER_USEC;
+	u64 n;
+
+	if (now <= at + ival)
+		return m;
+	n = div64_u64(now - at, ival);
+	return n >= 64 ? 0 : m >> n;
+}
+
+/* Sum of the group's measured rates; caller holds an RCU read lock (any flavour). */
+static u64 rk_group_load(struct rk_group *g, u64 now)
+{
+	struct rk_sched *m;
+	u64 sum = 0;
+
+	list_for_each_entry_rcu(m, &g->members, group_node)
+		sum += rk_decayed(m, now);
+	return sum;
+}
+
+/* ---- monitor ------------------------------------------------------------------------ */
+
+static void rk_sender_key(struct sk_buff *skb, struct in6_addr *addr, u8 *mac)
+{
+	memset(addr, 0, sizeof(*addr));
+	eth_zero_addr(mac);
+
+	if (skb_mac_header_was_set(skb) && skb_mac_offset(skb) >= 0 &&
+	    skb->dev && skb->dev->type == ARPHRD_ETHER) {
+		struct ethhdr _eh;
+		const struct ethhdr *eh;
+
+		eh = skb_header_pointer(skb, skb_mac_offset(skb), sizeof(_eh), &_eh);
+		if (eh)
+			ether_addr_copy(mac, eh->h_source);
+	}
+	if (skb_network_offset(skb) < 0)
+		return;
+	switch (skb->protocol) {
+	case htons(ETH_P_IP): {
+		struct iphdr _iph;
+		const struct iphdr *iph;
+
+		iph = skb_header_pointer(skb, skb_network_offset(skb), sizeof(_iph), &_iph);
+		if (iph && iph->version == 4)
+			ipv6_addr_set_v4mapped(iph->saddr, addr);
+		break;
+	}
+	case htons(ETH_P_IPV6): {
+		struct ipv6hdr _ip6h;
+		const struct ipv6hdr *ip6h;
+
+		ip6h = skb_header_pointer(skb, skb_network_offset(skb), sizeof(_ip6h), &_ip6h);
+		if (ip6h && ip6h->version == 6)
+			*addr = ip6h->saddr;
+		break;
+	}
+	}
+}
+
+/* Space-saving accounting: a sender that finds no slot takes the lightest one probed. */
+static void rk_account_sender(struct rk_sched *q, struct sk_buff *skb, unsigned int len)
+{
+	struct rk_sender *s, *victim = NULL;
+	struct in6_addr addr;
+	u8 mac[ETH_ALEN];
+	u32 h;
+	int i;
+
+	rk_sender_key(skb, &addr, mac);
+	h = jhash2((const u32 *)&addr, 4, ((u32)mac[2] << 24 | (u32)mac[3] << 16 |
+					    (u32)mac[4] << 8 | mac[5]));
+	for (i = 0; i < RK_PROBES; i++) {
+		s = &q->slots[(h + i) % RK_SLOTS];
+		if (!s->bytes) {
+			s->addr = addr;
+			ether_addr_copy(s->mac, mac);
+			s->bytes = len;
+			return;
+		}
+		if (ipv6_addr_equal(&s->addr, &addr) && ether_addr_equal(s->mac, mac)) {
+			s->bytes += len;
+			return;
+		}
+		if (!victim || s->bytes < victim->bytes)
+			victim = s;
+	}
+	victim->addr = addr;
+	ether_addr_copy(victim->mac, mac);
+	victim->bytes += len;
+}
+
+/* Keep the heaviest senders of the interval that just ended, heaviest first. */
+static void rk_take_top(struct rk_sched *q, u64 elapsed)
+{
+	u32 n = 0;
+	int i, j;
+
+	for (i = 0; i < RK_SLOTS; i++) {
+		struct rk_sender *s = &q->slots[i];
+
+		if (!s->bytes)
+			continue;
+		/* insertion into top[], sorted by bytes */
+		for (j = n; j > 0 && q->top[j - 1].bytes < s->bytes; j--)
+			if (j < RATEKEEPER_TOP_SENDERS)
+				q->top[j] = q->top[j - 1];
+		if (j < RATEKEEPER_TOP_SENDERS) {
+			q->top[j] = *s;
+			if (n < RATEKEEPER_TOP_SENDERS)
+				n++;
+		}
+	}
+	for (i = 0; i < n; i++)
+		q->top[i].rate = mul_u64_u64_div_u64(q->top[i].bytes, NSEC_PER_SEC, elapsed);
+	q->ntop = n;
+	memset(q->slots, 0, sizeof(q->slots));
+}
+
+static void rk_event(struct rk_sched *q, u64 now)
+{
+	u64 gap = (u64)q->cfg.event_gap_ms * NSEC_PER_MSEC;
+
+	if ((q->last_event && now - q->last_event < gap) || READ_ONCE(q->event_pending)) {
+		q->events_suppressed++;
+		return;
+	}
+	q->last_event = now;
+	q->events++;
+	spin_lock(&q->event_lock);
+	rk_snapshot_locked(q, &q->event, now);
+	q->event_pending = true;
+	spin_unlock(&q->event_lock);
+	schedule_work(&q->event_work);
+}
+
+static void rk_detect(struct rk_sched *q, u64 now, u64 n)
+{
+	bool over = q->measured > q->cfg.min_rate;
+	struct rk_group *g = q->group;
+
+	if (!g) {
+		q->congested = false;
+		q->link_load = q->measured;
+	} else {
+		q->link_load = rk_group_load(g, now);
+		q->congested = q->link_load >=
+			mul_u64_u32_div(q->cfg.linkrate, q->cfg.highmark, 100);
+	}
+	if (q->congested && over) {
+		q->under_run = 0;
+		if (++q->over_run >= RATEKEEPER_OVER_INTERVALS) {
+			q->over_run = 0;
+			if (q->severity < RATEKEEPER_SEVERITY_MAX)
+				q->severity++;
+		}
+		if (q->severity)
+			rk_event(q, now);
+		return;
+	}
+	q->over_run = 0;
+	q->under_run += min_t(u64, n, RATEKEEPER_UNDER_INTERVALS * RATEKEEPER_SEVERITY_MAX);
+	while (q->under_run >= RATEKEEPER_UNDER_INTERVALS) {
+		q->under_run -= RATEKEEPER_UNDER_INTERVALS;
+		if (q->severity)
+			q->severity--;
+	}
+}
+
+/* Close the measurement interval if it is over (n intervals may have passed idle). */
+static void rk_roll(struct rk_sched *q, u64 now)
+{
+	u64 ival = (u64)q->cfg.interval_us * NSEC_PER_USEC;
+	u64 elapsed = now - q->ival_start;
+	u64 inst, n, m;
+
+	if (elapsed < ival)
+		return;
+	inst = mul_u64_u64_div_u64(q->ival_bytes, NSEC_PER_SEC, elapsed);
+	n = div64_u64(elapsed, ival);
+	/* EWMA with weight 1/2 per interval: m = inst + (m - inst) / 2^n */
+	m = q->measured;
+	if (n >= 64)
+		m = inst;
+	else if (m >= inst)
+		m = inst + ((m - inst) >> n);
+	else
+		m = inst - ((inst - m) >> n);
+	WRITE_ONCE(q->measured, m);
+	WRITE_ONCE(q->measured_at, now);
+	rk_take_top(q, elapsed);
+	q->ival_start = now;
+	q->ival_bytes = 0;
+	rk_detect(q, now, n);
+}
+
+/* ---- snapshots (genl replies, events) ------------------------------------------------ */
+
+/* Caller holds the qdisc root lock (or sch_tree_lock). */
+void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
+{
+	struct Qdisc *sch = q->sch;
+	struct net_device *dev = qdisc_dev(sch);
+
+	s->ifindex = dev->ifindex;
+	strscpy(s->ifname, dev->name, sizeof(s->ifname));
+	s->handle = sch->handle;
+	s->parent = sch->parent;
+	s->cfg = q->cfg;
+	s->measured = rk_decayed(q, now);
+	s->link_load = q->group ? rk_group_load(q->group, now) : s->measured;
+	s->congested = q->congested;
+	s->severity = q->severity;
+	s->packets = u64_stats_read(&sch->bstats.packets);
+	s->bytes = u64_stats_read(&sch->bstats.bytes);
+	s->drops = sch->qstats.drops;
+	s->overlimits = sch->qstats.overlimits;
+	s->backlog = sch->qstats.backlog;
+	s->qlen = sch->q.qlen;
+	s->events = q->events;
+	s->events_suppressed = q->events_suppressed;
+	s->time = now;
+	s->ntop = q->ntop;
+	memcpy(s->top, q->top, sizeof(s->top));
+}
+
+/* Caller holds RTNL. */
+void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
+{
+	ASSERT_RTNL();
+	rcu_read_lock();
+	sch_tree_lock(q->sch);
+	rk_snapshot_locked(q, s, ktime_get_ns());
+	sch_tree_unlock(q->sch);
+	rcu_read_unlock();
+}
+
+/* ---- shaper -------------------------------------------------------------------------- */
+
+static void rk_set_rate_locked(struct rk_sched *q, u64 rate)
+{
+	struct tc_ratespec rs = { .linklayer = TC_LINKLAYER_ETHERNET };
+	struct net_device *dev = qdisc_dev(q->sch);
+	u64 burst = q->cfg.burst;
+
+	q->cfg.rate = rate;
+	psched_ratecfg_precompute(&q->rcfg, &rs, rate);
+	if (!burst)	/* auto: 10 ms at the rate, at least two full frames */
+		burst = max_t(u64, div_u64(rate, 100), 2 * (dev->mtu + dev->hard_header_len));
+	q->burst_ns = psched_l2t_ns(&q->rcfg, min_t(u64, burst, UINT_MAX));
+	if (q->tokens > q->burst_ns)
+		q->tokens = q->burst_ns;
+}
+
+/* Caller holds RTNL. */
+int rk_set_rate(struct rk_sched *q, u64 rate, struct netlink_ext_ack *extack)
+{
+	ASSERT_RTNL();
+	if (rate < q->cfg.min_rate || rate > q->cfg.max_rate) {
+		NL_SET_ERR_MSG(extack, "rate is outside this qdisc's min-rate..max-rate");
+		return -ERANGE;
+	}
+	sch_tree_lock(q->sch);
+	rk_set_rate_locked(q, rate);
+	sch_tree_unlock(q->sch);
+	return 0;
+}
+
+static u32 rk_auto_limit(u64 rate)
+{
+	/* 100 ms at max-rate, at least 128 KiB (two 64 KiB GSO packets) */
+	return min_t(u64, max_t(u64, div_u64(rate, 10), 128 * 1024), 1U << 30);
+}
+
+static int rk_enqueue(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	unsigned int len = qdisc_pkt_len(skb);
+
+	rk_roll(q, ktime_get_ns());
+	q->ival_bytes += len;
+	rk_account_sender(q, skb, len);
+	if (unlikely(sch->qstats.backlog + len > q->cfg.limit))
+		return qdisc_drop(skb, sch, to_free);
+	return qdisc_enqueue_tail(skb, sch);
+}
+
+static struct sk_buff *rk_dequeue(struct Qdisc *sch)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct sk_buff *skb = qdisc_peek_head(sch);
+	u64 now;
+	s64 toks;
+
+	if (!skb)
+		return NULL;
+	now = ktime_get_ns();
+	toks = min_t(s64, q->tokens + (s64)(now - q->t_c), q->burst_ns);
+	if (toks < 0) {
+		/* in debt from the last packet: wait until it is paid */
+		qdisc_watchdog_schedule_ns(&q->watchdog, now - toks);
+		qdisc_qstats_overlimit(sch);
+		return NULL;
+	}
+	skb = qdisc_dequeue_head(sch);
+	/* Big (GSO) packets go out whole and leave the bucket in debt, so the long-term
+	 * rate holds without splitting them.
+	 */
+	q->tokens = toks - (s64)psched_l2t_ns(&q->rcfg, qdisc_pkt_len(skb));
+	q->t_c = now;
+	return skb;
+}
+
+static void rk_reset(struct Qdisc *sch)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+
+	qdisc_reset_queue(sch);
+	q->tokens = q->burst_ns;
+	q->t_c = ktime_get_ns();
+	qdisc_watchdog_cancel(&q->watchdog);
+}
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+int rk_put_opts(struct sk_buff *skb, const struct rk_config *c)
+{
+	/* u64 attributes need no padding on the 64-bit arches nlkit supports; the pad
+	 * attribute, where one is needed, is UNSPEC, which readers skip.
+	 */
+	if (nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_RATE, c->rate, RATEKEEPER_A_OPTS_UNSPEC) ||
+	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_MIN_RATE, c->min_rate, RATEKEEPER_A_OPTS_UNSPEC) ||
+	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_MAX_RATE, c->max_rate, RATEKEEPER_A_OPTS_UNSPEC) ||
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_BURST, c->burst) ||
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_LIMIT, c->limit) ||
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_INTERVAL, c->interval_us) ||
+	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_LINKRATE, c->linkrate, RATEKEEPER_A_OPTS_UNSPEC) ||
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_HIGHMARK, c->highmark) ||
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_GROUP, c->group) ||
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_EVENT_GAP, c->event_gap_ms))
+		return -EMSGSIZE;
+	return 0;
+}
+
+/*
+ * Parse TCA_OPTIONS into c: on create from defaults, on change from the current
+ * configuration. Every rejection names its reason in extack.
+ */
+static int rk_parse(struct Qdisc *sch, struct nlattr *opt, struct rk_config *c, bool create,
+		    struct netlink_ext_ack *extack)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct nlattr *tb[RATEKEEPER_A_OPTS_MAX + 1];
+	int err;
+
+	if (!opt) {
+		NL_SET_ERR_MSG(extack, "ratekeeper needs options: at least a rate");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, RATEKEEPER_A_OPTS_MAX, opt, ratekeeper_opts_nl_policy, extack);
+	if (err)
+		return err;
+
+	if (create) {
+		memset(c, 0, sizeof(*c));
+		c->interval_us = RK_DEFAULT_INTERVAL_US;
+		c->highmark = RK_DEFAULT_HIGHMARK;
+		c->event_gap_ms = RK_DEFAULT_EVENT_GAP_MS;
+		if (!tb[RATEKEEPER_A_OPTS_RATE]) {
+			NL_SET_ERR_MSG_ATTR(extack, opt, "rate is required");
+			return -EINVAL;
+		}
+	} else {
+		*c = q->cfg;
+	}
+
+	if (tb[RATEKEEPER_A_OPTS_RATE]) {
+		c->rate = nla_get_u64(tb[RATEKEEPER_A_OPTS_RATE]);
+		if (!c->rate) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[RATEKEEPER_A_OPTS_RATE], "rate must be greater than 0");
+			return -EINVAL;
+		}
+	}
+	if (tb[RATEKEEPER_A_OPTS_MIN_RATE]) {
+		c->min_rate = nla_get_u64(tb[RATEKEEPER_A_OPTS_MIN_RATE]);
+		if (!c->min_rate) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[RATEKEEPER_A_OPTS_MIN_RATE],
+					    "min-rate must be greater than 0");
+			return -EINVAL;
+		}
+	}
+	if (tb[RATEKEEPER_A_OPTS_MAX_RATE]) {
+		c->max_rate = nla_get_u64(tb[RATEKEEPER_A_OPTS_MAX_RATE]);
+		if (!c->max_rate) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[RATEKEEPER_A_OPTS_MAX_RATE],
+					    "max-rate must be greater than 0");
+			return -EINVAL;
+		}
+	}
+	if (create) {
+		/* unset bounds default to the rate: a plain shaper with a fixed guarantee */
+		if (!tb[RATEKEEPER_A_OPTS_MAX_RATE])
+			c->max_rate = max(c->rate, c->min_rate);
+		if (!tb[RATEKEEPER_A_OPTS_MIN_RATE])
+			c->min_rate = min(c->rate, c->max_rate);
+	}
+	if (c->min_rate > c->max_rate) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[RATEKEEPER_A_OPTS_MIN_RATE] ?: tb[RATEKEEPER_A_OPTS_MAX_RATE],
+				    "min-rate exceeds max-rate");
+		return -EINVAL;
+	}
+	if (!tb[RATEKEEPER_A_OPTS_RATE] && !create) {
+		/* a change of bounds keeps the daemon's rate where it still fits */
+		c->rate = clamp(c->rate, c->min_rate, c->max_rate);
+	} else if (c->rate < c->min_rate || c->rate > c->max_rate) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[RATEKEEPER_A_OPTS_RATE],
+				    "rate must lie between min-rate and max-rate");
+		return -EINVAL;
+	}
+	if (tb[RATEKEEPER_A_OPTS_BURST])
+		c->burst = nla_get_u32(tb[RATEKEEPER_A_OPTS_BURST]);
+	if (tb[RATEKEEPER_A_OPTS_LIMIT])
+		c->limit = nla_get_u32(tb[RATEKEEPER_A_OPTS_LIMIT]);
+	else if (create)
+		c->limit = rk_auto_limit(c->max_rate);
+	if (tb[RATEKEEPER_A_OPTS_INTERVAL])
+		c->interval_us = nla_get_u32(tb[RATEKEEPER_A_OPTS_INTERVAL]);
+	if (tb[RATEKEEPER_A_OPTS_LINKRATE])
+		c->linkrate = nla_get_u64(tb[RATEKEEPER_A_OPTS_LINKRATE]);
+	if (tb[RATEKEEPER_A_OPTS_HIGHMARK])
+		c->highmark = nla_get_u32(tb[RATEKEEPER_A_OPTS_HIGHMARK]);
+	if (tb[RATEKEEPER_A_OPTS_GROUP])
+		c->group = nla_get_u32(tb[RATEKEEPER_A_OPTS_GROUP]);
+	if (tb[RATEKEEPER_A_OPTS_EVENT_GAP])
+		c->event_gap_ms = nla_get_u32(tb[RATEKEEPER_A_OPTS_EVENT_GAP]);
+	if (c->linkrate && c->linkrate < c->min_rate) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[RATEKEEPER_A_OPTS_LINKRATE] ?: tb[RATEKEEPER_A_OPTS_MIN_RATE],
+				    "linkrate is below the guarantee (min-rate)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Apply a parsed configuration; RTNL held, may sleep (group allocation). */
+static int rk_apply(struct Qdisc *sch, const struct rk_config *c, struct netlink_ext_ack *extack)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct rk_group *old = q->group, *g = NULL;
+	unsigned int dropped = 0, dropped_bytes = 0;
+
+	if (c->linkrate) {
+		g = rk_group_get(qdisc_net(sch), c->group);
+		if (!g) {
+			NL_SET_ERR_MSG(extack, "out of memory for the qdisc's group");
+			return -ENOMEM;
+		}
+	}
+	if (g != old) {
+		if (old)
+			list_del_rcu(&q->group_node);
+		if (g)
+			list_add_rcu(&q->group_node, &g->members);
+	}
+
+	sch_tree_lock(sch);
+	q->group = g;
+	q->cfg = *c;
+	rk_set_rate_locked(q, c->rate);
+	while (sch->qstats.backlog > q->cfg.limit) {
+		struct sk_buff *skb = qdisc_dequeue_head(sch);
+
+		if (!skb)
+			break;
+		dropped++;
+		dropped_bytes += qdisc_pkt_len(skb);
+		rtnl_qdisc_drop(skb, sch);
+	}
+	qdisc_tree_reduce_backlog(sch, dropped, dropped_bytes);
+	sch_tree_unlock(sch);
+
+	if (g != old)
+		rk_group_put_if_empty(old);
+	return 0;
+}
+
+static int rk_change(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack *extack)
+{
+	struct rk_config c;
+	int err;
+
+	err = rk_parse(sch, opt, &c, false, extack);
+	if (err)
+		return err;
+	return rk_apply(sch, &c, extack);
+}
+
+static int rk_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack *extack)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct rk_config c;
+	int err;
+
+	/* everything destroy() undoes is set up before anything can fail */
+	q->sch = sch;
+	INIT_LIST_HEAD(&q->node);
+	INIT_LIST_HEAD(&q->group_node);
+	spin_lock_init(&q->event_lock);
+	INIT_WORK(&q->event_work, rk_send_event);
+	qdisc_watchdog_init(&q->watchdog, sch);
+
+	err = rk_parse(sch, opt, &c, true, extack);
+	if (err)
+		return err;
+	q->t_c = ktime_get_ns();
+	q->ival_start = q->t_c;
+	q->measured_at = q->t_c;
+	err = rk_apply(sch, &c, extack);
+	if (err)
+		return err;
+	q->tokens = q->burst_ns;
+	list_add_tail(&q->node, &rk_list);
+	rk_list_gen++;
+	return 0;
+}
+
+static void rk_destroy(struct Qdisc *sch)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct rk_group *g = q->group;
+
+	ASSERT_RTNL();
+	cancel_work_sync(&q->event_work);
+	qdisc_watchdog_cancel(&q->watchdog);
+	if (!list_empty(&q->node)) {
+		list_del_init(&q->node);
+		rk_list_gen++;
+	}
+	if (g) {
+		list_del_rcu(&q->group_node);
+		q->group = NULL;
+		rk_group_put_if_empty(g);
+	}
+}
+
+static int rk_dump(struct Qdisc *sch, struct sk_buff *skb)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct rk_config c;
+	struct nlattr *nest;
+
+	sch_tree_lock(sch);
+	c = q->cfg;
+	sch_tree_unlock(sch);
+
+	nest = nla_nest_start(skb, TCA_OPTIONS);
+	if (!nest)
+		return -EMSGSIZE;
+	if (rk_put_opts(skb, &c)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	return nla_nest_end(skb, nest);
+}
+
+static int rk_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	struct tc_ratekeeper_xstats st = { 0 };
+	u64 now = ktime_get_ns();
+
+	rcu_read_lock();
+	sch_tree_lock(sch);
+	st.rate = q->cfg.rate;
+	st.measured = rk_decayed(q, now);
+	st.link_load = q->group ? rk_group_load(q->group, now) : st.measured;
+	st.events = q->events;
+	st.events_suppressed = q->events_suppressed;
+	st.severity = q->severity;
+	st.congested = q->congested;
+	sch_tree_unlock(sch);
+	rcu_read_unlock();
+	return gnet_stats_copy_app(d, &st, sizeof(st));
+}
+
+static struct Qdisc_ops rk_qdisc_ops __read_mostly = {
+	.id		= "ratekeeper",
+	.priv_size	= sizeof(struct rk_sched),
+	.enqueue	= rk_enqueue,
+	.dequeue	= rk_dequeue,
+	.peek		= qdisc_peek_head,
+	.init		= rk_init,
+	.reset		= rk_reset,
+	.destroy	= rk_destroy,
+	.change		= rk_change,
+	.dump		= rk_dump,
+	.dump_stats	= rk_dump_stats,
+	.owner		= THIS_MODULE,
+};
+
+static int __init rk_module_init(void)
+{
+	int err;
+
+	err = rk_genl_register();
+	if (err)
+		return err;
+	err = register_qdisc(&rk_qdisc_ops);
+	if (err) {
+		rk_genl_unregister();
+		return err;
+	}
+	pr_info("sch_ratekeeper %s loaded (family %s, ABI %u)\n", NLKIT_VERSION,
+		RATEKEEPER_FAMILY_NAME, RATEKEEPER_FAMILY_VERSION);
+	return 0;
+}
+
+static void __exit rk_module_exit(void)
+{
+	unregister_qdisc(&rk_qdisc_ops);
+	rk_genl_unregister();
+}
+
+module_init(rk_module_init);
+module_exit(rk_module_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("nlkit developers");
+MODULE_DESCRIPTION("ratekeeper: tenant bandwidth guarantees (shaper, rate monitor, congestion events)");
+MODULE_VERSION(NLKIT_VERSION);
+MODULE_ALIAS("net-sch-ratekeeper");
+MODULE_ALIAS_GENL_FAMILY(RATEKEEPER_FAMILY_NAME);

@@ -1,0 +1,395 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	rkd "github.com/nlkit/nlkit/tools/ratekeeper"
+)
+
+func ratekeeperCommand() *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+	return &cli.Command{
+		Name:  "ratekeeper",
+		Usage: "tenant bandwidth guarantees (sch_ratekeeper and its daemon)",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "status",
+				Usage:     "show every ratekeeper qdisc of this netns, or those of one device",
+				ArgsUsage: "[dev DEV]",
+				Flags:     []cli.Flag{jsonFlag},
+				Action:    rkStatus,
+			},
+			{
+				Name:      "set",
+				Usage:     "set the current rate of a device's ratekeeper qdisc (needs CAP_NET_ADMIN)",
+				ArgsUsage: "dev DEV rate RATE [handle MAJ:]",
+				Action:    rkSet,
+			},
+			{
+				Name:   "monitor",
+				Usage:  "print congestion events as they happen",
+				Flags:  []cli.Flag{jsonFlag},
+				Action: rkMonitor,
+			},
+			{
+				Name:  "tenant",
+				Usage: "set up, remove and list tenants' datapaths (vNIC egress qdisc, ingress redirect to an IFB with the shaping qdisc)",
+				Subcommands: []*cli.Command{
+					{
+						Name:      "add",
+						Usage:     "set a tenant's datapath up",
+						ArgsUsage: "dev VNIC min RATE max RATE [linkrate RATE] [highmark PCT] [group N] [ifb NAME] [interval TIME] [eventgap TIME]",
+						Action:    rkTenantAdd,
+					},
+					{
+						Name:      "del",
+						Usage:     "remove what tenant add made",
+						ArgsUsage: "dev VNIC",
+						Action:    rkTenantDel,
+					},
+					{
+						Name:   "list",
+						Usage:  "list tenants",
+						Flags:  []cli.Flag{jsonFlag},
+						Action: rkTenantList,
+					},
+				},
+			},
+			{
+				Name:  "daemon",
+				Usage: "run the distributed control daemon (feedback over UDP, HMAC-authenticated)",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file"},
+					&cli.StringFlag{Name: "key-file", Usage: "shared HMAC key (at least 16 bytes)"},
+					&cli.StringFlag{Name: "listen", Usage: "UDP address for feedback", Value: fmt.Sprintf(":%d", rkd.DefaultPort)},
+					&cli.StringSliceFlag{Name: "peer", Usage: "PREFIX=HOST[:PORT]: where feedback about senders in PREFIX goes"},
+					&cli.StringSliceFlag{Name: "local", Usage: "PREFIX=VNIC: senders in PREFIX are the local tenant on VNIC"},
+					&cli.Float64Flag{Name: "decrease", Usage: "multiplicative cut per feedback round", Value: 0.05},
+					&cli.DurationFlag{Name: "round", Usage: "at most one cut per tenant per round", Value: 100 * time.Millisecond},
+					&cli.DurationFlag{Name: "recover", Usage: "additive recovery period", Value: 500 * time.Millisecond},
+					&cli.StringFlag{Name: "step", Usage: "recovery step before dividing by severity (default max/20)"},
+				},
+				Action: rkDaemon,
+			},
+		},
+	}
+}
+
+// kv parses iproute-style "key value" argument lists.
+func kv(args []string, known ...string) (map[string]string, error) {
+	out := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		k := args[i]
+		ok := false
+		for _, n := range known {
+			if k == n {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, usageErr("unknown argument %q (expected one of: %s)", k, strings.Join(known, ", "))
+		}
+		if i+1 >= len(args) {
+			return nil, usageErr("%s needs a value", k)
+		}
+		out[k] = args[i+1]
+		i++
+	}
+	return out, nil
+}
+
+func ifindexOf(name string) (int, error) {
+	c, err := rtnl.Dial(0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	l, err := c.LinkByName(name)
+	if err != nil {
+		return 0, fmt.Errorf("device %s: %w", name, err)
+	}
+	return l.Index, nil
+}
+
+func parseHandle(s string) (uint32, error) {
+	maj := strings.TrimSuffix(strings.TrimSuffix(s, ":0"), ":")
+	v, err := strconv.ParseUint(maj, 16, 16)
+	if err != nil {
+		return 0, usageErr("handle %q: want MAJ: (hex)", s)
+	}
+	return uint32(v) << 16, nil
+}
+
+func rkStatus(c *cli.Context) error {
+	a, err := kv(c.Args().Slice(), "dev")
+	if err != nil {
+		return err
+	}
+	cl, err := rk.Dial()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	qs, err := cl.Qdiscs()
+	if err != nil {
+		return err
+	}
+	if dev, ok := a["dev"]; ok {
+		var keep []rk.Qdisc
+		for _, q := range qs {
+			if q.Ifname == dev {
+				keep = append(keep, q)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("no ratekeeper qdisc on %s", dev)
+		}
+		qs = keep
+	}
+	if jsonOut(c) {
+		if qs == nil {
+			qs = []rk.Qdisc{}
+		}
+		return printJSON(stdout, qs)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(w, "DEV\tHANDLE\tRATE\tMIN\tMAX\tMEASURED\tLINK\tSEV\tDROPS\tEVENTS\tTOP SENDERS")
+	for _, q := range qs {
+		var top []string
+		for i, s := range q.Senders {
+			if i == 3 {
+				break
+			}
+			who := s.MAC.String()
+			if s.Addr.IsValid() {
+				who = s.Addr.String()
+			}
+			top = append(top, who+" "+rkd.FormatRate(s.Rate))
+		}
+		link := "-"
+		if q.Config.LinkRate != 0 {
+			link = fmt.Sprintf("%s/%s", rkd.FormatRate(q.LinkLoad), rkd.FormatRate(q.Config.LinkRate))
+			if q.Congested {
+				link += "!"
+			}
+		}
+		fmt.Fprintf(w, "%s\t%x:\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", q.Ifname, q.Handle>>16,
+			rkd.FormatRate(q.Config.Rate), rkd.FormatRate(q.Config.MinRate), rkd.FormatRate(q.Config.MaxRate),
+			rkd.FormatRate(q.Measured), link, q.Severity, q.Drops, q.Events, strings.Join(top, ", "))
+	}
+	return w.Flush()
+}
+
+func rkSet(c *cli.Context) error {
+	a, err := kv(c.Args().Slice(), "dev", "rate", "handle")
+	if err != nil {
+		return err
+	}
+	if a["dev"] == "" || a["rate"] == "" {
+		return usageErr("ratekeeper set: dev and rate are required")
+	}
+	rate, err := rkd.ParseRate(a["rate"])
+	if err != nil {
+		return usageErr("ratekeeper set: %v", err)
+	}
+	var handle uint32
+	if h, ok := a["handle"]; ok {
+		if handle, err = parseHandle(h); err != nil {
+			return err
+		}
+	}
+	idx, err := ifindexOf(a["dev"])
+	if err != nil {
+		return err
+	}
+	cl, err := rk.Dial()
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return cl.SetRate(uint32(idx), handle, rate)
+}
+
+func rkMonitor(c *cli.Context) error {
+	m, err := rk.Watch()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); m.Close() }()
+	for {
+		ev, err := m.Next(0)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if jsonOut(c) {
+			if err := printJSON(stdout, ev); err != nil {
+				return err
+			}
+			continue
+		}
+		var top []string
+		for _, s := range ev.Senders {
+			who := s.MAC.String()
+			if s.Addr.IsValid() {
+				who = s.Addr.String()
+			}
+			top = append(top, who+" "+rkd.FormatRate(s.Rate))
+		}
+		fmt.Fprintf(stdout, "congestion dev %s severity %d measured %s min %s link %s senders %s\n", ev.Ifname, ev.Severity,
+			rkd.FormatRate(ev.Measured), rkd.FormatRate(ev.Config.MinRate), rkd.FormatRate(ev.LinkLoad), strings.Join(top, ", "))
+	}
+}
+
+func rkTenantAdd(c *cli.Context) error {
+	a, err := kv(c.Args().Slice(), "dev", "min", "max", "linkrate", "highmark", "group", "ifb", "interval", "eventgap")
+	if err != nil {
+		return err
+	}
+	s := rkd.TenantSpec{VNIC: a["dev"], IFB: a["ifb"]}
+	for k, dst := range map[string]*uint64{"min": &s.Min, "max": &s.Max, "linkrate": &s.LinkRate} {
+		if v, ok := a[k]; ok {
+			if *dst, err = rkd.ParseRate(v); err != nil {
+				return usageErr("tenant add: %s: %v", k, err)
+			}
+		}
+	}
+	for k, dst := range map[string]*uint32{"highmark": &s.HighMark, "group": &s.Group} {
+		if v, ok := a[k]; ok {
+			n, err := strconv.ParseUint(strings.TrimSuffix(v, "%"), 10, 32)
+			if err != nil {
+				return usageErr("tenant add: %s %q is not a number", k, v)
+			}
+			*dst = uint32(n)
+		}
+	}
+	for k, dst := range map[string]*time.Duration{"interval": &s.Rx.Interval, "eventgap": &s.Rx.EventGap} {
+		if v, ok := a[k]; ok {
+			if *dst, err = time.ParseDuration(v); err != nil {
+				return usageErr("tenant add: %s %q: %v", k, v, err)
+			}
+		}
+	}
+	if s.VNIC == "" || s.Min == 0 || s.Max == 0 {
+		return usageErr("tenant add: dev, min and max are required")
+	}
+	conn, err := rtnl.Dial(0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return rkd.AddTenant(conn, s)
+}
+
+func rkTenantDel(c *cli.Context) error {
+	a, err := kv(c.Args().Slice(), "dev")
+	if err != nil {
+		return err
+	}
+	if a["dev"] == "" {
+		return usageErr("tenant del: dev is required")
+	}
+	conn, err := rtnl.Dial(0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return rkd.DelTenant(conn, a["dev"])
+}
+
+func rkTenantList(c *cli.Context) error {
+	conn, err := rtnl.Dial(0)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ts, err := rkd.Tenants(conn)
+	if err != nil {
+		return err
+	}
+	if jsonOut(c) {
+		if ts == nil {
+			ts = []rkd.Tenant{}
+		}
+		return printJSON(stdout, ts)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(w, "VNIC\tIFB\tMIN\tMAX\tTX RATE\tLINKRATE")
+	for _, t := range ts {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.VNIC, t.IFB, rkd.FormatRate(t.Rx.MinRate), rkd.FormatRate(t.Rx.MaxRate),
+			rkd.FormatRate(t.Tx.Rate), rkd.FormatRate(t.Rx.LinkRate))
+	}
+	return w.Flush()
+}
+
+func rkDaemon(c *cli.Context) error {
+	var cfg rkd.DaemonConfig
+	if p := c.String("config"); p != "" {
+		if err := rkd.LoadDaemonConfig(p, &cfg); err != nil {
+			return err
+		}
+	}
+	var err error
+	if p := c.String("key-file"); p != "" {
+		if cfg.Key, err = rkd.ReadKey(p); err != nil {
+			return err
+		}
+	}
+	if c.IsSet("listen") || !cfg.Listen.IsValid() {
+		if cfg.Listen, err = rkd.ParseListen(c.String("listen")); err != nil {
+			return usageErr("daemon: listen: %v", err)
+		}
+	}
+	for _, s := range c.StringSlice("peer") {
+		p, err := rkd.ParsePeer(s)
+		if err != nil {
+			return usageErr("daemon: %v", err)
+		}
+		cfg.Peers = append(cfg.Peers, p)
+	}
+	for _, s := range c.StringSlice("local") {
+		l, err := rkd.ParseLocal(s)
+		if err != nil {
+			return usageErr("daemon: %v", err)
+		}
+		cfg.Locals = append(cfg.Locals, l)
+	}
+	if c.IsSet("decrease") || cfg.Decrease == 0 {
+		cfg.Decrease = c.Float64("decrease")
+	}
+	if c.IsSet("round") || cfg.Round == 0 {
+		cfg.Round = c.Duration("round")
+	}
+	if c.IsSet("recover") || cfg.Recover == 0 {
+		cfg.Recover = c.Duration("recover")
+	}
+	if s := c.String("step"); s != "" {
+		if cfg.Step, err = rkd.ParseRate(s); err != nil {
+			return usageErr("daemon: step: %v", err)
+		}
+	}
+	d, err := rkd.NewDaemon(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return d.Run(ctx)
+}
