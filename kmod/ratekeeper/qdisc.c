@@ -315,10 +315,13 @@ void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 /* Caller holds RTNL. */
 void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
 {
+	u64 now = ktime_get_ns();
+
 	ASSERT_RTNL();
 	rcu_read_lock();
 	sch_tree_lock(q->sch);
-	rk_snapshot_locked(q, s, ktime_get_ns());
+	rk_roll(q, now);	/* an idle qdisc's state moves on when it is read */
+	rk_snapshot_locked(q, s, now);
 	sch_tree_unlock(q->sch);
 	rcu_read_unlock();
 }
@@ -658,6 +661,7 @@ static int rk_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
 
 	rcu_read_lock();
 	sch_tree_lock(sch);
+	rk_roll(q, now);
 	st.rate = q->cfg.rate;
 	st.measured = rk_decayed(q, now);
 	st.link_load = q->group ? rk_group_load(q->group, now) : st.measured;

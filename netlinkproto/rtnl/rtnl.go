@@ -168,13 +168,10 @@ func (c *Conn) Links() ([]Link, error) {
 	return out, nil
 }
 
-// AddIFB creates an IFB device with an alias (nlkit marks what it owns that way).
-func (c *Conn) AddIFB(name, alias string) error {
+// AddIFB creates an IFB device (set its alias with SetAlias).
+func (c *Conn) AddIFB(name string) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.String(unix.IFLA_IFNAME, name)
-	if alias != "" {
-		ae.String(unix.IFLA_IFALIAS, alias)
-	}
 	ae.Nested(unix.IFLA_LINKINFO, func(nae *netlink.AttributeEncoder) error {
 		nae.String(unix.IFLA_INFO_KIND, "ifb")
 		return nil
@@ -185,6 +182,18 @@ func (c *Conn) AddIFB(name, alias string) error {
 	}
 	_, err = c.execute("add ifb "+name, unix.RTM_NEWLINK, netlink.Create|netlink.Excl|netlink.Acknowledge,
 		append(ifinfomsg(0, 0, 0), attrs...))
+	return err
+}
+
+// SetAlias sets a device's ifalias (the kernel ignores IFLA_IFALIAS on creation).
+func (c *Conn) SetAlias(index int, alias string) error {
+	ae := netlink.NewAttributeEncoder()
+	ae.String(unix.IFLA_IFALIAS, alias)
+	attrs, err := ae.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = c.execute("set alias", unix.RTM_NEWLINK, netlink.Acknowledge, append(ifinfomsg(int32(index), 0, 0), attrs...))
 	return err
 }
 

@@ -82,7 +82,7 @@ func AddTenant(c *rtnl.Conn, s TenantSpec) (err error) {
 		}
 	}()
 
-	if err := c.AddIFB(s.IFB, AliasPrefix+s.VNIC); err != nil {
+	if err := c.AddIFB(s.IFB); err != nil {
 		return fmt.Errorf("tenant add: create %s: %w", s.IFB, err)
 	}
 	ifb, err := c.LinkByName(s.IFB)
@@ -90,6 +90,9 @@ func AddTenant(c *rtnl.Conn, s TenantSpec) (err error) {
 		return err
 	}
 	undo = append(undo, func() { c.DelLink(ifb.Index) })
+	if err := c.SetAlias(ifb.Index, AliasPrefix+s.VNIC); err != nil {
+		return fmt.Errorf("tenant add: %w", err)
+	}
 	if err := c.SetUp(ifb.Index); err != nil {
 		return fmt.Errorf("tenant add: %w", err)
 	}

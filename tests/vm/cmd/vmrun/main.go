@@ -409,7 +409,10 @@ func buildGuestSide(out string) ([]testBin, error) {
 	var bins []testBin
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) < 4 || (f[2] == "" && f[3] == "") {
+		for len(f) < 4 { // TrimSpace ate the last line's empty trailing field
+			f = append(f, "")
+		}
+		if f[2] == "" && f[3] == "" {
 			continue
 		}
 		if !hasVMTests(f[1], strings.Split(f[2]+","+f[3], ",")) {

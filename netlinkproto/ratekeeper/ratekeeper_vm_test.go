@@ -1,0 +1,355 @@
+//go:build vmtest
+
+package ratekeeper_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/netlink"
+
+	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tests/vmtest"
+)
+
+const mbit = 1000 * 1000 / 8 // bytes/s
+
+// pair makes two namespaces a (10.9.0.1) and b (10.9.0.2) joined by veth a0-b0.
+func pair(t *testing.T, a, b string) *vmtest.Topo {
+	tp := vmtest.NewTopo(t, a, b)
+	tp.IP("", fmt.Sprintf("link add a0 netns %s type veth peer name b0 netns %s", a, b))
+	tp.IP(a, "link set lo up", "link set a0 up", "addr add 10.9.0.1/24 dev a0")
+	tp.IP(b, "link set lo up", "link set b0 up", "addr add 10.9.0.2/24 dev b0")
+	return tp
+}
+
+func dialNS(t *testing.T, tp *vmtest.Topo, ns string) (*rtnl.Conn, *rk.Client) {
+	t.Helper()
+	rc, err := rtnl.Dial(tp.FD(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rc.Close() })
+	c, err := rk.DialConfig(&netlink.Config{NetNS: tp.FD(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return rc, c
+}
+
+func opts(t *testing.T, c rk.Config) []byte {
+	b, err := rk.EncodeOptions(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Every rejected option carries an extack message and leaves the device as it was.
+func TestQdiscRejectsBadOptions(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rka", "rkb")
+	rc, _ := dialNS(t, tp, "rka")
+	l, err := rc.LinkByName("a0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := rk.Config{Rate: 50 * mbit, MinRate: 10 * mbit, MaxRate: 100 * mbit}
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, good), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	unknown := append(opts(t, good), 8, 0, 99, 0, 1, 2, 3, 4) // attribute type 99
+	cases := []struct {
+		name string
+		opt  []byte
+		want string
+	}{
+		{"rate 0", opts(t, rk.Config{MinRate: 1, MaxRate: 2}), "rate"},
+		{"min > max", opts(t, rk.Config{Rate: 5 * mbit, MinRate: 20 * mbit, MaxRate: 10 * mbit}), "min-rate exceeds max-rate"},
+		{"rate outside", opts(t, rk.Config{Rate: 50 * mbit, MinRate: 1 * mbit, MaxRate: 10 * mbit}), "rate must lie between"},
+		{"unknown attribute", unknown, ""},
+		{"highmark 101", opts(t, rk.Config{Rate: mbit, HighMark: 101}), ""},
+		{"interval 1us", opts(t, rk.Config{Rate: mbit, Interval: time.Microsecond}), ""},
+		{"linkrate below guarantee", opts(t, rk.Config{Rate: 10 * mbit, MinRate: 10 * mbit, LinkRate: mbit}), "linkrate"},
+	}
+	// rate 0 cannot be encoded by EncodeOptions (zero means absent): build it by hand
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint64(rk.AttrOptsRate, 0)
+	zero, _ := ae.Encode()
+	cases[0].opt, cases[0].want = zero, "rate must be greater than 0"
+	for _, how := range []rtnl.QdiscFlags{rtnl.Replace, rtnl.Change} {
+		for _, tc := range cases {
+			err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", tc.opt, how)
+			var re *rtnl.Error
+			if !errors.As(err, &re) || re.Message == "" || !strings.Contains(re.Message, tc.want) {
+				t.Errorf("%s (flags %d): err = %v; want an extack message containing %q", tc.name, how, err, tc.want)
+			}
+		}
+	}
+	// a new qdisc needs options (with none, a replace of an existing one is a no-op)
+	rb, _ := dialNS(t, tp, "rkb")
+	lb, _ := rb.LinkByName("b0")
+	err = rb.AddQdisc(lb.Index, 0, rtnl.HandleRoot, "ratekeeper", nil, rtnl.Create)
+	var re *rtnl.Error
+	if !errors.As(err, &re) || !strings.Contains(re.Message, "needs options") {
+		t.Errorf("no options: %v", err)
+	}
+	q, ok, err := rc.RootQdisc(l.Index)
+	if err != nil || !ok || q.Kind != "ratekeeper" {
+		t.Fatalf("root qdisc after rejections: %+v %v %v", q, ok, err)
+	}
+	got, err := rk.DecodeOptions(q.Options)
+	if err != nil || got.Rate != good.Rate || got.MinRate != good.MinRate || got.MaxRate != good.MaxRate {
+		t.Fatalf("configuration changed by rejected requests: %+v (%v)", got, err)
+	}
+}
+
+// get/dump/set-rate over the genl family, per netns, with extack errors.
+func TestGenlGetDumpSetRate(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkc", "rkd")
+	rc, c := dialNS(t, tp, "rkc")
+	l, _ := rc.LinkByName("a0")
+	cfg := rk.Config{Rate: 50 * mbit, MinRate: 10 * mbit, MaxRate: 100 * mbit, LinkRate: 200 * mbit, HighMark: 80, Group: 3,
+		Interval: 5 * time.Millisecond, EventGap: 250 * time.Millisecond}
+	if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "ratekeeper", opts(t, cfg), rtnl.Create); err != nil {
+		t.Fatal(err)
+	}
+	qs, err := c.Qdiscs()
+	if err != nil || len(qs) != 1 {
+		t.Fatalf("dump: %v %v", qs, err)
+	}
+	q := qs[0]
+	if q.Ifname != "a0" || q.Handle != 0x10000 || q.Parent != rtnl.HandleRoot || q.Config.Rate != cfg.Rate ||
+		q.Config.MinRate != cfg.MinRate || q.Config.MaxRate != cfg.MaxRate || q.Config.LinkRate != cfg.LinkRate ||
+		q.Config.HighMark != 80 || q.Config.Group != 3 || q.Config.Interval != cfg.Interval || q.Config.EventGap != cfg.EventGap {
+		t.Fatalf("dumped %+v", q)
+	}
+	// the family is per netns: the other namespace sees nothing
+	_, other := dialNS(t, tp, "rkd")
+	if qs, err := other.Qdiscs(); err != nil || len(qs) != 0 {
+		t.Fatalf("other netns sees %v (%v)", qs, err)
+	}
+	if err := c.SetRate(uint32(l.Index), 0, 20*mbit); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := c.Qdisc(uint32(l.Index), 0); err != nil || q.Config.Rate != 20*mbit {
+		t.Fatalf("after set-rate: %+v %v", q.Config, err)
+	}
+	if tq, _, _ := rc.RootQdisc(l.Index); true {
+		if o, _ := rk.DecodeOptions(tq.Options); o.Rate != 20*mbit {
+			t.Fatalf("tc dump after set-rate: rate %d", o.Rate)
+		}
+	}
+	checkErr := func(err error, errno syscall.Errno, msg string) {
+		t.Helper()
+		var ge interface{ Unwrap() error }
+		if !errors.Is(err, errno) || !errors.As(err, &ge) || !strings.Contains(err.Error(), msg) {
+			t.Errorf("err = %v; want %v with %q", err, errno, msg)
+		}
+	}
+	checkErr(c.SetRate(uint32(l.Index), 0, 200*mbit), syscall.ERANGE, "outside this qdisc's min-rate..max-rate")
+	checkErr(c.SetRate(uint32(l.Index), 0, 1), syscall.ERANGE, "outside")
+	checkErr(c.SetRate(uint32(l.Index), 0x20000, 20*mbit), syscall.ENOENT, "no ratekeeper qdisc with this handle")
+	checkErr(c.SetRate(9999, 0, 20*mbit), syscall.ENOENT, "no ratekeeper qdisc on this device")
+	_, err = c.Qdisc(9999, 0)
+	checkErr(err, syscall.ENOENT, "no ratekeeper qdisc on this device")
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(rk.AttrQdiscIfindex, uint32(l.Index))
+	b, _ := ae.Encode()
+	checkErr(c.Raw("set-rate", rk.CmdSetRate, b), syscall.EINVAL, "rate is required")
+	ae.Uint32(rk.AttrQdiscEvents, 1) // not a request attribute
+	b, _ = ae.Encode()
+	if err := c.Raw("set-rate", rk.CmdSetRate, b); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("unexpected attribute: %v", err)
+	}
+}
+
+// The shaper holds a TCP flow to its rate, and a changed rate takes effect.
+func TestShaperHoldsRate(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rke", "rkf")
+	rc, c := dialNS(t, tp, "rke")
+	l, _ := rc.LinkByName("a0")
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
+		opts(t, rk.Config{Rate: 8 * mbit, MinRate: 2 * mbit, MaxRate: 16 * mbit}), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("rkf", "10.9.0.2:5001")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tp.Flood(ctx, "rke", "10.9.0.2:5001", 2)
+	time.Sleep(time.Second)
+	for _, want := range []uint64{8 * mbit, 4 * mbit} {
+		if err := c.SetRate(uint32(l.Index), 0, want); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		got := sink.Rate(3 * time.Second)
+		t.Logf("rate %.1f Mbit/s: goodput %.2f Mbit/s (%.0f%%)", float64(want)/mbit, got/mbit, 100*got/float64(want))
+		// goodput excludes headers (~5%); the shaper must neither leak nor starve
+		if got > 1.02*float64(want) || got < 0.80*float64(want) {
+			t.Errorf("goodput %.2f Mbit/s with rate %.1f Mbit/s", got/mbit, float64(want)/mbit)
+		}
+	}
+	q, err := c.Qdisc(uint32(l.Index), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Packets == 0 || q.Overlimits == 0 || q.Measured == 0 {
+		t.Errorf("stats not counting: %+v", q)
+	}
+	if len(q.Senders) == 0 || q.Senders[0].Addr.String() != "10.9.0.1" {
+		t.Errorf("top senders %+v, want 10.9.0.1 first", q.Senders)
+	}
+}
+
+// A tenant receiving above its guarantee on a congested link raises its severity and
+// reports its heaviest sender, paced by event-gap.
+func TestCongestionEvents(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkg", "rkh")
+	rc, c := dialNS(t, tp, "rkg")
+	l, _ := rc.LinkByName("a0")
+	// a0's egress carries what "the tenant" in rkh receives: about 8 Mbit/s (shaped by
+	// the max rate), on a link of 8 Mbit/s with a guarantee of 2 Mbit/s
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, rk.Config{Rate: 8 * mbit, MinRate: 2 * mbit,
+		MaxRate: 8 * mbit, LinkRate: 8 * mbit, HighMark: 50, EventGap: 200 * time.Millisecond}), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	mon, err := rk.WatchConfig(&netlink.Config{NetNS: tp.FD("rkg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Close()
+	tp.NewSink("rkh", "10.9.0.2:5001")
+	// the flood goes from rkh to rkg, whose replies... no: flood from rkg to rkh
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	tp.Flood(ctx, "rkg", "10.9.0.2:5001", 3)
+	var evs []rk.Event
+	for time.Since(start) < 4*time.Second {
+		ev, err := mon.Next(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no congestion event: %v", err)
+		}
+		evs = append(evs, ev)
+	}
+	el := time.Since(start)
+	cancel()
+	first := evs[0]
+	t.Logf("%d events in %v; first: severity %d measured %.2f Mbit/s link %.2f Mbit/s senders %v",
+		len(evs), el.Round(time.Millisecond), first.Severity, float64(first.Measured)/mbit, float64(first.LinkLoad)/mbit, first.Senders)
+	if first.Ifname != "a0" || first.Severity < 1 || len(first.Senders) == 0 || first.Senders[0].Addr.String() != "10.9.0.1" {
+		t.Errorf("event %+v", first)
+	}
+	if max := int(el/(200*time.Millisecond)) + 2; len(evs) > max {
+		t.Errorf("%d events in %v: event-gap of 200ms allows at most %d", len(evs), el, max)
+	}
+	last := evs[len(evs)-1]
+	if last.Severity <= first.Severity {
+		t.Errorf("severity did not rise under sustained congestion: %d -> %d", first.Severity, last.Severity)
+	}
+	q, err := c.Qdisc(uint32(l.Index), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Events < uint64(len(evs)) || q.EventsSuppressed == 0 {
+		t.Errorf("events %d suppressed %d", q.Events, q.EventsSuppressed)
+	}
+	// once the flood (and its socket buffers) has drained, the severity decays: one
+	// step per 11 intervals, computed on reads too
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		q2, err := c.Qdisc(uint32(l.Index), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q2.Severity == 0 {
+			t.Logf("severity %d while congested, 0 after %v idle; measured %.2f Mbit/s", q.Severity,
+				time.Since(start.Add(el)).Round(100*time.Millisecond), float64(q2.Measured)/mbit)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("severity still %d 20s after the flood ended", q2.Severity)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestMain lets the binary act as a child caller for the permission test.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(vmtest.ChildEnv); mode != "" {
+		os.Exit(childMain(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func childMain(mode string) int {
+	idx, _ := strconv.Atoi(os.Getenv("RK_IFINDEX"))
+	c, err := rk.Dial()
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 3
+	}
+	defer c.Close()
+	if _, err := c.Qdisc(uint32(idx), 0); err != nil && mode != "userns+netns" {
+		fmt.Println("get:", err)
+		return 4
+	}
+	err = c.SetRate(uint32(idx), 0, 3*mbit)
+	fmt.Println(err)
+	if errors.Is(err, syscall.EPERM) {
+		return 1
+	}
+	return 0
+}
+
+// set-rate needs CAP_NET_ADMIN in the user namespace that owns the netns; reads do not.
+func TestSetRateNeedsCapNetAdmin(t *testing.T) {
+	vmtest.Require(t)
+	rc, err := rtnl.Dial(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tp := vmtest.NewTopo(t) // for ip batches in the VM's root namespace
+	tp.IP("", "link add rkp0 type veth peer name rkp1", "link set rkp0 up")
+	defer tp.IP("", "link del rkp0")
+	l, err := rc.LinkByName("rkp0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, rk.Config{Rate: 5 * mbit, MinRate: mbit, MaxRate: 10 * mbit}), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	os.Setenv("RK_IFINDEX", strconv.Itoa(l.Index))
+	for _, tc := range []struct {
+		mode string
+		attr *syscall.SysProcAttr
+	}{{"nobody", vmtest.Unprivileged()}, {"userns", vmtest.OwnUserNs(false)}} {
+		out, err := vmtest.RunChild(t, tc.mode, tc.attr)
+		var ee interface{ ExitCode() int }
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(out, "CAP_NET_ADMIN") {
+			t.Errorf("%s: set-rate not refused with EPERM: %v\n%s", tc.mode, err, out)
+		}
+	}
+	c, err := rk.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if q, err := c.Qdisc(uint32(l.Index), 0); err != nil || q.Config.Rate != 5*mbit {
+		t.Errorf("rate changed by refused callers: %+v %v", q.Config, err)
+	}
+}

@@ -1,0 +1,93 @@
+package vmtest
+
+import (
+	"context"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Sink is a TCP server that reads and counts everything sent to it.
+type Sink struct {
+	ln    net.Listener
+	bytes atomic.Int64
+	wg    sync.WaitGroup
+}
+
+// NewSink listens on addr ("10.0.0.1:5001") inside namespace ns.
+func (tp *Topo) NewSink(ns, addr string) *Sink {
+	tp.t.Helper()
+	s := &Sink{}
+	tp.Must(ns, func() error {
+		var err error
+		s.ln, err = net.Listen("tcp", addr)
+		return err
+	})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := s.ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					s.bytes.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	tp.t.Cleanup(s.Close)
+	return s
+}
+
+// Bytes is the total received so far.
+func (s *Sink) Bytes() int64 { return s.bytes.Load() }
+
+// Close stops accepting.
+func (s *Sink) Close() { s.ln.Close(); s.wg.Wait() }
+
+// Rate measures the sink's goodput in bytes/s over d.
+func (s *Sink) Rate(d time.Duration) float64 {
+	b0, t0 := s.Bytes(), time.Now()
+	time.Sleep(d)
+	return float64(s.Bytes()-b0) / time.Since(t0).Seconds()
+}
+
+// Flood opens flows TCP connections from namespace ns to addr and writes as fast as
+// they go until ctx ends.
+func (tp *Topo) Flood(ctx context.Context, ns, addr string, flows int) {
+	tp.t.Helper()
+	conns := make([]net.Conn, flows)
+	tp.Must(ns, func() error {
+		for i := range conns {
+			c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+			if err != nil {
+				return err
+			}
+			conns[i] = c
+		}
+		return nil
+	})
+	for _, c := range conns {
+		go func(c net.Conn) {
+			defer c.Close()
+			go func() { <-ctx.Done(); c.Close() }()
+			buf := make([]byte, 64<<10)
+			for ctx.Err() == nil {
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		}(c)
+	}
+}
+
