@@ -4,9 +4,12 @@ package ratekeeper_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -351,5 +354,63 @@ func TestSetRateNeedsCapNetAdmin(t *testing.T) {
 	defer c.Close()
 	if q, err := c.Qdisc(uint32(l.Index), 0); err != nil || q.Config.Rate != 5*mbit {
 		t.Errorf("rate changed by refused callers: %+v %v", q.Config, err)
+	}
+}
+
+// Debian's tc configures and shows the qdisc through iproute-ext/q_ratekeeper.so.
+func TestTcPlugin(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkt", "rku")
+	lib := filepath.Join(vmtest.RepoRoot(t), "iproute-ext")
+	tc := func(args ...string) (string, error) {
+		cmd := exec.Command("tc", append([]string{"-n", "rkt"}, args...)...)
+		cmd.Env = append(os.Environ(), "TC_LIB_DIR="+lib)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := tc("qdisc", "add", "dev", "a0", "root", "handle", "1:", "ratekeeper", "rate", "50mbit", "min", "10mbit",
+		"max", "100mbit", "linkrate", "1gbit", "highmark", "80", "group", "2", "eventgap", "250ms", "interval", "5ms"); err != nil {
+		t.Fatalf("tc qdisc add: %v\n%s", err, out)
+	}
+	out, err := tc("-s", "qdisc", "show", "dev", "a0")
+	if err != nil {
+		t.Fatalf("tc -s qdisc show: %v\n%s", err, out)
+	}
+	t.Logf("tc -s qdisc show:\n%s", out)
+	for _, want := range []string{"qdisc ratekeeper 1: root", "rate 50Mbit min 10Mbit max 100Mbit", "interval 5000us",
+		"linkrate 1Gbit highmark 80% group 2 eventgap 250ms", "current_rate 50Mbit", "severity 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("tc output lacks %q", want)
+		}
+	}
+	out, err = tc("-j", "-s", "qdisc", "show", "dev", "a0")
+	if err != nil {
+		t.Fatalf("tc -j: %v\n%s", err, out)
+	}
+	var js []map[string]any
+	if err := json.Unmarshal([]byte(out), &js); err != nil || len(js) != 1 {
+		t.Fatalf("tc -j output is not one qdisc: %v\n%s", err, out)
+	}
+	o, _ := js[0]["options"].(map[string]any)
+	if js[0]["kind"] != "ratekeeper" || o["rate"] != float64(50*mbit) || o["highmark"] != float64(80) || js[0]["current_rate"] == nil {
+		t.Errorf("tc -j: %v", js[0])
+	}
+	// tc change takes effect and shows through the genl family too
+	if out, err := tc("qdisc", "change", "dev", "a0", "root", "handle", "1:", "ratekeeper", "rate", "20mbit"); err != nil {
+		t.Fatalf("tc change: %v\n%s", err, out)
+	}
+	_, c := dialNS(t, tp, "rkt")
+	qs, err := c.Qdiscs()
+	if err != nil || len(qs) != 1 || qs[0].Config.Rate != 20*mbit || qs[0].Config.MinRate != 10*mbit {
+		t.Fatalf("after tc change: %+v %v", qs, err)
+	}
+	// a rejected value: tc prints the kernel's extack message
+	out, err = tc("qdisc", "change", "dev", "a0", "root", "handle", "1:", "ratekeeper", "min", "200mbit")
+	if err == nil || !strings.Contains(out, "min-rate exceeds max-rate") {
+		t.Errorf("tc change min 200mbit: %v\n%s", err, out)
+	}
+	out, err = tc("qdisc", "change", "dev", "a0", "root", "handle", "1:", "ratekeeper", "rate", "fast")
+	if err == nil || !strings.Contains(out, `illegal rate "fast"`) {
+		t.Errorf("tc rate fast: %v\n%s", err, out)
 	}
 }

@@ -15,8 +15,8 @@ import (
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	rkd "github.com/nlkit/nlkit/tools/ratekeeper"
 	"github.com/nlkit/nlkit/tests/vmtest"
+	rkd "github.com/nlkit/nlkit/tools/ratekeeper"
 )
 
 const mbit = 1000 * 1000 / 8 // bytes/s

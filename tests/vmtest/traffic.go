@@ -90,4 +90,3 @@ func (tp *Topo) Flood(ctx context.Context, ns, addr string, flows int) {
 		}(c)
 	}
 }
-

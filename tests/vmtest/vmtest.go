@@ -99,3 +99,23 @@ func OwnUserNs(newNetns bool) *syscall.SysProcAttr {
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 	}
 }
+
+// RepoRoot is the nlkit checkout the test binary runs from (the guest shares the
+// host's filesystem), found by walking up from the working directory to go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	d, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		p := filepath.Dir(d)
+		if p == d {
+			t.Fatal("no go.mod above the working directory")
+		}
+		d = p
+	}
+}

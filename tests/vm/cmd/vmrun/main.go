@@ -391,6 +391,10 @@ type testBin struct{ pkg, bin, dir string }
 func buildGuestSide(out string) ([]testBin, error) {
 	progress("building guest init and integration test binaries")
 	env := []string{"CGO_ENABLED=0"}
+	// tc plugins (iproute-ext/q_*.so): the tests run Debian's tc with TC_LIB_DIR there
+	if _, err := run(root, nil, "make", "-s", "-C", "iproute-ext"); err != nil {
+		return nil, err
+	}
 	gi := filepath.Join(root, "out/vm/guestinit") // tests/vm/guest-init execs it from there
 	if _, err := run(root, env, goBin(), "build", "-o", gi, "./tests/vm/guestinit"); err != nil {
 		return nil, err
