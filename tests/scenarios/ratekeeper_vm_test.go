@@ -30,10 +30,12 @@ const mbit = 1000 * 1000 / 8 // bytes/s
 // transmit rate, and tenant 1 gets its guarantee.
 func TestScenarioRatekeeper(t *testing.T) {
 	vmtest.Require(t)
-	const (
-		link      = 20 * mbit
-		guarantee = 8 * mbit
-	)
+	// The debug kernel (KASAN under TCG) forwards about 8 Mbit/s through this topology,
+	// so there the same scenario runs at a fifth of the rates.
+	var link, guarantee uint64 = 20 * mbit, 8 * mbit
+	if vmtest.Kernel() == "debug" {
+		link, guarantee = 4*mbit, 8*mbit/5
+	}
 	tp := vmtest.NewTopo(t, "hosts", "hostr", "vms1", "vms2", "vmr1", "vmr2")
 	tp.IP("",
 		"link add s0 netns hosts type veth peer name r0 netns hostr",
@@ -175,11 +177,11 @@ func TestScenarioRatekeeper(t *testing.T) {
 	ifb2, _ := rs.LinkByName(rkd.DefaultIFB("vs2"))
 	restored2, _ := cs.Qdisc(uint32(ifb2.Index), 0)
 
-	if off1 >= 0.8*guarantee {
+	if off1 >= 0.8*float64(guarantee) {
 		t.Errorf("without ratekeeper tenant 1 got %.2f Mbit/s: the scenario does not congest", off1/mbit)
 	}
 	// goodput excludes ~5% of headers: the guarantee is met at 90% of it
-	if on1 < 0.9*guarantee {
+	if on1 < 0.9*float64(guarantee) {
 		t.Errorf("with ratekeeper tenant 1 got %.2f Mbit/s, below its guarantee of %.0f Mbit/s", on1/mbit, float64(guarantee)/mbit)
 	}
 	if sr.Sent == 0 || ss.Cuts == 0 {
