@@ -134,20 +134,28 @@ func errText(err error) string {
 	return err.Error()
 }
 
+// KernelReply splits an error of mdlayher/netlink into the kernel's errno and its
+// extack message and offset; ok is false for errors that did not come from a netlink
+// reply. Every nlkit netlink client (genl families, rtnl) reports errors through it.
+func KernelReply(err error) (errno error, message string, offset int, ok bool) {
+	var oe *netlink.OpError
+	if !errors.As(err, &oe) {
+		return err, "", 0, false
+	}
+	errno = oe.Err
+	var se *os.SyscallError
+	if errors.As(errno, &se) {
+		errno = se.Err
+	}
+	return errno, oe.Message, oe.Offset, true
+}
+
 func wrap(family, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var oe *netlink.OpError
-	if errors.As(err, &oe) {
-		inner := oe.Err
-		var se *os.SyscallError
-		if errors.As(inner, &se) {
-			inner = se.Err
-		}
-		return &Error{Family: family, Op: op, Err: inner, Message: oe.Message, Offset: oe.Offset}
-	}
-	return &Error{Family: family, Op: op, Err: err}
+	errno, msg, off, _ := KernelReply(err)
+	return &Error{Family: family, Op: op, Err: errno, Message: msg, Offset: off}
 }
 
 // Do sends one request (cmd with the encoded attributes) and returns its replies. It

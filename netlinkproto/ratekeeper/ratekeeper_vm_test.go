@@ -148,10 +148,12 @@ func TestGenlGetDumpSetRate(t *testing.T) {
 	if q, err := c.Qdisc(uint32(l.Index), 0); err != nil || q.Config.Rate != 20*mbit {
 		t.Fatalf("after set-rate: %+v %v", q.Config, err)
 	}
-	if tq, _, _ := rc.RootQdisc(l.Index); true {
-		if o, _ := rk.DecodeOptions(tq.Options); o.Rate != 20*mbit {
-			t.Fatalf("tc dump after set-rate: rate %d", o.Rate)
-		}
+	tq, _, err := rc.RootQdisc(l.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := rk.DecodeOptions(tq.Options); o.Rate != 20*mbit {
+		t.Fatalf("tc dump after set-rate: rate %d", o.Rate)
 	}
 	checkErr := func(err error, errno syscall.Errno, msg string) {
 		t.Helper()
@@ -235,7 +237,6 @@ func TestCongestionEvents(t *testing.T) {
 	}
 	defer mon.Close()
 	tp.NewSink("rkh", "10.9.0.2:5001")
-	// the flood goes from rkh to rkg, whose replies... no: flood from rkg to rkh
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	start := time.Now()

@@ -8,10 +8,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
 // Handles and parents of the tc API.
@@ -59,16 +60,8 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var oe *netlink.OpError
-	if errors.As(err, &oe) {
-		inner := oe.Err
-		var se *os.SyscallError
-		if errors.As(inner, &se) {
-			inner = se.Err
-		}
-		return &Error{Op: op, Err: inner, Message: oe.Message}
-	}
-	return &Error{Op: op, Err: err}
+	errno, msg, _, _ := genl.KernelReply(err)
+	return &Error{Op: op, Err: errno, Message: msg}
 }
 
 func (c *Conn) execute(op string, typ netlink.HeaderType, flags netlink.HeaderFlags, data []byte) ([]netlink.Message, error) {

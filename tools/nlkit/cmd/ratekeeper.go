@@ -167,17 +167,6 @@ func rkStatus(c *cli.Context) error {
 	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "DEV\tHANDLE\tRATE\tMIN\tMAX\tMEASURED\tLINK\tSEV\tDROPS\tEVENTS\tTOP SENDERS")
 	for _, q := range qs {
-		var top []string
-		for i, s := range q.Senders {
-			if i == 3 {
-				break
-			}
-			who := s.MAC.String()
-			if s.Addr.IsValid() {
-				who = s.Addr.String()
-			}
-			top = append(top, who+" "+rkd.FormatRate(s.Rate))
-		}
 		link := "-"
 		if q.Config.LinkRate != 0 {
 			link = fmt.Sprintf("%s/%s", rkd.FormatRate(q.LinkLoad), rkd.FormatRate(q.Config.LinkRate))
@@ -187,9 +176,23 @@ func rkStatus(c *cli.Context) error {
 		}
 		fmt.Fprintf(w, "%s\t%x:\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", q.Ifname, q.Handle>>16,
 			rkd.FormatRate(q.Config.Rate), rkd.FormatRate(q.Config.MinRate), rkd.FormatRate(q.Config.MaxRate),
-			rkd.FormatRate(q.Measured), link, q.Severity, q.Drops, q.Events, strings.Join(top, ", "))
+			rkd.FormatRate(q.Measured), link, q.Severity, q.Drops, q.Events, senderList(q.Senders, 3))
 	}
 	return w.Flush()
+}
+
+// senderList prints the first n senders as "ADDR RATE, ..." (the MAC when a sender's
+// packets carried no IP header).
+func senderList(senders []rk.Sender, n int) string {
+	var out []string
+	for _, s := range senders[:min(n, len(senders))] {
+		who := s.MAC.String()
+		if s.Addr.IsValid() {
+			who = s.Addr.String()
+		}
+		out = append(out, who+" "+rkd.FormatRate(s.Rate))
+	}
+	return strings.Join(out, ", ")
 }
 
 func rkSet(c *cli.Context) error {
@@ -245,16 +248,8 @@ func rkMonitor(c *cli.Context) error {
 			}
 			continue
 		}
-		var top []string
-		for _, s := range ev.Senders {
-			who := s.MAC.String()
-			if s.Addr.IsValid() {
-				who = s.Addr.String()
-			}
-			top = append(top, who+" "+rkd.FormatRate(s.Rate))
-		}
 		fmt.Fprintf(stdout, "congestion dev %s severity %d measured %s min %s link %s senders %s\n", ev.Ifname, ev.Severity,
-			rkd.FormatRate(ev.Measured), rkd.FormatRate(ev.Config.MinRate), rkd.FormatRate(ev.LinkLoad), strings.Join(top, ", "))
+			rkd.FormatRate(ev.Measured), rkd.FormatRate(ev.Config.MinRate), rkd.FormatRate(ev.LinkLoad), senderList(ev.Senders, len(ev.Senders)))
 	}
 }
 
