@@ -32,6 +32,9 @@ type Family struct {
 	Name   string // genl family name
 	Module string // kernel module that registers it
 	ABI    uint8  // the family version this client was generated for
+	// Missing, if set, replaces the "module not loaded" text when the family is
+	// absent (for families built into the kernel, such as mptcp_pm).
+	Missing string
 }
 
 // Conn is a connection to one generic netlink family.
@@ -48,6 +51,9 @@ var ErrNotLoaded = errors.New("kernel module not loaded")
 type notLoadedError struct{ f Family }
 
 func (e *notLoadedError) Error() string {
+	if e.f.Missing != "" {
+		return fmt.Sprintf("generic netlink family %q is not registered: %s", e.f.Name, e.f.Missing)
+	}
 	return fmt.Sprintf("generic netlink family %q is not registered: the %s kernel module is not loaded (try: modprobe %s)",
 		e.f.Name, e.f.Module, e.f.Module)
 }
@@ -236,6 +242,25 @@ func (c *Conn) Receive() ([]genetlink.Message, error) {
 
 // SetReadDeadline bounds Receive.
 func (c *Conn) SetReadDeadline(t time.Time) error { return c.c.SetReadDeadline(t) }
+
+// SetReadBuffer sizes the socket's receive buffer; with CAP_NET_ADMIN it may exceed
+// net.core.rmem_max (SO_RCVBUFFORCE), as event listeners that take bursts need.
+func (c *Conn) SetReadBuffer(bytes int) error {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, bytes)
+	}); err != nil {
+		return err
+	}
+	if serr == nil {
+		return nil
+	}
+	return c.c.SetReadBuffer(bytes)
+}
 
 // receiveDump reads one dump's datagrams up to NLMSG_DONE, reporting whether any
 // message (NLMSG_DONE included) carried NLM_F_DUMP_INTR.
