@@ -81,7 +81,9 @@ type Link struct {
 	Kind  string
 	Alias string
 	MTU   uint32
-	Up    bool
+	Up    bool // administratively up (IFF_UP)
+	// Running is the operational state: up and with carrier (IFF_RUNNING).
+	Running bool
 }
 
 func ifinfomsg(index int32, flags, change uint32) []byte {
@@ -101,6 +103,7 @@ func decodeLink(b []byte) (Link, error) {
 		Index: int(int32(binary.NativeEndian.Uint32(b[4:]))),
 		Up:    binary.NativeEndian.Uint32(b[8:])&unix.IFF_UP != 0,
 	}
+	l.Running = l.Up && binary.NativeEndian.Uint32(b[8:])&unix.IFF_RUNNING != 0
 	ad, err := netlink.NewAttributeDecoder(b[unix.SizeofIfInfomsg:])
 	if err != nil {
 		return Link{}, err

@@ -23,7 +23,7 @@ func App() *cli.App {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"},
 		},
-		Commands: []*cli.Command{smokeCommand(), ratekeeperCommand()},
+		Commands: []*cli.Command{smokeCommand(), ratekeeperCommand(), mptcpCommand()},
 	}
 }
 
@@ -36,6 +36,8 @@ func jsonOut(c *cli.Context) bool {
 	}
 	return false
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func printJSON(w io.Writer, v any) error {
 	e := json.NewEncoder(w)

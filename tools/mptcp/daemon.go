@@ -1,0 +1,732 @@
+package mptcp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+)
+
+// Config configures a Daemon.
+type Config struct {
+	Rules          []Rule        // first match wins; a connection no rule matches is left alone
+	ExecTimeout    time.Duration // exec policy command bound (default 2 s)
+	BackoffMin     time.Duration // first re-creation delay (default 200 ms)
+	BackoffMax     time.Duration // re-creation delay cap (default 10 s)
+	PendingTimeout time.Duration // a created subflow not established by then is retried (default 10 s)
+	EventBuffer    int           // event socket receive buffer in bytes (default 8 MiB)
+	// Logf receives one line per thing the daemon does (default: stderr).
+	Logf func(format string, a ...any)
+	// OnEvent, if set, sees every event the daemon receives, before it acts on it.
+	OnEvent func(pm.Event)
+	// SysctlRoot is /proc/sys unless a test says otherwise.
+	SysctlRoot string
+}
+
+// Stats count what the daemon did.
+type Stats struct {
+	Events         uint64 `json:"events"`
+	EventsLost     uint64 `json:"events_lost"` // ENOBUFS on the event socket
+	Malformed      uint64 `json:"malformed"`
+	Connections    uint64 `json:"connections"`
+	Open           int    `json:"open"`
+	SubflowsAsked  uint64 `json:"subflows_asked"` // SUBFLOW_CREATE commands the kernel accepted
+	SubflowsUp     uint64 `json:"subflows_up"`    // SF_ESTABLISHED of the daemon's subflows
+	CommandErrors  uint64 `json:"command_errors"`
+	Recreations    uint64 `json:"recreations"`
+	Destroyed      uint64 `json:"destroyed"`
+	Announced      uint64 `json:"announced"`
+	ExecRuns       uint64 `json:"exec_runs"`
+	ExecErrors     uint64 `json:"exec_errors"`
+}
+
+// Daemon is the path manager of one network namespace (the caller's when NewDaemon
+// runs).
+type Daemon struct {
+	cfg   Config
+	cmd   *pm.Conn
+	mon   *pm.Monitor
+	rt    *rtnl.Conn
+	watch *rtnl.Watcher
+	sel   *pmSelection
+
+	conns   map[uint32]*conn
+	addrs   []rtnl.Addr
+	running map[int]bool
+	work    chan func()
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+type wantState int
+
+const (
+	idle    wantState = iota // not opened, nothing scheduled
+	waiting                  // a retry is scheduled
+	pending                  // SUBFLOW_CREATE accepted, not established yet
+	up                       // established
+)
+
+// want is one subflow a policy asks for.
+type want struct {
+	local   netip.Addr
+	residue int // ndiffports: local port mod n; -1 for any port
+	n       int
+	remote  netip.AddrPort
+	remID   uint8
+	backup  bool
+
+	state   wantState
+	cur     netip.AddrPort // local address and port of the current subflow (port 0 while unknown)
+	fails   int
+	gen     int // bumps on every state change so stale timers do nothing
+	initial bool
+}
+
+type conn struct {
+	token   uint32
+	local   netip.AddrPort
+	remote  netip.AddrPort
+	server  bool
+	rule    *Rule
+	wants   []*want
+	remotes map[uint8]netip.AddrPort // id -> announced (0: the connection's)
+	ids     map[netip.AddrPort]uint8 // local address ids handed to the kernel
+	nextID  int
+	closed  bool
+	est     time.Time
+}
+
+// NewDaemon checks the kernel, selects the userspace path manager in the caller's
+// network namespace and subscribes to its events. It needs CAP_NET_ADMIN.
+func NewDaemon(cfg Config) (*Daemon, error) {
+	if cfg.ExecTimeout == 0 {
+		cfg.ExecTimeout = execTimeoutDefault
+	}
+	if cfg.BackoffMin == 0 {
+		cfg.BackoffMin = 200 * time.Millisecond
+	}
+	if cfg.BackoffMax == 0 {
+		cfg.BackoffMax = 10 * time.Second
+	}
+	if cfg.PendingTimeout == 0 {
+		cfg.PendingTimeout = 10 * time.Second
+	}
+	if cfg.EventBuffer == 0 {
+		cfg.EventBuffer = 8 << 20
+	}
+	if cfg.SysctlRoot == "" {
+		cfg.SysctlRoot = "/proc/sys"
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(f string, a ...any) {
+			fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+f+"\n", a...)
+		}
+	}
+	d := &Daemon{cfg: cfg, conns: map[uint32]*conn{}, running: map[int]bool{}, work: make(chan func(), 256)}
+	var err error
+	if d.sel, err = selectUserspacePM(cfg.SysctlRoot); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Daemon, error) {
+		d.close()
+		return nil, err
+	}
+	if d.mon, err = pm.Watch(nil); err != nil {
+		return fail(err)
+	}
+	if err := d.mon.SetReadBuffer(cfg.EventBuffer); err != nil {
+		return fail(err)
+	}
+	if d.cmd, err = pm.Dial(); err != nil {
+		return fail(err)
+	}
+	if d.watch, err = rtnl.Watch(0); err != nil {
+		return fail(err)
+	}
+	if d.rt, err = rtnl.Dial(0); err != nil {
+		return fail(err)
+	}
+	links, err := d.rt.Links()
+	if err != nil {
+		return fail(err)
+	}
+	for _, l := range links {
+		d.running[l.Index] = l.Running
+	}
+	if d.addrs, err = d.rt.Addrs(); err != nil {
+		return fail(err)
+	}
+	d.cfg.Logf("selected the userspace path manager (%s=%s, was %s); %d rules", d.sel.name, d.sel.set, d.sel.prev, len(cfg.Rules))
+	return d, nil
+}
+
+func (d *Daemon) close() {
+	for _, c := range []interface{ Close() error }{d.mon, d.cmd, d.watch, d.rt} {
+		if c != nil && !isNil(c) {
+			c.Close()
+		}
+	}
+	if d.sel != nil {
+		if err := d.sel.restore(); err != nil {
+			d.cfg.Logf("%v", err)
+		} else if d.sel.prev != d.sel.set {
+			d.cfg.Logf("restored %s=%s", d.sel.name, d.sel.prev)
+		}
+		d.sel = nil
+	}
+}
+
+func isNil(c interface{ Close() error }) bool {
+	switch v := c.(type) {
+	case *pm.Monitor:
+		return v == nil
+	case *pm.Conn:
+		return v == nil
+	case *rtnl.Watcher:
+		return v == nil
+	case *rtnl.Conn:
+		return v == nil
+	}
+	return false
+}
+
+// Stats returns a snapshot of the counters.
+func (d *Daemon) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.stats
+	return s
+}
+
+func (d *Daemon) count(f func(s *Stats)) {
+	d.mu.Lock()
+	f(&d.stats)
+	d.mu.Unlock()
+}
+
+// Run serves events until ctx ends, then restores the path-manager setting. Existing
+// connections keep their subflows.
+func (d *Daemon) Run(ctx context.Context) error {
+	type evmsg struct {
+		ev  pm.Event
+		err error
+	}
+	evc := make(chan evmsg, 1024)
+	upc := make(chan []rtnl.Update, 16)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for {
+			ev, err := d.mon.Next()
+			if errors.Is(err, pm.ErrEventsLost) {
+				d.count(func(s *Stats) { s.EventsLost++ })
+				d.cfg.Logf("%v", err)
+				continue
+			}
+			select {
+			case evc <- evmsg{ev, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			u, err := d.watch.Next()
+			if err != nil {
+				return
+			}
+			select {
+			case upc <- u:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case m := <-evc:
+			if m.err != nil {
+				runErr = fmt.Errorf("mptcp events: %w", m.err)
+				break loop
+			}
+			d.handle(m.ev)
+		case u := <-upc:
+			d.netChange(u)
+		case f := <-d.work:
+			f()
+		}
+	}
+	close(done)
+	d.mon.Close()
+	d.watch.Close()
+	wg.Wait()
+	d.count(func(s *Stats) { s.Malformed = uint64(d.mon.Malformed) })
+	d.close()
+	d.cfg.Logf("stopped: %+v", d.Stats())
+	return runErr
+}
+
+func (d *Daemon) logc(c *conn, format string, a ...any) {
+	d.cfg.Logf("token=%08x "+format, append([]any{c.token}, a...)...)
+}
+
+func (d *Daemon) handle(ev pm.Event) {
+	d.count(func(s *Stats) { s.Events++ })
+	if d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(ev)
+	}
+	d.cfg.Logf("event %s", ev)
+	c := d.conns[ev.Token]
+	switch ev.Type {
+	case pm.EventCreated, pm.EventEstablished:
+		if c == nil {
+			c = &conn{token: ev.Token, remotes: map[uint8]netip.AddrPort{}, ids: map[netip.AddrPort]uint8{}, nextID: 1}
+			d.conns[ev.Token] = c
+			d.count(func(s *Stats) { s.Connections++; s.Open++ })
+		}
+		c.local, c.remote, c.server = ev.Local(), ev.Remote(), ev.ServerSide
+		c.remotes[0] = c.remote
+		if ev.Type == pm.EventEstablished && c.rule == nil {
+			c.est = ev.Time
+			d.apply(c)
+		}
+	case pm.EventClosed:
+		if c != nil {
+			c.closed = true
+			delete(d.conns, ev.Token)
+			d.count(func(s *Stats) { s.Open-- })
+		}
+	case pm.EventAnnounced:
+		if c == nil {
+			return
+		}
+		ap := ev.Remote()
+		if ap.Port() == 0 {
+			ap = netip.AddrPortFrom(ap.Addr(), c.remote.Port())
+		}
+		c.remotes[ev.RemID] = ap
+		if c.rule != nil && c.rule.Kind == Fullmesh {
+			d.meshWants(c)
+			d.fill(c)
+		}
+	case pm.EventRemoved:
+		if c == nil {
+			return
+		}
+		delete(c.remotes, ev.RemID)
+		kept := c.wants[:0]
+		for _, w := range c.wants {
+			if w.remID == ev.RemID && ev.RemID != 0 {
+				w.gen++
+				d.logc(c, "remote id %d removed: dropping subflow %s -> %s", ev.RemID, w.local, w.remote)
+				continue
+			}
+			kept = append(kept, w)
+		}
+		c.wants = kept
+	case pm.EventSubEstablished:
+		if c == nil {
+			return
+		}
+		if w := c.match(ev, true); w != nil {
+			w.state, w.cur, w.fails = up, ev.Local(), 0
+			w.gen++
+			d.count(func(s *Stats) { s.SubflowsUp++ })
+			d.logc(c, "subflow up %s -> %s (%s)", ev.Local(), ev.Remote(), c.rule.Kind)
+		}
+	case pm.EventSubClosed:
+		if c == nil || c.closed {
+			return
+		}
+		if w := c.match(ev, false); w != nil {
+			w.state = idle
+			w.cur = netip.AddrPort{}
+			w.gen++
+			d.logc(c, "subflow closed %s -> %s (error=%d): re-creating", ev.Local(), ev.Remote(), ev.Error)
+			d.retryLater(c, w)
+		}
+	}
+}
+
+// match finds the want an SF_ESTABLISHED / SF_CLOSED event is about.
+func (c *conn) match(ev pm.Event, establishing bool) *want {
+	loc, rem := ev.Local(), ev.Remote()
+	for _, w := range c.wants {
+		if w.remote.Addr() != rem.Addr() || w.local != loc.Addr() {
+			continue
+		}
+		if w.remote.Port() != 0 && w.remote.Port() != rem.Port() {
+			continue
+		}
+		if w.cur.Port() != 0 && w.cur.Port() != loc.Port() {
+			continue
+		}
+		if w.residue >= 0 && int(loc.Port())%w.n != w.residue {
+			continue
+		}
+		if establishing && w.state != pending {
+			continue
+		}
+		if !establishing && w.state != pending && w.state != up {
+			continue
+		}
+		return w
+	}
+	return nil
+}
+
+// apply picks the connection's rule and sets up its wants.
+func (d *Daemon) apply(c *conn) {
+	for i := range d.cfg.Rules {
+		if d.cfg.Rules[i].Matches(c.remote, c.local, c.server) {
+			c.rule = &d.cfg.Rules[i]
+			break
+		}
+	}
+	side := "client"
+	if c.server {
+		side = "server"
+	}
+	if c.rule == nil {
+		c.rule = &Rule{Kind: None, Text: "(no rule matched)"}
+	}
+	d.logc(c, "established %s -> %s %s side: policy %q", c.local, c.remote, side, c.rule.Text)
+	switch c.rule.Kind {
+	case Ndiffports:
+		d.diffWants(c, c.rule.N)
+		d.fill(c)
+	case Fullmesh:
+		d.meshWants(c)
+		d.fill(c)
+	case Announce:
+		if !c.server {
+			d.logc(c, "announce applies to server-side connections only: nothing to do")
+			return
+		}
+		for _, a := range c.rule.Announce {
+			id := c.idFor(netip.AddrPortFrom(a, 0))
+			err := d.cmd.Announce(c.token, pm.Addr{ID: id, IP: a})
+			if err != nil {
+				d.count(func(s *Stats) { s.CommandErrors++ })
+				d.logc(c, "announce %s id %d: %v", a, id, err)
+				continue
+			}
+			d.count(func(s *Stats) { s.Announced++ })
+			d.logc(c, "announced %s id %d", a, id)
+		}
+	case Exec:
+		d.runExec(c, side)
+	}
+}
+
+func (c *conn) idFor(ap netip.AddrPort) uint8 {
+	if id, ok := c.ids[ap]; ok {
+		return id
+	}
+	if c.nextID > 255 {
+		return 0
+	}
+	id := uint8(c.nextID)
+	c.nextID++
+	c.ids[ap] = id
+	return id
+}
+
+// diffWants: n subflows over the connection's address pair, one per residue mod n;
+// the initial subflow holds its own residue.
+func (d *Daemon) diffWants(c *conn, n int) {
+	first := int(c.local.Port()) % n
+	for r := 0; r < n; r++ {
+		w := &want{local: c.local.Addr(), residue: r, n: n, remote: c.remote}
+		if r == first {
+			w.state, w.cur, w.initial = up, c.local, true
+		}
+		c.wants = append(c.wants, w)
+	}
+}
+
+// meshWants adds a want for every local x remote pair not yet wanted.
+func (d *Daemon) meshWants(c *conn) {
+	locals := c.rule.Locals
+	if len(locals) == 0 {
+		for _, a := range d.addrs {
+			ip := a.Prefix.Addr()
+			if a.Scope == 0 && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() && ip.Is4() == c.local.Addr().Unmap().Is4() {
+				locals = append(locals, ip)
+			}
+		}
+	}
+	type remote struct {
+		ap netip.AddrPort
+		id uint8
+	}
+	var remotes []remote
+	for id, ap := range c.remotes {
+		remotes = append(remotes, remote{ap, id})
+	}
+	for _, ap := range c.rule.Remotes {
+		if ap.Port() == 0 {
+			ap = netip.AddrPortFrom(ap.Addr(), c.remote.Port())
+		}
+		remotes = append(remotes, remote{ap, 0})
+	}
+	for _, l := range locals {
+		for _, r := range remotes {
+			if l.Is4() != r.ap.Addr().Unmap().Is4() || c.wanted(l, r.ap) {
+				continue
+			}
+			w := &want{local: l, residue: -1, remote: r.ap, remID: r.id, backup: contains(c.rule.Backup, l)}
+			if l == c.local.Addr() && r.ap == c.remote {
+				w.state, w.cur, w.initial = up, c.local, true
+			}
+			c.wants = append(c.wants, w)
+		}
+	}
+}
+
+func (c *conn) wanted(l netip.Addr, r netip.AddrPort) bool {
+	for _, w := range c.wants {
+		if w.local == l && w.remote == r {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []netip.Addr, a netip.Addr) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// fill opens every idle want.
+func (d *Daemon) fill(c *conn) {
+	for _, w := range c.wants {
+		if w.state == idle {
+			d.create(c, w)
+		}
+	}
+}
+
+func (d *Daemon) create(c *conn, w *want) {
+	if c.closed {
+		return
+	}
+	local := pm.Addr{IP: w.local}
+	if w.backup {
+		local.Flags = pm.FlagBackup
+	}
+	var err error
+	tries := 1
+	if w.residue >= 0 {
+		tries = 8 // another port of the same residue when one is taken
+	}
+	for i := 0; i < tries; i++ {
+		if w.residue >= 0 {
+			local.Port = ResiduePort(w.n, w.residue, 32768, 60999, rand.Uint32())
+		}
+		local.ID = c.idFor(netip.AddrPortFrom(local.IP, local.Port))
+		if local.ID == 0 {
+			err = errors.New("no local address id left on this connection (255 used)")
+			break
+		}
+		err = d.cmd.CreateSubflow(c.token, local, w.remote)
+		if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	w.gen++
+	if err != nil {
+		d.count(func(s *Stats) { s.CommandErrors++ })
+		d.logc(c, "create subflow %s -> %s: %v", netip.AddrPortFrom(local.IP, local.Port), w.remote, err)
+		if strings.Contains(err.Error(), "invalid token") {
+			return // the connection is gone; its CLOSED event follows
+		}
+		w.state = idle
+		d.retryLater(c, w)
+		return
+	}
+	d.count(func(s *Stats) {
+		s.SubflowsAsked++
+		if w.fails > 0 {
+			s.Recreations++
+		}
+	})
+	w.state, w.cur = pending, netip.AddrPortFrom(local.IP, local.Port)
+	d.logc(c, "create subflow %s -> %s id %d%s", w.cur, w.remote, local.ID, map[bool]string{true: " backup"}[w.backup])
+	gen := w.gen
+	time.AfterFunc(d.cfg.PendingTimeout, func() {
+		d.work <- func() {
+			if w.gen != gen || w.state != pending || c.closed {
+				return
+			}
+			d.logc(c, "subflow %s -> %s not established after %v: retrying", w.cur, w.remote, d.cfg.PendingTimeout)
+			if w.cur.Port() != 0 {
+				d.cmd.DestroySubflow(c.token, w.cur, w.remote)
+			}
+			w.state, w.cur = idle, netip.AddrPort{}
+			d.retryLater(c, w)
+		}
+	})
+}
+
+// retryLater schedules the want's re-creation with exponential backoff and jitter.
+func (d *Daemon) retryLater(c *conn, w *want) {
+	delay := d.cfg.BackoffMin << min(w.fails, 16)
+	if delay > d.cfg.BackoffMax || delay <= 0 {
+		delay = d.cfg.BackoffMax
+	}
+	delay = delay * time.Duration(80+rand.IntN(41)) / 100
+	w.fails++
+	w.state = waiting
+	w.gen++
+	gen := w.gen
+	time.AfterFunc(delay, func() {
+		d.work <- func() {
+			if w.gen == gen && w.state == waiting && !c.closed {
+				d.create(c, w)
+			}
+		}
+	})
+}
+
+// netChange reacts to links going down or up and to address changes.
+func (d *Daemon) netChange(us []rtnl.Update) {
+	for _, u := range us {
+		switch {
+		case u.Addr != nil:
+			d.addrs, _ = d.rt.Addrs()
+		case u.Link != nil:
+			l := u.Link
+			was, known := d.running[l.Index]
+			now := l.Running && !u.Deleted
+			d.running[l.Index] = now
+			if known && was && !now {
+				d.linkDown(l)
+			} else if (!known || !was) && now {
+				d.linkUp(l)
+			}
+		}
+	}
+}
+
+// onLink tells whether a subflow from local to remote uses the link: its local address
+// is on it, or the remote is in one of the link's connected prefixes.
+func (d *Daemon) onLink(ifindex int, local, remote netip.Addr) bool {
+	for _, a := range d.addrs {
+		if a.Ifindex != ifindex {
+			continue
+		}
+		if a.Prefix.Addr() == local || a.Prefix.Masked().Contains(remote) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Daemon) linkDown(l *rtnl.Link) {
+	for _, c := range d.conns {
+		for _, w := range c.wants {
+			if (w.state != up && w.state != pending) || !d.onLink(l.Index, w.local, w.remote.Addr()) {
+				continue
+			}
+			if w.cur.Port() != 0 {
+				if err := d.cmd.DestroySubflow(c.token, w.cur, w.remote); err != nil {
+					d.logc(c, "link %s down: destroy subflow %s -> %s: %v", l.Name, w.cur, w.remote, err)
+				} else {
+					d.count(func(s *Stats) { s.Destroyed++ })
+					d.logc(c, "link %s down: destroyed subflow %s -> %s", l.Name, w.cur, w.remote)
+				}
+			}
+			w.state, w.cur = idle, netip.AddrPort{}
+			w.fails = 0
+			d.retryLater(c, w)
+		}
+	}
+}
+
+func (d *Daemon) linkUp(l *rtnl.Link) {
+	for _, c := range d.conns {
+		for _, w := range c.wants {
+			if w.state == waiting && d.onLink(l.Index, w.local, w.remote.Addr()) {
+				d.logc(c, "link %s up: re-creating subflow %s -> %s now", l.Name, w.local, w.remote)
+				w.gen++
+				d.create(c, w)
+			}
+		}
+	}
+}
+
+// runExec asks the rule's command how many subflows the connection should have.
+func (d *Daemon) runExec(c *conn, side string) {
+	d.count(func(s *Stats) { s.ExecRuns++ })
+	argv := c.rule.Command
+	env := append(os.Environ(),
+		fmt.Sprintf("NLKIT_MPTCP_TOKEN=%08x", c.token),
+		"NLKIT_MPTCP_SADDR="+c.local.Addr().String(), fmt.Sprintf("NLKIT_MPTCP_SPORT=%d", c.local.Port()),
+		"NLKIT_MPTCP_DADDR="+c.remote.Addr().String(), fmt.Sprintf("NLKIT_MPTCP_DPORT=%d", c.remote.Port()),
+		"NLKIT_MPTCP_SIDE="+side)
+	timeout := d.cfg.ExecTimeout
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		n := 0
+		if err == nil {
+			line, _, _ := bufio.NewReader(bytes.NewReader(out)).ReadLine()
+			n, err = strconv.Atoi(strings.TrimSpace(string(line)))
+			if err != nil || n < 0 || n > MaxSubflows {
+				err = fmt.Errorf("answered %q, want a number of subflows from 0 to %d", strings.TrimSpace(string(line)), MaxSubflows)
+			}
+		} else if ctx.Err() != nil {
+			err = fmt.Errorf("timed out after %v", timeout)
+		} else if stderr.Len() > 0 {
+			err = fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		d.work <- func() {
+			if err != nil {
+				d.count(func(s *Stats) { s.ExecErrors++ })
+				d.logc(c, "exec %s: %v: leaving the connection alone", argv[0], err)
+				return
+			}
+			d.logc(c, "exec %s answered %d subflows", argv[0], n)
+			if n > 1 && !c.closed {
+				d.diffWants(c, n)
+				d.fill(c)
+			}
+		}
+	}()
+}

@@ -1,0 +1,370 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
+	mpd "github.com/nlkit/nlkit/tools/mptcp"
+)
+
+func mptcpCommand() *cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+	return &cli.Command{
+		Name:  "mptcp",
+		Usage: "MPTCP path management: nlkit's userspace path manager, events, and the in-kernel PM's endpoints and limits",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "pm",
+				Usage: "run the path-manager daemon in this network namespace (selects the userspace PM, restores the setting on exit)",
+				ArgsUsage: "[POLICY]   POLICY := ndiffports N | fullmesh [local ADDR]... [backup ADDR]... [remote ADDR[:PORT]]... |\n" +
+					"                  announce ADDR... | exec CMD [ARG]... | none\n" +
+					"   --rule '[dst PREFIX] [dport N] [sport N] [side client|server] POLICY' (repeatable, first match wins; POLICY given as arguments is the last rule)",
+				Flags: []cli.Flag{
+					&cli.StringSliceFlag{Name: "rule", Usage: "a matching rule (repeatable)"},
+					&cli.DurationFlag{Name: "exec-timeout", Value: 2 * time.Second, Usage: "bound on an exec policy's command"},
+					&cli.DurationFlag{Name: "backoff-max", Value: 10 * time.Second, Usage: "longest wait between re-creations of a closed subflow"},
+				},
+				Action: mptcpPM,
+			},
+			{
+				Name:   "monitor",
+				Usage:  "print path-manager events as they happen (like `ip mptcp monitor`)",
+				Flags:  []cli.Flag{jsonFlag},
+				Action: mptcpMonitor,
+			},
+			{
+				Name:  "endpoint",
+				Usage: "the in-kernel path manager's endpoints (iproute2 syntax)",
+				Subcommands: []*cli.Command{
+					{Name: "add", ArgsUsage: "ADDRESS [dev NAME] [id ID] [port NR] [signal] [subflow] [backup] [fullmesh]", Usage: "add an endpoint", Action: mptcpEndpointAdd},
+					{Name: "del", Aliases: []string{"delete"}, ArgsUsage: "id ID [ADDRESS]", Usage: "delete an endpoint", Action: mptcpEndpointDel},
+					{Name: "show", ArgsUsage: "[id ID]", Usage: "list endpoints", Flags: []cli.Flag{jsonFlag}, Action: mptcpEndpointShow},
+					{Name: "flush", Usage: "delete every endpoint", Action: mptcpEndpointFlush},
+				},
+			},
+			{
+				Name:  "limits",
+				Usage: "the in-kernel path manager's limits",
+				Subcommands: []*cli.Command{
+					{Name: "get", Aliases: []string{"show"}, Usage: "show the limits", Flags: []cli.Flag{jsonFlag}, Action: mptcpLimitsGet},
+					{Name: "set", ArgsUsage: "[subflows N] [add_addr_accepted N]", Usage: "set limits", Action: mptcpLimitsSet},
+				},
+			},
+		},
+	}
+}
+
+func mptcpDial() (*pm.Conn, error) {
+	c, err := pm.Dial()
+	if err != nil {
+		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	return c, nil
+}
+
+func mptcpErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return cli.Exit("nlkit: "+err.Error(), 1)
+}
+
+func mptcpPM(c *cli.Context) error {
+	var rules []mpd.Rule
+	for _, s := range c.StringSlice("rule") {
+		r, err := mpd.ParseRule(s)
+		if err != nil {
+			return usageErr("--rule %v", err)
+		}
+		rules = append(rules, r)
+	}
+	if c.Args().Len() > 0 {
+		r, err := mpd.ParseRule(strings.Join(c.Args().Slice(), " "))
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		rules = append(rules, r)
+	}
+	if len(rules) == 0 {
+		return usageErr("mptcp pm: give a policy (e.g. `nlkit mptcp pm ndiffports 4`) or --rule")
+	}
+	d, err := mpd.NewDaemon(mpd.Config{Rules: rules, ExecTimeout: c.Duration("exec-timeout"), BackoffMax: c.Duration("backoff-max")})
+	if err != nil {
+		return mptcpErr(err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return mptcpErr(d.Run(ctx))
+}
+
+func mptcpMonitor(c *cli.Context) error {
+	m, err := pm.Watch(nil)
+	if err != nil {
+		return mptcpErr(err)
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() { <-ctx.Done(); m.Close() }()
+	for {
+		ev, err := m.Next()
+		if errors.Is(err, pm.ErrEventsLost) {
+			fmt.Fprintln(os.Stderr, "nlkit:", err)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return mptcpErr(err)
+		}
+		if jsonOut(c) {
+			if err := printJSONLine(ev); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintln(stdout, ev)
+	}
+}
+
+func printJSONLine(v any) error {
+	b, err := jsonMarshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", b)
+	return err
+}
+
+// parseEndpoint reads iproute2's `ip mptcp endpoint` arguments.
+func parseEndpoint(args []string, needAddr bool) (pm.Addr, error) {
+	var a pm.Addr
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		val := func() (string, error) {
+			if i+1 >= len(args) {
+				return "", fmt.Errorf("%s needs a value", arg)
+			}
+			i++
+			return args[i], nil
+		}
+		if f, ok := pm.ParseFlag(arg); ok {
+			a.Flags |= f
+			continue
+		}
+		switch arg {
+		case "id":
+			v, err := val()
+			if err != nil {
+				return a, err
+			}
+			n, err := strconv.ParseUint(v, 10, 8)
+			if err != nil || n == 0 {
+				return a, fmt.Errorf("id %q: want 1-255", v)
+			}
+			a.ID = uint8(n)
+		case "dev":
+			v, err := val()
+			if err != nil {
+				return a, err
+			}
+			ifi, err := net.InterfaceByName(v)
+			if err != nil {
+				return a, fmt.Errorf("dev %q: %v", v, err)
+			}
+			a.Ifindex = int32(ifi.Index)
+		case "port":
+			v, err := val()
+			if err != nil {
+				return a, err
+			}
+			n, err := strconv.ParseUint(v, 10, 16)
+			if err != nil || n == 0 {
+				return a, fmt.Errorf("port %q: want 1-65535", v)
+			}
+			a.Port = uint16(n)
+		default:
+			ip, err := netip.ParseAddr(arg)
+			if err != nil {
+				return a, fmt.Errorf("unknown argument %q", arg)
+			}
+			a.IP = ip.Unmap()
+		}
+	}
+	if needAddr && !a.IP.IsValid() {
+		return a, fmt.Errorf("an ADDRESS is required")
+	}
+	if a.Flags&pm.FlagSignal != 0 && a.Flags&pm.FlagFullmesh != 0 {
+		return a, fmt.Errorf("flags must not have both signal and fullmesh")
+	}
+	if a.Port != 0 && a.Flags&pm.FlagSignal == 0 {
+		return a, fmt.Errorf("a port needs the signal flag")
+	}
+	return a, nil
+}
+
+func mptcpEndpointAdd(c *cli.Context) error {
+	a, err := parseEndpoint(c.Args().Slice(), true)
+	if err != nil {
+		return usageErr("mptcp endpoint add: %v", err)
+	}
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return mptcpErr(conn.AddEndpoint(a))
+}
+
+func mptcpEndpointDel(c *cli.Context) error {
+	a, err := parseEndpoint(c.Args().Slice(), false)
+	if err != nil {
+		return usageErr("mptcp endpoint del: %v", err)
+	}
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return mptcpErr(conn.DelEndpoint(a.ID, a.IP))
+}
+
+func mptcpEndpointFlush(c *cli.Context) error {
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return mptcpErr(conn.FlushEndpoints())
+}
+
+type endpointJSON struct {
+	Address  string `json:"address"`
+	Port     uint16 `json:"port,omitempty"`
+	ID       uint8  `json:"id"`
+	Signal   bool   `json:"signal,omitempty"`
+	Subflow  bool   `json:"subflow,omitempty"`
+	Backup   bool   `json:"backup,omitempty"`
+	Fullmesh bool   `json:"fullmesh,omitempty"`
+	Implicit bool   `json:"implicit,omitempty"`
+	Dev      string `json:"dev,omitempty"`
+}
+
+func mptcpEndpointShow(c *cli.Context) error {
+	args := c.Args().Slice()
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var eps []pm.Addr
+	if len(args) > 0 {
+		a, err := parseEndpoint(args, false)
+		if err != nil || a.ID == 0 {
+			return usageErr("mptcp endpoint show: usage: show [id ID]")
+		}
+		e, err := conn.Endpoint(a.ID)
+		if err != nil {
+			return mptcpErr(err)
+		}
+		eps = []pm.Addr{e}
+	} else if eps, err = conn.Endpoints(); err != nil {
+		return mptcpErr(err)
+	}
+	dev := func(idx int32) string {
+		if idx == 0 {
+			return ""
+		}
+		if ifi, err := net.InterfaceByIndex(int(idx)); err == nil {
+			return ifi.Name
+		}
+		return strconv.Itoa(int(idx))
+	}
+	if jsonOut(c) {
+		out := []endpointJSON{}
+		for _, e := range eps {
+			out = append(out, endpointJSON{Address: e.IP.String(), Port: e.Port, ID: e.ID,
+				Signal: e.Flags&pm.FlagSignal != 0, Subflow: e.Flags&pm.FlagSubflow != 0,
+				Backup: e.Flags&pm.FlagBackup != 0, Fullmesh: e.Flags&pm.FlagFullmesh != 0,
+				Implicit: e.Flags&pm.FlagImplicit != 0, Dev: dev(e.Ifindex)})
+		}
+		return printJSON(stdout, out)
+	}
+	for _, e := range eps {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s ", e.IP)
+		if e.Port != 0 {
+			fmt.Fprintf(&b, "port %d ", e.Port)
+		}
+		fmt.Fprintf(&b, "id %d ", e.ID)
+		if f := e.Flags.String(); f != "" {
+			b.WriteString(f + " ")
+		}
+		if d := dev(e.Ifindex); d != "" {
+			fmt.Fprintf(&b, "dev %s ", d)
+		}
+		fmt.Fprintln(stdout, strings.TrimRight(b.String(), " "))
+	}
+	return nil
+}
+
+func mptcpLimitsGet(c *cli.Context) error {
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	l, err := conn.Limits()
+	if err != nil {
+		return mptcpErr(err)
+	}
+	if jsonOut(c) {
+		return printJSON(stdout, l)
+	}
+	fmt.Fprintf(stdout, "add_addr_accepted %d subflows %d\n", l.AddAddrAccepted, l.Subflows)
+	return nil
+}
+
+func mptcpLimitsSet(c *cli.Context) error {
+	args := c.Args().Slice()
+	var ch pm.LimitsChange
+	for i := 0; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			return usageErr("mptcp limits set: %s needs a number", args[i])
+		}
+		n, err := strconv.ParseUint(args[i+1], 10, 32)
+		if err != nil {
+			return usageErr("mptcp limits set: %s %q is not a number", args[i], args[i+1])
+		}
+		v := uint32(n)
+		switch args[i] {
+		case "subflows":
+			ch.Subflows = &v
+		case "add_addr_accepted":
+			ch.AddAddrAccepted = &v
+		default:
+			return usageErr("mptcp limits set: unknown limit %q (subflows, add_addr_accepted)", args[i])
+		}
+	}
+	if ch.Subflows == nil && ch.AddAddrAccepted == nil {
+		return usageErr("mptcp limits set: usage: set [subflows N] [add_addr_accepted N]")
+	}
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return mptcpErr(conn.SetLimits(ch))
+}
+
