@@ -107,7 +107,7 @@ func DialConfig(cfg *Config) (*Conn, error) {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.c.Close() }
 
-func encodeAddr(e *netlink.AttributeEncoder, typ uint16, a Addr, withFamily bool) error {
+func encodeAddr(e *netlink.AttributeEncoder, typ uint16, a Addr) error {
 	if !a.IP.IsValid() && a.ID == 0 {
 		return fmt.Errorf("mptcp: an address or an id is required")
 	}
@@ -123,9 +123,7 @@ func encodeAddr(e *netlink.AttributeEncoder, typ uint16, a Addr, withFamily bool
 				b := ip.As16()
 				ne.Bytes(addrAddr6, b[:])
 			}
-		} else if withFamily {
-			ne.Uint16(addrFamily, unix.AF_INET)
-		}
+		} // by id alone: no family, or the kernel looks for address data
 		if a.ID != 0 {
 			ne.Uint8(addrID, a.ID)
 		}
@@ -221,7 +219,7 @@ func (c *Conn) Endpoints() ([]Addr, error) {
 // Endpoint returns the endpoint with the id.
 func (c *Conn) Endpoint(id uint8) (Addr, error) {
 	b, err := c.do("get-addr", cmdGetAddr, func(e *netlink.AttributeEncoder) error {
-		return encodeAddr(e, attrAddr, Addr{ID: id}, true)
+		return encodeAddr(e, attrAddr, Addr{ID: id})
 	})
 	if err != nil {
 		return Addr{}, err
@@ -245,7 +243,7 @@ func (c *Conn) AddEndpoint(a Addr) error {
 		return fmt.Errorf("mptcp: an endpoint needs an address")
 	}
 	_, err := c.do("add-addr", cmdAddAddr, func(e *netlink.AttributeEncoder) error {
-		return encodeAddr(e, attrAddr, a, false)
+		return encodeAddr(e, attrAddr, a)
 	})
 	return err
 }
@@ -256,7 +254,7 @@ func (c *Conn) DelEndpoint(id uint8, ip netip.Addr) error {
 		return fmt.Errorf("mptcp: deleting the id 0 endpoint needs its address")
 	}
 	_, err := c.do("del-addr", cmdDelAddr, func(e *netlink.AttributeEncoder) error {
-		return encodeAddr(e, attrAddr, Addr{ID: id, IP: ip}, true)
+		return encodeAddr(e, attrAddr, Addr{ID: id, IP: ip})
 	})
 	return err
 }
@@ -287,9 +285,7 @@ func encodeAddrFlags(e *netlink.AttributeEncoder, a Addr) error {
 			ne.Uint16(addrFamily, unix.AF_INET6)
 			b := ip.As16()
 			ne.Bytes(addrAddr6, b[:])
-		default:
-			ne.Uint16(addrFamily, unix.AF_INET)
-		}
+		} // by id alone: no family, or the kernel looks for address data
 		if a.ID != 0 {
 			ne.Uint8(addrID, a.ID)
 		}
@@ -345,7 +341,7 @@ func (c *Conn) Announce(token uint32, local Addr) error {
 	}
 	_, err := c.do("announce", cmdAnnounce, func(e *netlink.AttributeEncoder) error {
 		e.Uint32(attrToken, token)
-		return encodeAddr(e, attrAddr, local, false)
+		return encodeAddr(e, attrAddr, local)
 	})
 	return err
 }
@@ -368,10 +364,10 @@ func (c *Conn) CreateSubflow(token uint32, local Addr, remote netip.AddrPort) er
 	}
 	_, err := c.do("subflow-create", cmdSubflowCreate, func(e *netlink.AttributeEncoder) error {
 		e.Uint32(attrToken, token)
-		if err := encodeAddr(e, attrAddr, local, false); err != nil {
+		if err := encodeAddr(e, attrAddr, local); err != nil {
 			return err
 		}
-		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()}, false)
+		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()})
 	})
 	return err
 }
@@ -380,10 +376,10 @@ func (c *Conn) CreateSubflow(token uint32, local Addr, remote netip.AddrPort) er
 func (c *Conn) DestroySubflow(token uint32, local, remote netip.AddrPort) error {
 	_, err := c.do("subflow-destroy", cmdSubflowDestroy, func(e *netlink.AttributeEncoder) error {
 		e.Uint32(attrToken, token)
-		if err := encodeAddr(e, attrAddr, Addr{IP: local.Addr(), Port: local.Port()}, false); err != nil {
+		if err := encodeAddr(e, attrAddr, Addr{IP: local.Addr(), Port: local.Port()}); err != nil {
 			return err
 		}
-		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()}, false)
+		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()})
 	})
 	return err
 }
@@ -400,7 +396,7 @@ func (c *Conn) SetSubflowBackup(token uint32, local, remote netip.AddrPort, back
 		if err := encodeAddrFlags(e, Addr{IP: local.Addr(), Port: local.Port(), Flags: f}); err != nil {
 			return err
 		}
-		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()}, false)
+		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()})
 	})
 	return err
 }

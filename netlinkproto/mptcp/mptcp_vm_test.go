@@ -1,0 +1,338 @@
+//go:build vmtest
+
+package mptcp_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
+	"github.com/nlkit/nlkit/tests/vmtest"
+	mpd "github.com/nlkit/nlkit/tools/mptcp"
+)
+
+func dialNS(t *testing.T, tp *vmtest.Topo, ns string) *pm.Conn {
+	t.Helper()
+	c, err := pm.DialConfig(&pm.Config{NetNS: tp.FD(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// kernelErr checks that err is a kernel refusal carrying an extack message.
+func kernelErr(t *testing.T, what string, err error, want string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: accepted, want an error", what)
+		return
+	}
+	t.Logf("%s: %v", what, err)
+	if want != "" && !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: error %q does not say %q", what, err, want)
+	}
+}
+
+func TestEndpointsAndLimits(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "mpe")
+	tp.IP("mpe", "link add e0 type dummy", "link set e0 up", "addr add 10.7.0.1/24 dev e0", "addr add fd00::1/64 dev e0 nodad")
+	c := dialNS(t, tp, "mpe")
+
+	if err := c.AddEndpoint(pm.Addr{ID: 1, IP: netip.MustParseAddr("10.7.0.1"), Flags: pm.FlagSubflow | pm.FlagBackup}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddEndpoint(pm.Addr{ID: 2, IP: netip.MustParseAddr("fd00::1"), Port: 8080, Flags: pm.FlagSignal}); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := c.Endpoints()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(eps)
+	if len(eps) != 2 || eps[0].IP.String() != "10.7.0.1" || eps[0].Flags != pm.FlagSubflow|pm.FlagBackup ||
+		eps[1].IP.String() != "fd00::1" || eps[1].Port != 8080 || eps[1].Flags != pm.FlagSignal {
+		t.Fatalf("endpoints: %s", got)
+	}
+	if err := c.ChangeEndpoint(pm.Addr{ID: 1, Flags: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := c.Endpoint(1); err != nil || e.Flags&pm.FlagBackup != 0 {
+		t.Fatalf("after nobackup: %+v %v", e, err)
+	}
+	kernelErr(t, "duplicate endpoint", c.AddEndpoint(pm.Addr{ID: 1, IP: netip.MustParseAddr("10.7.0.1"), Flags: pm.FlagSubflow}), "")
+	kernelErr(t, "delete unknown id", c.DelEndpoint(99, netip.Addr{}), "")
+	_, err = c.Endpoint(99)
+	kernelErr(t, "get unknown id", err, "")
+
+	sub, acc := uint32(5), uint32(3)
+	if err := c.SetLimits(pm.LimitsChange{Subflows: &sub, AddAddrAccepted: &acc}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := c.Limits(); err != nil || l.Subflows != 5 || l.AddAddrAccepted != 3 {
+		t.Fatalf("limits %+v %v", l, err)
+	}
+	huge := uint32(1000)
+	kernelErr(t, "subflows limit 1000", c.SetLimits(pm.LimitsChange{Subflows: &huge}), "")
+	if l, _ := c.Limits(); l.Subflows != 5 {
+		t.Errorf("a refused limit changed the limits: %+v", l)
+	}
+	if err := c.FlushEndpoints(); err != nil {
+		t.Fatal(err)
+	}
+	if eps, _ := c.Endpoints(); len(eps) != 0 {
+		t.Errorf("after flush: %v", eps)
+	}
+}
+
+// twoHosts is a client and a server namespace joined by one veth pair.
+func twoHosts(t *testing.T) *vmtest.Topo {
+	tp := vmtest.NewTopo(t, "mpc", "mps")
+	tp.IP("", "link add c0 netns mpc type veth peer name s0 netns mps")
+	tp.IP("mpc", "link set lo up", "link set c0 up", "addr add 10.1.0.1/24 dev c0")
+	tp.IP("mps", "link set lo up", "link set s0 up", "addr add 10.1.0.2/24 dev s0")
+	return tp
+}
+
+func listenMPTCP(t *testing.T, tp *vmtest.Topo, ns, addr string) net.Listener {
+	var ln net.Listener
+	tp.Must(ns, func() error {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", addr)
+		return err
+	})
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln
+}
+
+func dialMPTCP(t *testing.T, tp *vmtest.Topo, ns, addr string) *net.TCPConn {
+	var c net.Conn
+	tp.Must(ns, func() error {
+		d := net.Dialer{Timeout: 10 * time.Second}
+		d.SetMultipathTCP(true)
+		var err error
+		c, err = d.Dial("tcp", addr)
+		return err
+	})
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+// Events of a real connection, seen from both ends: typed, with the token the socket
+// reports, and the side right on both (SERVER_SIDE is a u8 on 6.1/6.12).
+func TestEventsOfARealConnection(t *testing.T) {
+	vmtest.Require(t)
+	tp := twoHosts(t)
+	listenMPTCP(t, tp, "mps", "10.1.0.2:5201")
+	mc, err := pm.Watch(&pm.Config{NetNS: tp.FD("mpc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	ms, err := pm.Watch(&pm.Config{NetNS: tp.FD("mps")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ms.Close()
+	conn := dialMPTCP(t, tp, "mpc", "10.1.0.2:5201")
+	conn.Write([]byte("hello"))
+	rc, _ := conn.SyscallConn()
+	info, err := pm.GetInfo(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := netip.MustParseAddrPort(conn.LocalAddr().String())
+
+	next := func(m *pm.Monitor, want pm.EventType) pm.Event {
+		t.Helper()
+		m.SetDeadline(time.Now().Add(20 * time.Second))
+		for {
+			ev, err := m.Next()
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", want, err)
+			}
+			if ev.Type == pm.EventListenerCreated || ev.Type == pm.EventListenerClosed {
+				continue
+			}
+			if ev.Type != want {
+				t.Fatalf("got %s, want %s", ev, want)
+			}
+			return ev
+		}
+	}
+	for _, typ := range []pm.EventType{pm.EventCreated, pm.EventEstablished} {
+		ev := next(mc, typ)
+		t.Logf("client: %s", ev)
+		if ev.Token != info.Token || ev.ServerSide || ev.Local() != local || ev.Remote().String() != "10.1.0.2:5201" {
+			t.Errorf("client %s: token %08x (socket says %08x), local %s (socket %s)", typ, ev.Token, info.Token, ev.Local(), local)
+		}
+	}
+	sev := next(ms, pm.EventCreated)
+	t.Logf("server: %s", sev)
+	if !sev.ServerSide || sev.Remote() != local || sev.Local().String() != "10.1.0.2:5201" {
+		t.Errorf("server event: %+v", sev)
+	}
+	conn.Close()
+	if ev := next(mc, pm.EventClosed); ev.Token != info.Token {
+		t.Errorf("CLOSED for token %08x, want %08x", ev.Token, info.Token)
+	}
+}
+
+// The userspace PM's commands refuse what they cannot do with the kernel's message.
+func TestUserspaceCommandErrors(t *testing.T) {
+	vmtest.Require(t)
+	tp := twoHosts(t)
+	tp.Sysctl("mpc", "net/mptcp/pm_type", "1")
+	c := dialNS(t, tp, "mpc")
+	local := pm.Addr{ID: 1, IP: netip.MustParseAddr("10.1.0.1")}
+	remote := netip.MustParseAddrPort("10.1.0.2:5201")
+	kernelErr(t, "subflow-create, unknown token", c.CreateSubflow(0xdeadbeef, local, remote), "invalid token")
+	kernelErr(t, "announce, unknown token", c.Announce(0xdeadbeef, local), "invalid token")
+	kernelErr(t, "remove, unknown token", c.Remove(0xdeadbeef, 1), "")
+	kernelErr(t, "subflow-destroy, unknown token", c.DestroySubflow(0xdeadbeef, netip.MustParseAddrPort("10.1.0.1:4000"), remote), "")
+
+	// a live connection: a subflow to an unroutable address is refused, and the
+	// connection is unharmed
+	listenMPTCP(t, tp, "mps", "10.1.0.2:5201")
+	m, err := pm.Watch(&pm.Config{NetNS: tp.FD("mpc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	conn := dialMPTCP(t, tp, "mpc", "10.1.0.2:5201")
+	rc, _ := conn.SyscallConn()
+	info, err := pm.GetInfo(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernelErr(t, "subflow-create to an unroutable address", c.CreateSubflow(info.Token, local, netip.MustParseAddrPort("10.99.0.1:5201")), "")
+	if _, err := conn.Write([]byte("still fine")); err != nil {
+		t.Fatal(err)
+	}
+	if sf, err := pm.GetSubflows(rc); err != nil || len(sf) != 1 {
+		t.Errorf("subflows after the refused command: %v %v", sf, err)
+	}
+}
+
+// TestMain lets the binary act as an unprivileged caller for the permission test.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(vmtest.ChildEnv); mode != "" {
+		os.Exit(childMain(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// childMain tries what needs CAP_NET_ADMIN; it exits 1 when every attempt was
+// refused with a clear message, 0 when every one worked, 2 when mixed.
+func childMain(mode string) int {
+	var refused, ok int
+	try := func(what string, err error) {
+		fmt.Printf("%s: %v\n", what, err)
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, os.ErrPermission):
+			refused++
+		}
+	}
+	m, err := pm.Watch(nil)
+	try("watch events", err)
+	if err == nil {
+		m.Close()
+	}
+	c, err := pm.Dial()
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 3
+	}
+	defer c.Close()
+	n := uint32(4)
+	try("set limits", c.SetLimits(pm.LimitsChange{Subflows: &n}))
+	d, err := mpd.NewDaemon(mpd.Config{Rules: []mpd.Rule{{Kind: mpd.None}}, Logf: func(string, ...any) {}})
+	try("daemon", err)
+	if err == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		d.Run(ctx)
+	}
+	switch {
+	case refused == 3:
+		return 1
+	case ok == 3:
+		return 0
+	}
+	return 2
+}
+
+// Every mutating operation and the events group need CAP_NET_ADMIN in the user
+// namespace owning the netns: refused as nobody and as root of a user namespace that
+// does not own the netns, allowed in a netns the caller's user namespace owns.
+func TestNeedsCapNetAdmin(t *testing.T) {
+	vmtest.Require(t)
+	for _, tc := range []struct {
+		mode string
+		attr *syscall.SysProcAttr
+		code int
+	}{{"nobody", vmtest.Unprivileged(), 1}, {"userns", vmtest.OwnUserNs(false), 1}, {"userns+netns", vmtest.OwnUserNs(true), 0}} {
+		out, err := vmtest.RunChild(t, tc.mode, tc.attr)
+		code := 0
+		var ee interface{ ExitCode() int }
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v", tc.mode, err)
+		}
+		t.Logf("%s (exit %d):\n%s", tc.mode, code, out)
+		if code != tc.code {
+			t.Errorf("%s: exit %d, want %d", tc.mode, code, tc.code)
+		}
+		if tc.code == 1 && !strings.Contains(out, "CAP_NET_ADMIN") {
+			t.Errorf("%s: the refusal does not name CAP_NET_ADMIN", tc.mode)
+		}
+	}
+}
+
+// A namespace with MPTCP disabled gets a clear error from the daemon, not a daemon
+// that waits for events that never come.
+func TestDaemonMPTCPDisabled(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "mpoff")
+	tp.Sysctl("mpoff", "net/mptcp/enabled", "0")
+	var err error
+	tp.Do("mpoff", func() error {
+		_, err = mpd.NewDaemon(mpd.Config{Rules: []mpd.Rule{{Kind: mpd.None}}, Logf: t.Logf})
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "net.mptcp.enabled=0") {
+		t.Fatalf("daemon in a netns with MPTCP disabled: %v", err)
+	}
+	t.Log(err)
+}
