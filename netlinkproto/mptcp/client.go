@@ -334,11 +334,12 @@ func (c *Conn) SetLimits(l LimitsChange) error {
 }
 
 // Announce makes the userspace PM announce a local address (ADD_ADDR) on the
-// connection. The address needs an ID (1-255).
+// connection. The address needs an ID (1-255); the signal flag is implied.
 func (c *Conn) Announce(token uint32, local Addr) error {
 	if local.ID == 0 || !local.IP.IsValid() {
 		return fmt.Errorf("mptcp announce: an address and a non-zero id are required")
 	}
+	local.Flags |= FlagSignal
 	_, err := c.do("announce", cmdAnnounce, func(e *netlink.AttributeEncoder) error {
 		e.Uint32(attrToken, token)
 		return encodeAddr(e, attrAddr, local)

@@ -66,9 +66,11 @@ type Event struct {
 // Has reports whether the kernel sent attribute a (one of the ev* numbers).
 func (e *Event) Has(a int) bool { return a < 32 && e.present&(1<<a) != 0 }
 
-// Local and Remote are the subflow's (or connection's first subflow's) endpoints.
-func (e *Event) Local() netip.AddrPort  { return netip.AddrPortFrom(e.Saddr, e.Sport) }
-func (e *Event) Remote() netip.AddrPort { return netip.AddrPortFrom(e.Daddr, e.Dport) }
+// Local and Remote are the subflow's (or connection's first subflow's) endpoints,
+// IPv4-mapped addresses (an IPv6 socket talking IPv4, as Go's dual-stack listeners
+// are) unmapped.
+func (e *Event) Local() netip.AddrPort  { return netip.AddrPortFrom(e.Saddr.Unmap(), e.Sport) }
+func (e *Event) Remote() netip.AddrPort { return netip.AddrPortFrom(e.Daddr.Unmap(), e.Dport) }
 
 // ErrMalformed is matched by errors of events the kernel cannot have sent (an
 // attribute of the wrong size, a truncated message).

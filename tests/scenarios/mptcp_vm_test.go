@@ -1,0 +1,446 @@
+//go:build vmtest
+
+package scenarios
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
+	"github.com/nlkit/nlkit/tests/vmtest"
+	mpd "github.com/nlkit/nlkit/tools/mptcp"
+)
+
+// mptcpTopo: a client (mpc) and a server (mps) joined by two paths, c0-s0 (10.1.0.0/24)
+// and c1-s1 (10.2.0.0/24), each shaped to rate on the client's egress (the data goes
+// client to server). The server's in-kernel PM accepts up to 8 subflows.
+func mptcpTopo(t *testing.T, rate string) *vmtest.Topo {
+	tp := vmtest.NewTopo(t, "mpc", "mps")
+	tp.IP("", "link add c0 netns mpc type veth peer name s0 netns mps",
+		"link add c1 netns mpc type veth peer name s1 netns mps")
+	tp.IP("mpc", "link set lo up", "link set c0 up", "link set c1 up",
+		"addr add 10.1.0.1/24 dev c0", "addr add 10.2.0.1/24 dev c1")
+	tp.IP("mps", "link set lo up", "link set s0 up", "link set s1 up",
+		"addr add 10.1.0.2/24 dev s0", "addr add 10.2.0.2/24 dev s1")
+	tc := exec.Command("tc", "-n", "mpc", "-b", "-")
+	tc.Stdin = strings.NewReader(fmt.Sprintf("qdisc add dev c0 root tbf rate %[1]s burst 32kb latency 200ms\n"+
+		"qdisc add dev c1 root tbf rate %[1]s burst 32kb latency 200ms\n", rate))
+	if out, err := tc.CombinedOutput(); err != nil {
+		t.Fatalf("tc: %v\n%s", err, out)
+	}
+	for _, ns := range []string{"mpc", "mps"} {
+		c, err := pm.DialConfig(&pm.Config{NetNS: tp.FD(ns)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := uint32(8)
+		if err := c.SetLimits(pm.LimitsChange{Subflows: &n, AddAddrAccepted: &n}); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	return tp
+}
+
+// mptcpSink is an MPTCP listener counting what it receives.
+type mptcpSink struct{ bytes atomic.Int64 }
+
+func newMPTCPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *mptcpSink {
+	s := &mptcpSink{}
+	var ln net.Listener
+	tp.Must(ns, func() error {
+		var lc net.ListenConfig
+		lc.SetMultipathTCP(true)
+		var err error
+		ln, err = lc.Listen(context.Background(), "tcp", addr)
+		return err
+	})
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					s.bytes.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+func (s *mptcpSink) rate(d time.Duration) float64 {
+	b0, t0 := s.bytes.Load(), time.Now()
+	time.Sleep(d)
+	return float64(s.bytes.Load()-b0) / time.Since(t0).Seconds()
+}
+
+func mptcpDial(t *testing.T, tp *vmtest.Topo, ns, addr string) *net.TCPConn {
+	t.Helper()
+	var c net.Conn
+	tp.Must(ns, func() error {
+		d := net.Dialer{Timeout: 20 * time.Second}
+		d.SetMultipathTCP(true)
+		var err error
+		c, err = d.Dial("tcp", addr)
+		return err
+	})
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
+}
+
+// flood writes to c until ctx ends.
+func flood(ctx context.Context, c net.Conn) {
+	go func() {
+		buf := make([]byte, 64<<10)
+		for ctx.Err() == nil {
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			c.Write(buf)
+		}
+	}()
+}
+
+func subflows(t *testing.T, c *net.TCPConn) []pm.Subflow {
+	t.Helper()
+	rc, _ := c.SyscallConn()
+	sf, err := pm.GetSubflows(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Slice(sf, func(i, j int) bool { return sf[i].Local.String() < sf[j].Local.String() })
+	return sf
+}
+
+// waitSubflows polls the kernel's view until the connection has n subflows.
+func waitSubflows(t *testing.T, c *net.TCPConn, n int, within time.Duration) []pm.Subflow {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		sf := subflows(t, c)
+		if len(sf) == n {
+			return sf
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connection has %d subflows after %v, want %d: %v", len(sf), within, n, sf)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// pmDaemon is a path-manager daemon running in a namespace of the test.
+type pmDaemon struct {
+	d      *mpd.Daemon
+	cancel context.CancelFunc
+	done   chan error
+	mu     sync.Mutex
+	events []pm.Event
+}
+
+func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemon {
+	t.Helper()
+	var rs []mpd.Rule
+	for _, s := range rules {
+		r, err := mpd.ParseRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	p := &pmDaemon{done: make(chan error, 1)}
+	cfg := mpd.Config{Rules: rs, BackoffMax: 2 * time.Second,
+		Logf:    func(f string, a ...any) { t.Logf(ns+" pm: "+f, a...) },
+		OnEvent: func(ev pm.Event) { p.mu.Lock(); p.events = append(p.events, ev); p.mu.Unlock() }}
+	tp.Must(ns, func() error {
+		var err error
+		p.d, err = mpd.NewDaemon(cfg)
+		return err
+	})
+	var ctx context.Context
+	ctx, p.cancel = context.WithCancel(context.Background())
+	go func() { p.done <- p.d.Run(ctx) }()
+	t.Cleanup(func() { p.stop(t) })
+	return p
+}
+
+func (p *pmDaemon) stop(t *testing.T) {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	p.cancel = nil
+	if err := <-p.done; err != nil {
+		t.Errorf("daemon: %v", err)
+	}
+}
+
+func (p *pmDaemon) seen(typ pm.EventType, token uint32) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, ev := range p.events {
+		if ev.Type == typ && ev.Token == token {
+			return true
+		}
+	}
+	return false
+}
+
+// monitorKeys reduces an `ip mptcp monitor` line (or an Event's String, which has the
+// same form) to the fields both print on every kernel.
+func monitorKeys(line string) string {
+	line = strings.TrimSpace(line)
+	end := strings.Index(line, "]")
+	if !strings.HasPrefix(line, "[") || end < 0 {
+		return ""
+	}
+	keys := []string{strings.TrimSpace(line[1:end])}
+	for _, kv := range strings.Fields(line[end+1:]) {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "token", "remid", "locid", "saddr4", "daddr4", "saddr6", "daddr6", "sport", "dport", "backup":
+			keys = append(keys, kv)
+		}
+	}
+	return strings.Join(keys, " ")
+}
+
+func debugScale() (rate string, bps float64, settle time.Duration) {
+	if vmtest.Kernel() == "debug" {
+		return "4mbit", 4 * mbit, 60 * time.Second
+	}
+	return "20mbit", 20 * mbit, 30 * time.Second
+}
+
+// TestScenarioMPTCP is the MPTCP path manager's proof: ndiffports 4 gives exactly four
+// subflows in distinct port residues (seen by the kernel's MPTCP_SUBFLOW_ADDRS), with
+// the daemon's events equal to `ip mptcp monitor`'s; fullmesh over two shaped paths
+// aggregates them (at least 1.8x one path) and re-creates the subflows of a path that
+// went down and up; exec asks a command, and a failing command or subflow on one
+// connection does not stop the daemon serving the others.
+func TestScenarioMPTCP(t *testing.T) {
+	vmtest.Require(t)
+	rate, bps, settle := debugScale()
+	tp := mptcpTopo(t, rate)
+	for _, p := range []string{"5201", "5202", "5203", "5204", "5205", "5206"} {
+		newMPTCPSink(t, tp, "mps", "0.0.0.0:"+p)
+	}
+
+	t.Run("ndiffports", func(t *testing.T) {
+		ipmon := exec.Command("ip", "-n", "mpc", "mptcp", "monitor")
+		out, _ := ipmon.StdoutPipe()
+		if err := ipmon.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var ipLines []string
+		ipDone := make(chan struct{})
+		go func() {
+			sc := bufio.NewScanner(out)
+			for sc.Scan() {
+				ipLines = append(ipLines, sc.Text())
+			}
+			close(ipDone)
+		}()
+		d := startPM(t, tp, "mpc", "ndiffports 4")
+		time.Sleep(time.Second) // let ip subscribe (exec is slow under TCG)
+		c := mptcpDial(t, tp, "mpc", "10.1.0.2:5201")
+		c.Write([]byte("x"))
+		rc, _ := c.SyscallConn()
+		info, err := pm.GetInfo(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitSubflows(t, c, 4, settle)
+		time.Sleep(time.Second)
+		sf := subflows(t, c) // still exactly four
+		residues := map[int]bool{}
+		for _, s := range sf {
+			t.Logf("subflow %s -> %s (port mod 4 = %d)", s.Local, s.Remote, s.Local.Port()%4)
+			residues[int(s.Local.Port()%4)] = true
+			if s.Local.Addr().String() != "10.1.0.1" || s.Remote.String() != "10.1.0.2:5201" {
+				t.Errorf("subflow %v is not over the connection's address pair", s)
+			}
+		}
+		if len(sf) != 4 || len(residues) != 4 {
+			t.Fatalf("want 4 subflows with local ports distinct mod 4, got %d subflows, %d residues", len(sf), len(residues))
+		}
+		c.Close()
+		deadline := time.Now().Add(settle)
+		for !d.seen(pm.EventClosed, info.Token) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no CLOSED event for %08x", info.Token)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond)
+		ipmon.Process.Signal(syscall.SIGTERM)
+		<-ipDone
+		ipmon.Wait()
+		d.stop(t)
+		var ours, theirs []string
+		for _, ev := range d.events {
+			ours = append(ours, monitorKeys(ev.String()))
+		}
+		for _, l := range ipLines {
+			if k := monitorKeys(l); k != "" {
+				theirs = append(theirs, k)
+			}
+		}
+		t.Logf("ip mptcp monitor printed %d events, the daemon handled %d", len(theirs), len(ours))
+		if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
+			t.Errorf("the daemon's events differ from ip mptcp monitor's:\ndaemon:\n%s\nip:\n%s",
+				strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+		}
+		if len(ours) < 6 { // CREATED, ESTABLISHED, 3 SF_ESTABLISHED, CLOSED
+			t.Errorf("only %d events", len(ours))
+		}
+		// the daemon put the path-manager setting back
+		if b, _ := pmType(tp, "mpc"); b != "0" {
+			t.Errorf("pm_type after the daemon stopped: %q, want 0", b)
+		}
+	})
+
+	t.Run("fullmesh", func(t *testing.T) {
+		measure := 5 * time.Second
+		if vmtest.Kernel() == "debug" {
+			measure = 8 * time.Second
+		}
+		sink2 := newMPTCPSink(t, tp, "mps", "10.1.0.2:5212")
+		sink3 := newMPTCPSink(t, tp, "mps", "0.0.0.0:5213")
+		// one path: no daemon, the in-kernel PM has no endpoints, one subflow
+		ctx, cancel := context.WithCancel(context.Background())
+		c1 := mptcpDial(t, tp, "mpc", "10.1.0.2:5212")
+		flood(ctx, c1)
+		time.Sleep(2 * time.Second)
+		single := sink2.rate(measure)
+		if n := len(subflows(t, c1)); n != 1 {
+			t.Errorf("the single-path baseline had %d subflows", n)
+		}
+		cancel()
+		c1.Close()
+
+		ds := startPM(t, tp, "mps", "side server announce 10.2.0.2")
+		dc := startPM(t, tp, "mpc", "fullmesh")
+		c := mptcpDial(t, tp, "mpc", "10.1.0.2:5213")
+		c.Write([]byte("x"))
+		sf := waitSubflows(t, c, 4, settle)
+		pairs := map[string]bool{}
+		for _, s := range sf {
+			pairs[s.Local.Addr().String()+">"+s.Remote.Addr().String()] = true
+		}
+		for _, p := range []string{"10.1.0.1>10.1.0.2", "10.1.0.1>10.2.0.2", "10.2.0.1>10.1.0.2", "10.2.0.1>10.2.0.2"} {
+			if !pairs[p] {
+				t.Errorf("fullmesh lacks %s: %v", p, sf)
+			}
+		}
+		ctx, cancel = context.WithCancel(context.Background())
+		flood(ctx, c)
+		time.Sleep(2 * time.Second)
+		mesh := sink3.rate(measure)
+		cancel()
+		t.Logf("goodput: one path %.2f Mbit/s, fullmesh over two paths %.2f Mbit/s (%.2fx; each path shaped to %.0f Mbit/s)",
+			single/mbit, mesh/mbit, mesh/single, bps/mbit)
+		if mesh < 1.8*single {
+			t.Errorf("fullmesh goodput %.2f Mbit/s is below 1.8x one path's %.2f", mesh/mbit, single/mbit)
+		}
+		if ds.d.Stats().Announced != 1 {
+			t.Errorf("server daemon announced %d addresses, want 1", ds.d.Stats().Announced)
+		}
+
+		// path c1 goes down: its subflows are destroyed; it comes back: re-created
+		time.Sleep(time.Second) // let the flood's last writes drain
+		tp.IP("mpc", "link set c1 down")
+		start := time.Now()
+		sf = waitSubflows(t, c, 1, settle)
+		t.Logf("c1 down: %d subflow left after %v: %v", len(sf), time.Since(start).Round(10*time.Millisecond), sf)
+		tp.IP("mpc", "link set c1 up")
+		start = time.Now()
+		waitSubflows(t, c, 4, settle)
+		st := dc.d.Stats()
+		t.Logf("c1 up: 4 subflows again after %v; client daemon %+v", time.Since(start).Round(10*time.Millisecond), st)
+		if st.Destroyed != 3 || st.Recreations < 3 {
+			t.Errorf("destroyed %d subflows (want 3), re-created %d (want >= 3)", st.Destroyed, st.Recreations)
+		}
+		c.SetWriteDeadline(time.Time{}) // the flood left one
+		if _, err := c.Write([]byte("after the flap")); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("exec and failures", func(t *testing.T) {
+		dir := t.TempDir()
+		script := filepath.Join(dir, "paths.sh")
+		envFile := filepath.Join(dir, "env")
+		os.WriteFile(script, []byte("#!/bin/sh\nenv | grep ^NLKIT_MPTCP_ | sort > "+envFile+"\necho 3\n"), 0o755)
+		d := startPM(t, tp, "mpc",
+			"dport 5204 exec "+script,
+			"dport 5205 exec /nonexistent/path-oracle",
+			"dport 5206 fullmesh local 10.1.0.1 remote 10.99.0.1",
+			"none")
+		bad1 := mptcpDial(t, tp, "mpc", "10.1.0.2:5205")
+		bad2 := mptcpDial(t, tp, "mpc", "10.1.0.2:5206")
+		bad1.Write([]byte("x"))
+		bad2.Write([]byte("x"))
+		good := mptcpDial(t, tp, "mpc", "10.1.0.2:5204")
+		good.Write([]byte("x"))
+		sf := waitSubflows(t, good, 3, settle)
+		residues := map[uint16]bool{}
+		for _, s := range sf {
+			residues[s.Local.Port()%3] = true
+		}
+		if len(residues) != 3 {
+			t.Errorf("exec answered 3: ports not distinct mod 3: %v", sf)
+		}
+		rc, _ := good.SyscallConn()
+		info, _ := pm.GetInfo(rc)
+		env, _ := os.ReadFile(envFile)
+		t.Logf("the command saw:\n%s", env)
+		if !strings.Contains(string(env), fmt.Sprintf("NLKIT_MPTCP_TOKEN=%08x", info.Token)) ||
+			!strings.Contains(string(env), "NLKIT_MPTCP_DPORT=5204") || !strings.Contains(string(env), "NLKIT_MPTCP_SIDE=client") {
+			t.Errorf("the command's environment lacks the connection's details")
+		}
+		time.Sleep(time.Second)
+		for _, c := range []*net.TCPConn{bad1, bad2} {
+			if n := len(subflows(t, c)); n != 1 {
+				t.Errorf("a connection whose policy failed has %d subflows, want 1", n)
+			}
+			if _, err := c.Write([]byte("alive")); err != nil {
+				t.Errorf("a connection whose policy failed is broken: %v", err)
+			}
+		}
+		st := d.d.Stats()
+		t.Logf("daemon: %+v", st)
+		if st.ExecErrors != 1 || st.CommandErrors == 0 {
+			t.Errorf("want 1 exec error and failed subflow commands, got %+v", st)
+		}
+	})
+}
+
+func pmType(tp *vmtest.Topo, ns string) (string, error) {
+	var s string
+	err := tp.Do(ns, func() error {
+		b, err := os.ReadFile("/proc/sys/net/mptcp/pm_type")
+		s = strings.TrimSpace(string(b))
+		return err
+	})
+	return s, err
+}
