@@ -34,12 +34,18 @@ func mptcpTopo(t *testing.T, rate string) *vmtest.Topo {
 		"addr add 10.1.0.1/24 dev c0", "addr add 10.2.0.1/24 dev c1")
 	tp.IP("mps", "link set lo up", "link set s0 up", "link set s1 up",
 		"addr add 10.1.0.2/24 dev s0", "addr add 10.2.0.2/24 dev s1")
-	tc := exec.Command("tc", "-n", "mpc", "-b", "-")
-	tc.Stdin = strings.NewReader(fmt.Sprintf("qdisc add dev c0 root tbf rate %[1]s burst 32kb latency 200ms\n"+
-		"qdisc add dev c1 root tbf rate %[1]s burst 32kb latency 200ms\n", rate))
-	if out, err := tc.CombinedOutput(); err != nil {
-		t.Fatalf("tc: %v\n%s", err, out)
+	if rate == "" {
+		goto limits
 	}
+	{
+		tc := exec.Command("tc", "-n", "mpc", "-b", "-")
+		tc.Stdin = strings.NewReader(fmt.Sprintf("qdisc add dev c0 root tbf rate %[1]s burst 32kb latency 200ms\n"+
+			"qdisc add dev c1 root tbf rate %[1]s burst 32kb latency 200ms\n", rate))
+		if out, err := tc.CombinedOutput(); err != nil {
+			t.Fatalf("tc: %v\n%s", err, out)
+		}
+	}
+limits:
 	for _, ns := range []string{"mpc", "mps"} {
 		c, err := pm.DialConfig(&pm.Config{NetNS: tp.FD(ns)})
 		if err != nil {
@@ -155,6 +161,7 @@ type pmDaemon struct {
 	done   chan error
 	mu     sync.Mutex
 	events []pm.Event
+	quiet  bool // no per-event log lines (benchmarks)
 }
 
 func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemon {
@@ -169,7 +176,11 @@ func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemo
 	}
 	p := &pmDaemon{done: make(chan error, 1)}
 	cfg := mpd.Config{Rules: rs, BackoffMax: 2 * time.Second,
-		Logf:    func(f string, a ...any) { t.Logf(ns+" pm: "+f, a...) },
+		Logf: func(f string, a ...any) {
+			if !p.quietNow() {
+				t.Logf(ns+" pm: "+f, a...)
+			}
+		},
 		OnEvent: func(ev pm.Event) { p.mu.Lock(); p.events = append(p.events, ev); p.mu.Unlock() }}
 	tp.Must(ns, func() error {
 		var err error
@@ -182,6 +193,8 @@ func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemo
 	t.Cleanup(func() { p.stop(t) })
 	return p
 }
+
+func (p *pmDaemon) quietNow() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.quiet }
 
 func (p *pmDaemon) stop(t *testing.T) {
 	if p.cancel == nil {
