@@ -29,12 +29,12 @@ const (
 
 // Top-level attributes of commands (MPTCP_PM_ATTR_*).
 const (
-	attrAddr         = 1 // nest of addr attributes
-	attrRcvAddAddrs  = 2 // u32
-	attrSubflows     = 3 // u32
-	attrToken        = 4 // u32
-	attrLocID        = 5 // u8
-	attrAddrRemote   = 6 // nest of addr attributes
+	attrAddr        = 1 // nest of addr attributes
+	attrRcvAddAddrs = 2 // u32
+	attrSubflows    = 3 // u32
+	attrToken       = 4 // u32
+	attrLocID       = 5 // u8
+	attrAddrRemote  = 6 // nest of addr attributes
 )
 
 // Address attributes (MPTCP_PM_ADDR_ATTR_*).

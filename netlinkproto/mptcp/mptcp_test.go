@@ -62,21 +62,21 @@ func TestConstantsMatchUAPI(t *testing.T) {
 		"MPTCP_PM_CMD_SET_FLAGS": cmdSetFlags, "MPTCP_PM_CMD_ANNOUNCE": cmdAnnounce,
 		"MPTCP_PM_CMD_REMOVE": cmdRemove, "MPTCP_PM_CMD_SUBFLOW_CREATE": cmdSubflowCreate,
 		"MPTCP_PM_CMD_SUBFLOW_DESTROY": cmdSubflowDestroy,
-		"MPTCP_PM_ATTR_ADDR": attrAddr, "MPTCP_PM_ATTR_RCV_ADD_ADDRS": attrRcvAddAddrs,
+		"MPTCP_PM_ATTR_ADDR":           attrAddr, "MPTCP_PM_ATTR_RCV_ADD_ADDRS": attrRcvAddAddrs,
 		"MPTCP_PM_ATTR_SUBFLOWS": attrSubflows, "MPTCP_PM_ATTR_TOKEN": attrToken,
 		"MPTCP_PM_ATTR_LOC_ID": attrLocID, "MPTCP_PM_ATTR_ADDR_REMOTE": attrAddrRemote,
 		"MPTCP_PM_ADDR_ATTR_FAMILY": addrFamily, "MPTCP_PM_ADDR_ATTR_ID": addrID,
 		"MPTCP_PM_ADDR_ATTR_ADDR4": addrAddr4, "MPTCP_PM_ADDR_ATTR_ADDR6": addrAddr6,
 		"MPTCP_PM_ADDR_ATTR_PORT": addrPort, "MPTCP_PM_ADDR_ATTR_FLAGS": addrFlags,
 		"MPTCP_PM_ADDR_ATTR_IF_IDX": addrIfindex,
-		"MPTCP_ATTR_TOKEN": evToken, "MPTCP_ATTR_FAMILY": evFamily, "MPTCP_ATTR_LOC_ID": evLocID,
+		"MPTCP_ATTR_TOKEN":          evToken, "MPTCP_ATTR_FAMILY": evFamily, "MPTCP_ATTR_LOC_ID": evLocID,
 		"MPTCP_ATTR_REM_ID": evRemID, "MPTCP_ATTR_SADDR4": evSaddr4, "MPTCP_ATTR_SADDR6": evSaddr6,
 		"MPTCP_ATTR_DADDR4": evDaddr4, "MPTCP_ATTR_DADDR6": evDaddr6, "MPTCP_ATTR_SPORT": evSport,
 		"MPTCP_ATTR_DPORT": evDport, "MPTCP_ATTR_BACKUP": evBackup, "MPTCP_ATTR_ERROR": evError,
 		"MPTCP_ATTR_FLAGS": evFlags, "MPTCP_ATTR_TIMEOUT": evTimeout, "MPTCP_ATTR_IF_IDX": evIfindex,
 		"MPTCP_ATTR_RESET_REASON": evResetReason, "MPTCP_ATTR_RESET_FLAGS": evResetFlags,
 		"MPTCP_ATTR_SERVER_SIDE": evServerSide,
-		"MPTCP_EVENT_CREATED": int(EventCreated), "MPTCP_EVENT_ESTABLISHED": int(EventEstablished),
+		"MPTCP_EVENT_CREATED":    int(EventCreated), "MPTCP_EVENT_ESTABLISHED": int(EventEstablished),
 		"MPTCP_EVENT_CLOSED": int(EventClosed), "MPTCP_EVENT_ANNOUNCED": int(EventAnnounced),
 		"MPTCP_EVENT_REMOVED": int(EventRemoved), "MPTCP_EVENT_SUB_ESTABLISHED": int(EventSubEstablished),
 		"MPTCP_EVENT_SUB_CLOSED": int(EventSubClosed), "MPTCP_EVENT_SUB_PRIORITY": int(EventSubPriority),
@@ -127,7 +127,7 @@ func msg(cmd uint8, attrs ...attr) genetlink.Message {
 	return genetlink.Message{Header: genetlink.Header{Command: cmd}, Data: b}
 }
 
-func u32(v uint32) []byte { b := make([]byte, 4); binary.NativeEndian.PutUint32(b, v); return b }
+func u32(v uint32) []byte  { b := make([]byte, 4); binary.NativeEndian.PutUint32(b, v); return b }
 func be16(v uint16) []byte { b := make([]byte, 2); binary.BigEndian.PutUint16(b, v); return b }
 
 func TestParseEvent(t *testing.T) {

@@ -38,19 +38,19 @@ type Config struct {
 
 // Stats count what the daemon did.
 type Stats struct {
-	Events         uint64 `json:"events"`
-	EventsLost     uint64 `json:"events_lost"` // ENOBUFS on the event socket
-	Malformed      uint64 `json:"malformed"`
-	Connections    uint64 `json:"connections"`
-	Open           int    `json:"open"`
-	SubflowsAsked  uint64 `json:"subflows_asked"` // SUBFLOW_CREATE commands the kernel accepted
-	SubflowsUp     uint64 `json:"subflows_up"`    // SF_ESTABLISHED of the daemon's subflows
-	CommandErrors  uint64 `json:"command_errors"`
-	Recreations    uint64 `json:"recreations"`
-	Destroyed      uint64 `json:"destroyed"`
-	Announced      uint64 `json:"announced"`
-	ExecRuns       uint64 `json:"exec_runs"`
-	ExecErrors     uint64 `json:"exec_errors"`
+	Events        uint64 `json:"events"`
+	EventsLost    uint64 `json:"events_lost"` // ENOBUFS on the event socket
+	Malformed     uint64 `json:"malformed"`
+	Connections   uint64 `json:"connections"`
+	Open          int    `json:"open"`
+	SubflowsAsked uint64 `json:"subflows_asked"` // SUBFLOW_CREATE commands the kernel accepted
+	SubflowsUp    uint64 `json:"subflows_up"`    // SF_ESTABLISHED of the daemon's subflows
+	CommandErrors uint64 `json:"command_errors"`
+	Recreations   uint64 `json:"recreations"`
+	Destroyed     uint64 `json:"destroyed"`
+	Announced     uint64 `json:"announced"`
+	ExecRuns      uint64 `json:"exec_runs"`
+	ExecErrors    uint64 `json:"exec_errors"`
 }
 
 // Daemon is the path manager of one network namespace (the caller's when NewDaemon

@@ -367,4 +367,3 @@ func mptcpLimitsSet(c *cli.Context) error {
 	defer conn.Close()
 	return mptcpErr(conn.SetLimits(ch))
 }
-
