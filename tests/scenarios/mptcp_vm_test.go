@@ -239,7 +239,8 @@ func monitorKeys(line string) string {
 
 func debugScale() (rate string, bps float64, settle time.Duration) {
 	if vmtest.Kernel() == "debug" {
-		return "4mbit", 4 * mbit, 60 * time.Second
+		// KASAN under TCG moves ~8 Mbit/s in all: 2 Mbit/s per path leaves headroom
+		return "2mbit", 2 * mbit, 60 * time.Second
 	}
 	return "20mbit", 20 * mbit, 30 * time.Second
 }
@@ -390,8 +391,8 @@ func TestScenarioMPTCP(t *testing.T) {
 		waitSubflows(t, c, 4, settle)
 		st := dc.d.Stats()
 		t.Logf("c1 up: 4 subflows again after %v; client daemon %+v", time.Since(start).Round(10*time.Millisecond), st)
-		if st.Destroyed != 3 || st.Recreations < 3 {
-			t.Errorf("destroyed %d subflows (want 3), re-created %d (want >= 3)", st.Destroyed, st.Recreations)
+		if st.Destroyed != 3 || st.Recreations != 3 {
+			t.Errorf("destroyed %d subflows (want 3), re-created %d (want 3)", st.Destroyed, st.Recreations)
 		}
 		c.SetWriteDeadline(time.Time{}) // the flood left one
 		if _, err := c.Write([]byte("after the flap")); err != nil {

@@ -95,6 +95,7 @@ type want struct {
 	fails   int
 	gen     int // bumps on every state change so stale timers do nothing
 	initial bool
+	wasUp   bool // it has been established before: opening it again is a re-creation
 }
 
 type conn struct {
@@ -355,7 +356,7 @@ func (d *Daemon) handle(ev pm.Event) {
 			return
 		}
 		if w := c.match(ev, true); w != nil {
-			w.state, w.cur, w.fails = up, ev.Local(), 0
+			w.state, w.cur, w.fails, w.wasUp = up, ev.Local(), 0, true
 			w.gen++
 			d.count(func(s *Stats) { s.SubflowsUp++ })
 			d.logc(c, "subflow up %s -> %s (%s)", ev.Local(), ev.Remote(), c.rule.Kind)
@@ -465,7 +466,7 @@ func (d *Daemon) diffWants(c *conn, n int) {
 	for r := 0; r < n; r++ {
 		w := &want{local: c.local.Addr(), residue: r, n: n, remote: c.remote}
 		if r == first {
-			w.state, w.cur, w.initial = up, c.local, true
+			w.state, w.cur, w.initial, w.wasUp = up, c.local, true, true
 		}
 		c.wants = append(c.wants, w)
 	}
@@ -503,7 +504,7 @@ func (d *Daemon) meshWants(c *conn) {
 			}
 			w := &want{local: l, residue: -1, remote: r.ap, remID: r.id, backup: contains(c.rule.Backup, l)}
 			if l == c.local.Addr() && r.ap == c.remote {
-				w.state, w.cur, w.initial = up, c.local, true
+				w.state, w.cur, w.initial, w.wasUp = up, c.local, true, true
 			}
 			c.wants = append(c.wants, w)
 		}
@@ -545,15 +546,23 @@ func (d *Daemon) create(c *conn, w *want) {
 	if w.backup {
 		local.Flags = pm.FlagBackup
 	}
-	var err error
-	tries := 1
-	if w.residue >= 0 {
-		tries = 8 // another port of the same residue when one is taken
+	if l, down := d.blocked(w); down {
+		// wait for the link (linkUp re-creates it): a subflow from an address of a
+		// down link might leave by another route and never hear back
+		w.state, w.cur = waiting, netip.AddrPort{}
+		w.gen++
+		d.logc(c, "subflow %s -> %s waits for link %d to come up", w.local, w.remote, l)
+		return
 	}
-	for i := 0; i < tries; i++ {
-		if w.residue >= 0 {
-			local.Port = ResiduePort(w.n, w.residue, 32768, 60999, rand.Uint32())
-		}
+	var err error
+	// the local port is always chosen here (ndiffports: in the residue class; else any),
+	// so that every subflow the daemon opens can be named to SUBFLOW_DESTROY
+	n, residue := w.n, w.residue
+	if residue < 0 {
+		n, residue = 1, 0
+	}
+	for i := 0; i < 8; i++ { // another port when one is taken
+		local.Port = ResiduePort(n, residue, 32768, 60999, rand.Uint32())
 		local.ID = c.idFor(netip.AddrPortFrom(local.IP, local.Port))
 		if local.ID == 0 {
 			err = errors.New("no local address id left on this connection (255 used)")
@@ -577,7 +586,7 @@ func (d *Daemon) create(c *conn, w *want) {
 	}
 	d.count(func(s *Stats) {
 		s.SubflowsAsked++
-		if w.fails > 0 {
+		if w.wasUp {
 			s.Recreations++
 		}
 	})
@@ -590,9 +599,7 @@ func (d *Daemon) create(c *conn, w *want) {
 				return
 			}
 			d.logc(c, "subflow %s -> %s not established after %v: retrying", w.cur, w.remote, d.cfg.PendingTimeout)
-			if w.cur.Port() != 0 {
-				d.cmd.DestroySubflow(c.token, w.cur, w.remote)
-			}
+			d.cmd.DestroySubflow(c.token, w.cur, w.remote)
 			w.state, w.cur = idle, netip.AddrPort{}
 			d.retryLater(c, w)
 		}
@@ -639,6 +646,16 @@ func (d *Daemon) netChange(us []rtnl.Update) {
 	}
 }
 
+// blocked reports a link that is down and that the want's subflow would use.
+func (d *Daemon) blocked(w *want) (int, bool) {
+	for idx, running := range d.running {
+		if !running && d.onLink(idx, w.local, w.remote.Addr()) {
+			return idx, true
+		}
+	}
+	return 0, false
+}
+
 // onLink tells whether a subflow from local to remote uses the link: its local address
 // is on it, or the remote is in one of the link's connected prefixes.
 func (d *Daemon) onLink(ifindex int, local, remote netip.Addr) bool {
@@ -667,9 +684,9 @@ func (d *Daemon) linkDown(l *rtnl.Link) {
 					d.logc(c, "link %s down: destroyed subflow %s -> %s", l.Name, w.cur, w.remote)
 				}
 			}
-			w.state, w.cur = idle, netip.AddrPort{}
+			w.state, w.cur = waiting, netip.AddrPort{}
 			w.fails = 0
-			d.retryLater(c, w)
+			w.gen++ // linkUp re-creates it
 		}
 	}
 }
