@@ -175,7 +175,7 @@ func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemo
 		rs = append(rs, r)
 	}
 	p := &pmDaemon{done: make(chan error, 1)}
-	cfg := mpd.Config{Rules: rs, BackoffMax: 2 * time.Second,
+	cfg := mpd.Config{Rules: rs, BackoffMax: 2 * time.Second, ExecTimeout: 30 * time.Second, // execs take seconds under KASAN+TCG
 		Logf: func(f string, a ...any) {
 			if !p.quietNow() {
 				t.Logf(ns+" pm: "+f, a...)
