@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -335,4 +336,119 @@ func TestDaemonMPTCPDisabled(t *testing.T) {
 		t.Fatalf("daemon in a netns with MPTCP disabled: %v", err)
 	}
 	t.Log(err)
+}
+
+// `nlkit mptcp endpoint|limits` take iproute2's syntax and print what `ip mptcp` prints.
+func TestCLIMatchesIproute(t *testing.T) {
+	vmtest.Require(t)
+	nlkit := vmtest.Nlkit(t)
+	tp := vmtest.NewTopo(t, "mpcli")
+	tp.IP("mpcli", "link add e0 type dummy", "link set e0 up", "addr add 10.7.0.1/24 dev e0", "addr add 10.8.0.1/24 dev e0")
+	run := func(name string, args ...string) (string, int) {
+		cmd := exec.Command("ip", append([]string{"netns", "exec", "mpcli", name}, args...)...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out)), code
+	}
+	norm := func(s string) string {
+		var lines []string
+		for _, l := range strings.Split(s, "\n") {
+			lines = append(lines, strings.Join(strings.Fields(l), " "))
+		}
+		return strings.Join(lines, "\n")
+	}
+	must := func(name string, args ...string) string {
+		out, code := run(name, args...)
+		if code != 0 {
+			t.Fatalf("%s %s: exit %d: %s", name, strings.Join(args, " "), code, out)
+		}
+		return out
+	}
+	must(nlkit, "mptcp", "endpoint", "add", "10.7.0.1", "id", "3", "dev", "e0", "subflow", "fullmesh")
+	must("ip", "mptcp", "endpoint", "add", "10.8.0.1", "id", "4", "port", "9000", "signal", "backup")
+	must(nlkit, "mptcp", "limits", "set", "subflows", "6", "add_addr_accepted", "2")
+	for _, args := range [][]string{{"endpoint", "show"}, {"endpoint", "show", "id", "4"}, {"limits", "show"}} {
+		ours := must(nlkit, append([]string{"mptcp"}, args...)...)
+		theirs := must("ip", append([]string{"mptcp"}, args...)...)
+		t.Logf("mptcp %s:\n%s", strings.Join(args, " "), ours)
+		if norm(ours) != norm(theirs) {
+			t.Errorf("mptcp %s: nlkit printed\n%s\nip printed\n%s", strings.Join(args, " "), ours, theirs)
+		}
+	}
+	if out := must(nlkit, "mptcp", "endpoint", "show", "-j"); !strings.Contains(out, `"fullmesh": true`) || !strings.Contains(out, `"dev": "e0"`) {
+		t.Errorf("endpoint show -j: %s", out)
+	}
+	// bad input: refused by nlkit's parser (exit 2) or by the kernel (exit 1, its message)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"endpoint", "add", "10.7.0.1", "signal", "fullmesh"}, 2, "both signal and fullmesh"},
+		{[]string{"endpoint", "add", "10.7.0.9", "port", "80", "subflow"}, 2, "signal"},
+		{[]string{"endpoint", "add", "10.7.0.1", "id", "300"}, 2, "1-255"},
+		{[]string{"endpoint", "add", "frob"}, 2, "unknown argument"},
+		{[]string{"limits", "set", "subflows", "1000"}, 1, "limit greater than maximum"},
+		{[]string{"endpoint", "del", "id", "77"}, 1, "mptcp_pm del-addr"},
+		{[]string{"pm", "teleport", "3"}, 2, "unknown policy"},
+	} {
+		out, code := run(nlkit, append([]string{"mptcp"}, tc.args...)...)
+		t.Logf("nlkit mptcp %s: exit %d: %s", strings.Join(tc.args, " "), code, out)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("nlkit mptcp %s: exit %d %q, want exit %d saying %q", strings.Join(tc.args, " "), code, out, tc.code, tc.want)
+		}
+	}
+	must(nlkit, "mptcp", "endpoint", "flush")
+	if out := must("ip", "mptcp", "endpoint", "show"); out != "" {
+		t.Errorf("after nlkit's flush ip shows %q", out)
+	}
+}
+
+// `nlkit mptcp pm` selects the userspace PM, and on SIGTERM exits 0 having put the
+// previous setting back.
+func TestCLIDaemonSIGTERM(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "mpsig")
+	pmType := func() string {
+		var v string
+		tp.Must("mpsig", func() error {
+			b, err := os.ReadFile("/proc/sys/net/mptcp/pm_type")
+			v = strings.TrimSpace(string(b))
+			return err
+		})
+		return v
+	}
+	cmd := exec.Command("ip", "netns", "exec", "mpsig", vmtest.Nlkit(t), "mptcp", "pm", "ndiffports", "2")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for pmType() != "1" {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the daemon did not select the userspace PM:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // past the sysctl write, into the event loop
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	t.Logf("daemon output:\n%s", out.String())
+	if err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
+	}
+	if v := pmType(); v != "0" {
+		t.Errorf("pm_type after exit: %s, want 0", v)
+	}
+	if !strings.Contains(out.String(), "restored net.mptcp.pm_type=0") {
+		t.Error("the daemon did not log the restore")
+	}
 }

@@ -255,27 +255,38 @@ func TestScenarioMPTCP(t *testing.T) {
 	vmtest.Require(t)
 	rate, bps, settle := debugScale()
 	tp := mptcpTopo(t, rate)
-	for _, p := range []string{"5201", "5202", "5203", "5204", "5205", "5206"} {
+	for _, p := range []string{"5201", "5202", "5203", "5204", "5205", "5206", "5299"} {
 		newMPTCPSink(t, tp, "mps", "0.0.0.0:"+p)
 	}
 
 	t.Run("ndiffports", func(t *testing.T) {
-		ipmon := exec.Command("ip", "-n", "mpc", "mptcp", "monitor")
-		out, _ := ipmon.StdoutPipe()
-		if err := ipmon.Start(); err != nil {
+		// `ip mptcp monitor` and `nlkit mptcp monitor` run beside the daemon
+		ipmon := startLines(t, "ip", "-n", "mpc", "mptcp", "monitor")
+		nlmon := startLines(t, "ip", "netns", "exec", "mpc", vmtest.Nlkit(t), "mptcp", "monitor")
+		d := startPM(t, tp, "mpc", "dport 5299 none", "ndiffports 4")
+		// a probe connection (its rule: none) tells when both monitors listen: its
+		// CREATED event has reached them
+		probe := mptcpDial(t, tp, "mpc", "10.1.0.2:5299")
+		prc, _ := probe.SyscallConn()
+		pinfo, err := pm.GetInfo(prc)
+		if err != nil {
 			t.Fatal(err)
 		}
-		var ipLines []string
-		ipDone := make(chan struct{})
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				ipLines = append(ipLines, sc.Text())
+		tag := fmt.Sprintf("token=%08x", pinfo.Token)
+		for deadline := time.Now().Add(settle); !ipmon.has(tag) || !nlmon.has(tag); {
+			if time.Now().After(deadline) {
+				probe.Close()
+				// the monitors came up after the probe: try another one
+				probe = mptcpDial(t, tp, "mpc", "10.1.0.2:5299")
+				prc, _ = probe.SyscallConn()
+				if pinfo, err = pm.GetInfo(prc); err != nil {
+					t.Fatal(err)
+				}
+				tag = fmt.Sprintf("token=%08x", pinfo.Token)
+				deadline = time.Now().Add(settle)
 			}
-			close(ipDone)
-		}()
-		d := startPM(t, tp, "mpc", "ndiffports 4")
-		time.Sleep(time.Second) // let ip subscribe (exec is slow under TCG)
+			time.Sleep(100 * time.Millisecond)
+		}
 		c := mptcpDial(t, tp, "mpc", "10.1.0.2:5201")
 		c.Write([]byte("x"))
 		rc, _ := c.SyscallConn()
@@ -305,26 +316,38 @@ func TestScenarioMPTCP(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		time.Sleep(500 * time.Millisecond)
-		ipmon.Process.Signal(syscall.SIGTERM)
-		<-ipDone
-		ipmon.Wait()
-		d.stop(t)
-		var ours, theirs []string
-		for _, ev := range d.events {
-			ours = append(ours, monitorKeys(ev.String()))
+		// the same CLOSED must reach both monitors
+		tag = fmt.Sprintf("token=%08x", info.Token)
+		for deadline := time.Now().Add(settle); !ipmon.hasEvent("CLOSED", tag) || !nlmon.hasEvent("CLOSED", tag); {
+			if time.Now().After(deadline) {
+				t.Fatalf("the monitors did not print CLOSED %s", tag)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		for _, l := range ipLines {
-			if k := monitorKeys(l); k != "" {
-				theirs = append(theirs, k)
+		ipLines, nlLines := ipmon.stop(), nlmon.stop()
+		d.stop(t)
+		var ours []string
+		for _, ev := range d.events {
+			if ev.Token == info.Token {
+				ours = append(ours, monitorKeys(ev.String()))
 			}
 		}
-		t.Logf("ip mptcp monitor printed %d events, the daemon handled %d", len(theirs), len(ours))
+		theirs, cli := keysOf(ipLines, tag), keysOf(nlLines, tag)
+		t.Logf("ip mptcp monitor printed %d events, nlkit mptcp monitor %d, the daemon handled %d", len(theirs), len(cli), len(ours))
+		for _, l := range nlLines {
+			if strings.Contains(l, tag) {
+				t.Logf("nlkit mptcp monitor: %s", l)
+			}
+		}
 		if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
 			t.Errorf("the daemon's events differ from ip mptcp monitor's:\ndaemon:\n%s\nip:\n%s",
 				strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 		}
-		if len(ours) < 6 { // CREATED, ESTABLISHED, 3 SF_ESTABLISHED, CLOSED
+		if strings.Join(cli, "\n") != strings.Join(theirs, "\n") {
+			t.Errorf("nlkit mptcp monitor differs from ip mptcp monitor:\nnlkit:\n%s\nip:\n%s",
+				strings.Join(cli, "\n"), strings.Join(theirs, "\n"))
+		}
+		if len(ours) != 6 { // CREATED, ESTABLISHED, 3 SF_ESTABLISHED, CLOSED
 			t.Errorf("only %d events", len(ours))
 		}
 		// the daemon put the path-manager setting back
@@ -447,6 +470,64 @@ func TestScenarioMPTCP(t *testing.T) {
 			t.Errorf("want 1 exec error and failed subflow commands, got %+v", st)
 		}
 	})
+}
+
+// lineCmd is a command whose output lines are collected until it is stopped.
+type lineCmd struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	lines []string
+	done  chan struct{}
+}
+
+func (l *lineCmd) has(s string) bool { return l.hasEvent("", s) }
+
+func (l *lineCmd) hasEvent(typ, s string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range l.lines {
+		if strings.Contains(x, s) && strings.Contains(x, typ+"]") {
+			return true
+		}
+	}
+	return false
+}
+
+func startLines(t *testing.T, name string, args ...string) *lineCmd {
+	l := &lineCmd{cmd: exec.Command(name, args...), done: make(chan struct{})}
+	out, _ := l.cmd.StdoutPipe()
+	l.cmd.Stderr = os.Stderr
+	if err := l.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l.mu.Lock()
+			l.lines = append(l.lines, sc.Text())
+			l.mu.Unlock()
+		}
+		close(l.done)
+	}()
+	t.Cleanup(func() { l.stop() })
+	return l
+}
+
+func (l *lineCmd) stop() []string {
+	l.cmd.Process.Signal(syscall.SIGTERM)
+	<-l.done
+	l.cmd.Wait()
+	return l.lines
+}
+
+func keysOf(lines []string, tag string) []string {
+	var out []string
+	for _, l := range lines {
+		if k := monitorKeys(l); k != "" && strings.Contains(l, tag) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func pmType(tp *vmtest.Topo, ns string) (string, error) {

@@ -119,3 +119,13 @@ func RepoRoot(t testing.TB) string {
 		d = p
 	}
 }
+
+// Nlkit is the path of the nlkit command vmrun built for the VM (out/vm/nlkit).
+func Nlkit(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join(RepoRoot(t), "out/vm/nlkit")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the nlkit command is missing (vmrun builds it): %v", err)
+	}
+	return p
+}

@@ -99,12 +99,13 @@ func mptcpPM(c *cli.Context) error {
 	if len(rules) == 0 {
 		return usageErr("mptcp pm: give a policy (e.g. `nlkit mptcp pm ndiffports 4`) or --rule")
 	}
+	// catch SIGTERM before the sysctl changes, so that it is always put back
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	d, err := mpd.NewDaemon(mpd.Config{Rules: rules, ExecTimeout: c.Duration("exec-timeout"), BackoffMax: c.Duration("backoff-max")})
 	if err != nil {
 		return mptcpErr(err)
 	}
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	return mptcpErr(d.Run(ctx))
 }
 

@@ -399,6 +399,10 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if _, err := run(root, env, goBin(), "build", "-o", gi, "./tests/vm/guestinit"); err != nil {
 		return nil, err
 	}
+	// the nlkit command itself, for tests that check what users run
+	if _, err := run(root, env, goBin(), "build", "-o", filepath.Join(root, "out/vm/nlkit"), "./tools/nlkit"); err != nil {
+		return nil, err
+	}
 	pattern := "./..."
 	if *flagPkg != "" {
 		pattern = *flagPkg
