@@ -1,0 +1,311 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// WgetConfig configures Wget (epwget's job).
+type WgetConfig struct {
+	URL         string        // http://host:port/path
+	Requests    int           // total requests; 0 runs until Duration
+	Duration    time.Duration // bound on the run (0: until Requests are done)
+	Cores       int           // worker groups (default GOMAXPROCS)
+	Concurrency int           // connections in flight per core (default 10)
+	KeepAlive   bool          // reuse connections (default: one connection per request, like epwget)
+	Timeout     time.Duration // per request (default 10 s)
+	// RSS, when set, makes core i use only source ports whose replies the receiving
+	// NIC hashes to queue i (mtcp_init_rss); Source is then the local address.
+	RSS    *RSS
+	Source netip.Addr
+	// Progress, if set, is called once per second.
+	Progress func(Progress)
+}
+
+// Progress is one per-second line.
+type Progress struct {
+	Second   int           `json:"second"`
+	Requests uint64        `json:"requests"` // in this second
+	Errors   uint64        `json:"errors"`
+	Bytes    uint64        `json:"bytes"`
+	Avg      time.Duration `json:"avg_ns"`
+}
+
+// Result sums a run up.
+type Result struct {
+	Requests  uint64        `json:"requests"`
+	Errors    uint64        `json:"errors"`
+	Bytes     uint64        `json:"bytes"`
+	Elapsed   time.Duration `json:"elapsed_ns"`
+	PerSecond float64       `json:"requests_per_second"`
+	Avg       time.Duration `json:"avg_ns"`
+	P50       time.Duration `json:"p50_ns"`
+	P99       time.Duration `json:"p99_ns"`
+	Max       time.Duration `json:"max_ns"`
+	// Latencies are every successful request's response time (dial to last byte).
+	Latencies []time.Duration `json:"-"`
+	FirstError string         `json:"first_error,omitempty"`
+}
+
+type target struct {
+	addr, host, path string
+}
+
+func parseURL(s string) (target, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return target{}, fmt.Errorf("wget: %q is not an http://host[:port]/path URL", s)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	p := u.RequestURI()
+	return target{addr: host, host: u.Host, path: p}, nil
+}
+
+// Wget runs the load and returns its figures.
+func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
+	tg, err := parseURL(cfg.URL)
+	if err != nil {
+		return Result{}, err
+	}
+	if cfg.Cores <= 0 {
+		cfg.Cores = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 10
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Requests <= 0 && cfg.Duration <= 0 {
+		return Result{}, errors.New("wget: give a number of requests or a duration")
+	}
+	var ports [][]uint16
+	if cfg.RSS != nil {
+		remote, err := netip.ParseAddrPort(tg.addr)
+		if err != nil {
+			return Result{}, fmt.Errorf("wget: RSS port choice needs a numeric host:port, not %q", tg.addr)
+		}
+		if !cfg.Source.IsValid() {
+			return Result{}, errors.New("wget: RSS port choice needs the source address")
+		}
+		if cfg.RSS.Queues < cfg.Cores {
+			return Result{}, fmt.Errorf("wget: %d cores but only %d RSS queues", cfg.Cores, cfg.RSS.Queues)
+		}
+		for core := 0; core < cfg.Cores; core++ {
+			p, err := cfg.RSS.SourcePorts(cfg.Source, remote, core, 4096, 10000, 60999)
+			if err != nil {
+				return Result{}, err
+			}
+			ports = append(ports, p)
+		}
+	}
+	if cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
+		defer cancel()
+	}
+	var issued, done, errs, bytes atomic.Uint64
+	var sumLat atomic.Int64
+	var firstErr atomic.Value
+	lats := make([][]time.Duration, cfg.Cores*cfg.Concurrency)
+	start := time.Now()
+	stop := make(chan struct{})
+	if cfg.Progress != nil {
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			var pd, pe, pb uint64
+			var pl int64
+			for sec := 1; ; sec++ {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+				}
+				d, e, b, l := done.Load(), errs.Load(), bytes.Load(), sumLat.Load()
+				p := Progress{Second: sec, Requests: d - pd, Errors: e - pe, Bytes: b - pb}
+				if d > pd {
+					p.Avg = time.Duration((l - pl) / int64(d-pd))
+				}
+				cfg.Progress(p)
+				pd, pe, pb, pl = d, e, b, l
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	for core := 0; core < cfg.Cores; core++ {
+		var next atomic.Uint64
+		for i := 0; i < cfg.Concurrency; i++ {
+			wg.Add(1)
+			go func(core, slot int) {
+				defer wg.Done()
+				cl := &client{cfg: &cfg, tg: tg}
+				if ports != nil {
+					cl.ports, cl.next = ports[core], &next
+				}
+				defer cl.close()
+				for ctx.Err() == nil {
+					if cfg.Requests > 0 && issued.Add(1) > uint64(cfg.Requests) {
+						return
+					}
+					t0 := time.Now()
+					n, err := cl.get(ctx)
+					lat := time.Since(t0)
+					if err != nil {
+						if ctx.Err() != nil {
+							return
+						}
+						errs.Add(1)
+						firstErr.CompareAndSwap(nil, err.Error())
+						continue
+					}
+					bytes.Add(uint64(n))
+					sumLat.Add(int64(lat))
+					done.Add(1)
+					lats[slot] = append(lats[slot], lat)
+				}
+			}(core, core*cfg.Concurrency+i)
+		}
+	}
+	wg.Wait()
+	close(stop)
+	r := Result{Requests: done.Load(), Errors: errs.Load(), Bytes: bytes.Load(), Elapsed: time.Since(start)}
+	if fe, ok := firstErr.Load().(string); ok {
+		r.FirstError = fe
+	}
+	for _, l := range lats {
+		r.Latencies = append(r.Latencies, l...)
+	}
+	sort.Slice(r.Latencies, func(i, j int) bool { return r.Latencies[i] < r.Latencies[j] })
+	if n := len(r.Latencies); n > 0 {
+		r.Avg = time.Duration(sumLat.Load() / int64(n))
+		r.P50, r.P99, r.Max = r.Latencies[n/2], r.Latencies[(n*99)/100], r.Latencies[n-1]
+	}
+	r.PerSecond = float64(r.Requests) / r.Elapsed.Seconds()
+	return r, nil
+}
+
+// client is one connection slot of a core.
+type client struct {
+	cfg   *WgetConfig
+	tg    target
+	conn  net.Conn
+	br    *bufio.Reader
+	ports []uint16
+	next  *atomic.Uint64
+	buf   []byte
+}
+
+func (c *client) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn = nil
+	}
+}
+
+func (c *client) dial(ctx context.Context) error {
+	d := net.Dialer{Timeout: c.cfg.Timeout}
+	if c.ports == nil {
+		conn, err := d.DialContext(ctx, "tcp", c.tg.addr)
+		if err != nil {
+			return err
+		}
+		c.conn = conn
+		c.br = bufio.NewReaderSize(conn, 64<<10)
+		return nil
+	}
+	// RSS: bind a port of this core's set; ports still in TIME_WAIT are skipped
+	d.Control = func(network, address string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1) })
+	}
+	var err error
+	for try := 0; try < 16; try++ {
+		p := c.ports[c.next.Add(1)%uint64(len(c.ports))]
+		d.LocalAddr = &net.TCPAddr{IP: c.cfg.Source.AsSlice(), Port: int(p)}
+		var conn net.Conn
+		if conn, err = d.DialContext(ctx, "tcp", c.tg.addr); err == nil {
+			c.conn = conn
+			c.br = bufio.NewReaderSize(conn, 64<<10)
+			return nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) && !errors.Is(err, syscall.EADDRNOTAVAIL) {
+			return err
+		}
+	}
+	return err
+}
+
+// get fetches the URL once, returning the body's size.
+func (c *client) get(ctx context.Context) (int, error) {
+	if c.conn == nil {
+		if err := c.dial(ctx); err != nil {
+			return 0, err
+		}
+	}
+	defer func() {
+		if !c.cfg.KeepAlive {
+			c.close()
+		}
+	}()
+	c.conn.SetDeadline(time.Now().Add(c.cfg.Timeout))
+	conn := "close"
+	if c.cfg.KeepAlive {
+		conn = "keep-alive"
+	}
+	if _, err := fmt.Fprintf(c.conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n", c.tg.path, c.tg.host, conn); err != nil {
+		c.close()
+		return 0, err
+	}
+	status, err := c.br.ReadString('\n')
+	if err != nil {
+		c.close()
+		return 0, fmt.Errorf("reading the status line: %w", err)
+	}
+	if f := strings.Fields(status); len(f) < 2 || f[1] != "200" {
+		c.close()
+		return 0, fmt.Errorf("server answered %q", strings.TrimSpace(status))
+	}
+	length := -1
+	for {
+		h, err := c.br.ReadString('\n')
+		if err != nil {
+			c.close()
+			return 0, err
+		}
+		if h == "\r\n" || h == "\n" {
+			break
+		}
+		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "content-length") {
+			length, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if length < 0 {
+		c.close()
+		return 0, errors.New("response without Content-Length")
+	}
+	n, err := io.CopyN(io.Discard, c.br, int64(length))
+	if err != nil {
+		c.close()
+		return int(n), fmt.Errorf("body: %d of %d bytes: %w", n, length, err)
+	}
+	return length, nil
+}
