@@ -59,8 +59,8 @@ type Result struct {
 	P99       time.Duration `json:"p99_ns"`
 	Max       time.Duration `json:"max_ns"`
 	// Latencies are every successful request's response time (dial to last byte).
-	Latencies []time.Duration `json:"-"`
-	FirstError string         `json:"first_error,omitempty"`
+	Latencies  []time.Duration `json:"-"`
+	FirstError string          `json:"first_error,omitempty"`
 }
 
 type target struct {
