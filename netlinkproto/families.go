@@ -12,4 +12,5 @@ import "github.com/nlkit/nlkit/netlinkproto/gen"
 var Families = []gen.Family{
 	{Spec: "netlinkproto/specs/nlkit_smoke.yaml", KernelDir: "kmod/smoke", GoDir: "netlinkproto/smoke", GoPackage: "smoke"},
 	{Spec: "netlinkproto/specs/ratekeeper.yaml", KernelDir: "kmod/ratekeeper", GoDir: "netlinkproto/ratekeeper", GoPackage: "ratekeeper"},
+	{Spec: "netlinkproto/specs/fcm.yaml", KernelDir: "kmod/fcm", GoDir: "netlinkproto/fcm", GoPackage: "fcm"},
 }

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _FCM_H
+#define _FCM_H
+
+#include <linux/list.h>
+#include <linux/skbuff.h>
+#include <net/pkt_sched.h>
+
+#include <uapi/linux/fcm.h>
+
+struct fcm_config {
+	u64 rate;	/* bytes/s */
+	u32 limit;	/* bytes */
+	u32 bval;
+	u32 qmin;	/* packets */
+};
+
+struct fcm_sched {
+	struct Qdisc *sch;
+	struct fcm_config cfg;
+	struct qdisc_watchdog watchdog;
+	u64 t_next;		/* ns: when the next packet may start */
+	u32 id;			/* instance id, /proc/net/fcm_queue */
+	u32 price;		/* p(q) of the last segment sent */
+	u64 modified, passed, other;
+	struct list_head node;	/* fcm_list; RTNL */
+};
+
+/* What get-qdisc and /proc report of one qdisc. */
+struct fcm_snapshot {
+	u32 ifindex, handle, parent, id;
+	char ifname[IFNAMSIZ];
+	struct fcm_config cfg;
+	u32 qlen, backlog, price;
+	u64 modified, passed, other, packets, bytes, drops;
+};
+
+enum fcm_stamp_result {
+	FCM_STAMPED,	/* option inserted */
+	FCM_NO_ROOM,	/* a TCP segment with no room for it: sent unmodified */
+	FCM_OTHER,	/* not a TCP segment (or not parseable as one): sent untouched */
+};
+
+extern struct list_head fcm_list;
+extern unsigned int fcm_list_gen;
+
+enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, unsigned int mtu);
+u32 fcm_price(const struct fcm_config *c, u32 qlen);
+void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s);
+int fcm_put_opts(struct sk_buff *skb, const struct fcm_config *c);
+int fcm_genl_register(void);
+void fcm_genl_unregister(void);
+
+#endif /* _FCM_H */

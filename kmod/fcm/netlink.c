@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generic netlink family "fcm" (netlinkproto/specs/fcm.yaml; the policies and the
+ * ops table are generated in fcm_nl.c): get-qdisc (do, dump) reports every fcm qdisc
+ * of the caller's netns, its configuration and live state.
+ */
+
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include <nlkit/genl.h>
+
+#include "fcm.h"
+#include "fcm_nl.h"
+
+static struct genl_family fcm_family;
+
+static int fcm_put_u64(struct sk_buff *skb, int type, u64 v)
+{
+	return nla_put_u64_64bit(skb, type, v, FCM_A_QDISC_UNSPEC);
+}
+
+static int fcm_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, const struct fcm_snapshot *s)
+{
+	struct nlattr *nest;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &fcm_family, flags, FCM_CMD_GET_QDISC);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, FCM_A_QDISC_IFINDEX, s->ifindex) ||
+	    nla_put_u32(skb, FCM_A_QDISC_HANDLE, s->handle) ||
+	    nla_put_u32(skb, FCM_A_QDISC_PARENT, s->parent) ||
+	    nla_put_string(skb, FCM_A_QDISC_IFNAME, s->ifname) ||
+	    nla_put_u32(skb, FCM_A_QDISC_ID, s->id))
+		goto cancel;
+	nest = nla_nest_start(skb, FCM_A_QDISC_OPTS);
+	if (!nest || fcm_put_opts(skb, &s->cfg))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	if (nla_put_u32(skb, FCM_A_QDISC_QLEN, s->qlen) ||
+	    nla_put_u32(skb, FCM_A_QDISC_BACKLOG, s->backlog) ||
+	    nla_put_u32(skb, FCM_A_QDISC_PRICE, s->price) ||
+	    fcm_put_u64(skb, FCM_A_QDISC_MODIFIED, s->modified) ||
+	    fcm_put_u64(skb, FCM_A_QDISC_PASSED, s->passed) ||
+	    fcm_put_u64(skb, FCM_A_QDISC_OTHER, s->other) ||
+	    fcm_put_u64(skb, FCM_A_QDISC_PACKETS, s->packets) ||
+	    fcm_put_u64(skb, FCM_A_QDISC_BYTES, s->bytes) ||
+	    fcm_put_u64(skb, FCM_A_QDISC_DROPS, s->drops))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	return 0;
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+/* Find a qdisc of net by ifindex (and handle, when given); RTNL held. */
+static struct fcm_sched *fcm_find(struct net *net, struct genl_info *info)
+{
+	u32 ifindex = nla_get_u32(info->attrs[FCM_A_QDISC_IFINDEX]);
+	u32 handle = info->attrs[FCM_A_QDISC_HANDLE] ? nla_get_u32(info->attrs[FCM_A_QDISC_HANDLE]) : 0;
+	struct fcm_sched *q, *found = NULL;
+
+	ASSERT_RTNL();
+	list_for_each_entry(q, &fcm_list, node) {
+		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
+			continue;
+		if (handle && q->sch->handle != handle)
+			continue;
+		if (found) {
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_A_QDISC_IFINDEX],
+					    "this device has several fcm qdiscs: give the handle");
+			return ERR_PTR(-EINVAL);
+		}
+		found = q;
+	}
+	if (!found) {
+		if (handle)
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_A_QDISC_HANDLE],
+					    "no fcm qdisc with this handle on this device");
+		else
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_A_QDISC_IFINDEX],
+					    "no fcm qdisc on this device");
+		return ERR_PTR(-ENOENT);
+	}
+	return found;
+}
+
+int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct fcm_snapshot s;
+	struct fcm_sched *q;
+	struct sk_buff *msg;
+	int err;
+
+	if (nlkit_genl_require(info, FCM_A_QDISC_IFINDEX, "ifindex is required"))
+		return -EINVAL;
+	rtnl_lock();
+	q = fcm_find(genl_info_net(info), info);
+	if (IS_ERR(q)) {
+		rtnl_unlock();
+		return PTR_ERR(q);
+	}
+	fcm_snapshot(q, &s);
+	rtnl_unlock();
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	err = fcm_fill(msg, info->snd_portid, info->snd_seq, 0, &s);
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+/* cb->args[0]: qdiscs of this netns already dumped. cb->seq: list generation. */
+int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	struct net *net = sock_net(skb->sk);
+	struct fcm_snapshot s;
+	struct fcm_sched *q;
+	long idx = 0;
+	int err = 0;
+
+	rtnl_lock();
+	cb->seq = fcm_list_gen;
+	list_for_each_entry(q, &fcm_list, node) {
+		if (!net_eq(qdisc_net(q->sch), net))
+			continue;
+		if (idx++ < cb->args[0])
+			continue;
+		fcm_snapshot(q, &s);
+		err = fcm_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI, &s);
+		if (err)
+			break;
+		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
+		cb->args[0] = idx;
+	}
+	rtnl_unlock();
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err ?: skb->len;
+}
+
+static struct genl_family fcm_family = {
+	.name = FCM_FAMILY_NAME,
+	.version = FCM_FAMILY_VERSION,
+	.netnsok = true,
+	.parallel_ops = true,
+	.module = THIS_MODULE,
+	.ops = fcm_nl_ops,
+	.n_ops = ARRAY_SIZE(fcm_nl_ops),
+};
+
+int fcm_genl_register(void)
+{
+	return genl_register_family(&fcm_family);
+}
+
+void fcm_genl_unregister(void)
+{
+	genl_unregister_family(&fcm_family);
+}

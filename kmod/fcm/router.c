@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sch_fcm: the router half of FCM (a port of the University of Melbourne's FCM Router,
+ * sch_qsize). A classless FIFO paced at cfg.rate, the outgoing link's rate, so the
+ * queue forms here; drop-tail at cfg.limit bytes. On dequeue every TCP segment (IPv4
+ * and IPv6) gets a TCP option of kind 92, length 4, carrying the queue's price
+ * p(q) = min(65535, bval * max(0, q - qmin)), q the packets still queued behind it, as
+ * its first option (stamp.c). GSO packets are segmented at enqueue, as sch_cake does,
+ * so every segment can carry the option. A segment with no room (data offset already
+ * 60 bytes, or 4 more bytes over the device MTU) is sent unmodified and counted.
+ *
+ * State is visible through tc -s (xstats), the genl family "fcm" (netlink.c), and
+ * /proc/net/fcm_queue in the original's format, per network namespace.
+ */
+
+#include <linux/idr.h>
+#include <linux/kernel.h>
+#include <linux/math64.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/proc_fs.h>
+#include <linux/rtnetlink.h>
+#include <linux/seq_file.h>
+#include <net/net_namespace.h>
+#if __has_include(<net/gso.h>)
+#include <net/gso.h>	/* skb_gso_segment() moved here in 6.4 */
+#endif
+#include <net/netlink.h>
+#include <net/pkt_sched.h>
+
+#include <uapi/linux/fcm_qdisc.h>
+
+#include "fcm.h"
+#include "fcm_nl.h"
+
+#ifndef NLKIT_VERSION
+#define NLKIT_VERSION "unknown"
+#endif
+
+#define FCM_DEFAULT_BVAL	10
+#define FCM_DEFAULT_QMIN	30
+#define FCM_SLACK_NS		(2 * NSEC_PER_MSEC)	/* catch-up allowed after a late dequeue */
+
+LIST_HEAD(fcm_list);		/* every fcm qdisc; RTNL */
+unsigned int fcm_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
+static DEFINE_IDA(fcm_ids);
+
+/* ---- datapath ------------------------------------------------------------------------- */
+
+static int fcm_enqueue_one(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+
+	if (unlikely(sch->qstats.backlog + qdisc_pkt_len(skb) > q->cfg.limit))
+		return qdisc_drop(skb, sch, to_free);
+	return qdisc_enqueue_tail(skb, sch);
+}
+
+static int fcm_enqueue(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
+{
+	netdev_features_t features;
+	struct sk_buff *segs, *nskb;
+	unsigned int len, slen = 0, n = 0;
+
+	if (!skb_is_gso(skb))
+		return fcm_enqueue_one(skb, sch, to_free);
+
+	/* one option per segment: split the GSO packet here (as sch_cake's split_gso) */
+	len = qdisc_pkt_len(skb);
+	features = netif_skb_features(skb);
+	segs = skb_gso_segment(skb, features & ~NETIF_F_GSO_MASK);
+	if (IS_ERR_OR_NULL(segs))
+		return qdisc_drop(skb, sch, to_free);
+	skb_list_walk_safe(segs, segs, nskb) {
+		skb_mark_not_on_list(segs);
+		qdisc_skb_cb(segs)->pkt_len = segs->len;
+		if (fcm_enqueue_one(segs, sch, to_free) == NET_XMIT_SUCCESS) {
+			n++;
+			slen += segs->len;
+		}
+	}
+	consume_skb(skb);
+	if (!n)
+		return NET_XMIT_DROP;	/* every segment was dropped (and counted) */
+	/* our parents count one packet of len bytes: make it n of slen */
+	qdisc_tree_reduce_backlog(sch, 1 - (int)n, (int)len - (int)slen);
+	return NET_XMIT_SUCCESS;
+}
+
+static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+	struct sk_buff *skb = qdisc_peek_head(sch);
+	u64 now;
+
+	if (!skb)
+		return NULL;
+	now = ktime_get_ns();
+	if (now < q->t_next) {
+		qdisc_watchdog_schedule_ns(&q->watchdog, q->t_next);
+		qdisc_qstats_overlimit(sch);
+		return NULL;
+	}
+	skb = qdisc_dequeue_head(sch);
+	/* A late wake-up (timer slack, a busy CPU) may be caught up within FCM_SLACK_NS,
+	 * so the long-term rate holds; an idle link banks no more credit than that.
+	 */
+	q->t_next = max(q->t_next, now - min_t(u64, now, FCM_SLACK_NS)) +
+		    div64_u64((u64)qdisc_pkt_len(skb) * NSEC_PER_SEC, q->cfg.rate);
+	q->price = fcm_price(&q->cfg, sch->q.qlen);
+	switch (fcm_stamp(skb, q->price, READ_ONCE(qdisc_dev(sch)->mtu))) {
+	case FCM_STAMPED:
+		q->modified++;
+		break;
+	case FCM_NO_ROOM:
+		q->passed++;
+		break;
+	case FCM_OTHER:
+		q->other++;
+		break;
+	}
+	return skb;
+}
+
+static void fcm_reset(struct Qdisc *sch)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+
+	qdisc_reset_queue(sch);
+	q->t_next = 0;
+	qdisc_watchdog_cancel(&q->watchdog);
+}
+
+/* ---- configuration -------------------------------------------------------------------- */
+
+int fcm_put_opts(struct sk_buff *skb, const struct fcm_config *c)
+{
+	if (nla_put_u64_64bit(skb, FCM_A_OPTS_RATE, c->rate, FCM_A_OPTS_UNSPEC) ||
+	    nla_put_u32(skb, FCM_A_OPTS_LIMIT, c->limit) ||
+	    nla_put_u32(skb, FCM_A_OPTS_BVAL, c->bval) ||
+	    nla_put_u32(skb, FCM_A_OPTS_QMIN, c->qmin))
+		return -EMSGSIZE;
+	return 0;
+}
+
+static u32 fcm_auto_limit(u64 rate)
+{
+	/* 100 ms at rate, at least 64 KiB */
+	return min_t(u64, max_t(u64, div_u64(rate, 10), 64 * 1024), 1U << 30);
+}
+
+static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c, bool create,
+		     struct netlink_ext_ack *extack)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+	struct nlattr *tb[FCM_A_OPTS_MAX + 1];
+	int err;
+
+	if (!opt) {
+		NL_SET_ERR_MSG(extack, "fcm needs options: at least a rate");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, FCM_A_OPTS_MAX, opt, fcm_opts_nl_policy, extack);
+	if (err)
+		return err;
+	if (create) {
+		memset(c, 0, sizeof(*c));
+		c->bval = FCM_DEFAULT_BVAL;
+		c->qmin = FCM_DEFAULT_QMIN;
+		if (!tb[FCM_A_OPTS_RATE]) {
+			NL_SET_ERR_MSG_ATTR(extack, opt, "rate is required (the outgoing link's rate)");
+			return -EINVAL;
+		}
+	} else {
+		*c = q->cfg;
+	}
+	if (tb[FCM_A_OPTS_RATE]) {
+		c->rate = nla_get_u64(tb[FCM_A_OPTS_RATE]);
+		if (c->rate < 1000) {
+			NL_SET_ERR_MSG_ATTR(extack, tb[FCM_A_OPTS_RATE], "rate must be at least 8kbit");
+			return -EINVAL;
+		}
+	}
+	if (tb[FCM_A_OPTS_LIMIT])
+		c->limit = nla_get_u32(tb[FCM_A_OPTS_LIMIT]);
+	else if (create)
+		c->limit = fcm_auto_limit(c->rate);
+	if (tb[FCM_A_OPTS_BVAL])
+		c->bval = nla_get_u32(tb[FCM_A_OPTS_BVAL]);
+	if (tb[FCM_A_OPTS_QMIN])
+		c->qmin = nla_get_u32(tb[FCM_A_OPTS_QMIN]);
+	return 0;
+}
+
+static void fcm_apply(struct Qdisc *sch, const struct fcm_config *c)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+	unsigned int dropped = 0, dropped_bytes = 0;
+
+	sch_tree_lock(sch);
+	q->cfg = *c;
+	while (sch->qstats.backlog > q->cfg.limit) {
+		struct sk_buff *skb = qdisc_dequeue_head(sch);
+
+		if (!skb)
+			break;
+		dropped++;
+		dropped_bytes += qdisc_pkt_len(skb);
+		rtnl_qdisc_drop(skb, sch);
+	}
+	qdisc_tree_reduce_backlog(sch, dropped, dropped_bytes);
+	sch_tree_unlock(sch);
+}
+
+static int fcm_change(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack *extack)
+{
+	struct fcm_config c;
+	int err;
+
+	err = fcm_parse(sch, opt, &c, false, extack);
+	if (err)
+		return err;
+	fcm_apply(sch, &c);
+	return 0;
+}
+
+static int fcm_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack *extack)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+	struct fcm_config c;
+	int id, err;
+
+	/* everything destroy() undoes is set up before anything can fail */
+	q->sch = sch;
+	INIT_LIST_HEAD(&q->node);
+	q->id = FCM_MAX_INSTANCES;
+	qdisc_watchdog_init(&q->watchdog, sch);
+
+	err = fcm_parse(sch, opt, &c, true, extack);
+	if (err)
+		return err;
+	id = ida_alloc_max(&fcm_ids, FCM_MAX_INSTANCES - 1, GFP_KERNEL);
+	if (id < 0) {
+		NL_SET_ERR_MSG(extack, "at most 128 fcm qdiscs per machine");
+		return -ENOSPC;
+	}
+	q->id = id;
+	fcm_apply(sch, &c);
+	list_add_tail(&q->node, &fcm_list);
+	fcm_list_gen++;
+	return 0;
+}
+
+static void fcm_destroy(struct Qdisc *sch)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+
+	ASSERT_RTNL();
+	qdisc_watchdog_cancel(&q->watchdog);
+	if (!list_empty(&q->node)) {
+		list_del_init(&q->node);
+		fcm_list_gen++;
+	}
+	if (q->id < FCM_MAX_INSTANCES)
+		ida_free(&fcm_ids, q->id);
+	q->id = FCM_MAX_INSTANCES;
+}
+
+static int fcm_dump(struct Qdisc *sch, struct sk_buff *skb)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+	struct fcm_config c;
+	struct nlattr *nest;
+
+	sch_tree_lock(sch);
+	c = q->cfg;
+	sch_tree_unlock(sch);
+	nest = nla_nest_start(skb, TCA_OPTIONS);
+	if (!nest)
+		return -EMSGSIZE;
+	if (fcm_put_opts(skb, &c)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	return nla_nest_end(skb, nest);
+}
+
+static int fcm_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
+{
+	struct fcm_sched *q = qdisc_priv(sch);
+	struct tc_fcm_xstats st = { 0 };
+
+	sch_tree_lock(sch);
+	st.price = q->price;
+	st.id = q->id;
+	st.modified = q->modified;
+	st.passed = q->passed;
+	st.other = q->other;
+	sch_tree_unlock(sch);
+	return gnet_stats_copy_app(d, &st, sizeof(st));
+}
+
+/* A consistent copy of one qdisc's state; RTNL held. */
+void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s)
+{
+	struct Qdisc *sch = q->sch;
+	struct net_device *dev = qdisc_dev(sch);
+
+	ASSERT_RTNL();
+	memset(s, 0, sizeof(*s));
+	s->ifindex = dev->ifindex;
+	strscpy(s->ifname, dev->name, sizeof(s->ifname));
+	s->handle = sch->handle;
+	s->parent = sch->parent;
+	s->id = q->id;
+	sch_tree_lock(sch);
+	s->cfg = q->cfg;
+	s->qlen = sch->q.qlen;
+	s->backlog = sch->qstats.backlog;
+	s->price = q->price;
+	s->modified = q->modified;
+	s->passed = q->passed;
+	s->other = q->other;
+	s->packets = u64_stats_read(&sch->bstats.packets);
+	s->bytes = u64_stats_read(&sch->bstats.bytes);
+	s->drops = sch->qstats.drops;
+	sch_tree_unlock(sch);
+}
+
+/* ---- /proc/net/fcm_queue: the original's format, per netns ----------------------------- */
+
+static int fcm_proc_show(struct seq_file *seq, void *v)
+{
+	struct net *net = seq_file_single_net(seq);
+	struct fcm_snapshot s;
+	struct fcm_sched *q;
+
+	seq_puts(seq, "id queue_packets queue_bytes p(q) packets_passed packets_modified maxrate bval q_min limit\n");
+	rtnl_lock();
+	list_for_each_entry(q, &fcm_list, node) {
+		if (!net_eq(qdisc_net(q->sch), net))
+			continue;
+		fcm_snapshot(q, &s);
+		/* maxrate in kbit/s, as the original's module parameter */
+		seq_printf(seq, "%u %u %u %u %llu %llu %llu %u %u %u\n", s.id, s.qlen, s.backlog, s.price,
+			   s.passed, s.modified, div_u64(s.cfg.rate * 8, 1000), s.cfg.bval, s.cfg.qmin,
+			   s.cfg.limit);
+	}
+	rtnl_unlock();
+	return 0;
+}
+
+static int __net_init fcm_net_init(struct net *net)
+{
+	if (!proc_create_net_single("fcm_queue", 0444, net->proc_net, fcm_proc_show, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+static void __net_exit fcm_net_exit(struct net *net)
+{
+	remove_proc_entry("fcm_queue", net->proc_net);
+}
+
+static struct pernet_operations fcm_net_ops = {
+	.init = fcm_net_init,
+	.exit = fcm_net_exit,
+};
+
+static struct Qdisc_ops fcm_qdisc_ops __read_mostly = {
+	.id		= "fcm",
+	.priv_size	= sizeof(struct fcm_sched),
+	.enqueue	= fcm_enqueue,
+	.dequeue	= fcm_dequeue,
+	.peek		= qdisc_peek_head,
+	.init		= fcm_init,
+	.reset		= fcm_reset,
+	.destroy	= fcm_destroy,
+	.change		= fcm_change,
+	.dump		= fcm_dump,
+	.dump_stats	= fcm_dump_stats,
+	.owner		= THIS_MODULE,
+};
+
+static int __init fcm_module_init(void)
+{
+	int err;
+
+	err = register_pernet_subsys(&fcm_net_ops);
+	if (err)
+		return err;
+	err = fcm_genl_register();
+	if (err)
+		goto err_pernet;
+	err = register_qdisc(&fcm_qdisc_ops);
+	if (err)
+		goto err_genl;
+	pr_info("sch_fcm %s loaded (family %s, ABI %u)\n", NLKIT_VERSION, FCM_FAMILY_NAME,
+		FCM_FAMILY_VERSION);
+	return 0;
+err_genl:
+	fcm_genl_unregister();
+err_pernet:
+	unregister_pernet_subsys(&fcm_net_ops);
+	return err;
+}
+
+static void __exit fcm_module_exit(void)
+{
+	unregister_qdisc(&fcm_qdisc_ops);
+	fcm_genl_unregister();
+	unregister_pernet_subsys(&fcm_net_ops);
+	ida_destroy(&fcm_ids);
+}
+
+module_init(fcm_module_init);
+module_exit(fcm_module_exit);
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("nlkit developers");
+MODULE_DESCRIPTION("FCM router: paced FIFO that stamps its queue's price into TCP segments (option 92)");
+MODULE_VERSION(NLKIT_VERSION);
+MODULE_ALIAS("net-sch-fcm");
+MODULE_ALIAS_GENL_FAMILY(FCM_FAMILY_NAME);

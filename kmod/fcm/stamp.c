@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Inserting the price option (kind 92, length 4, 16-bit big-endian p(q)) into a TCP
+ * segment as its first option.
+ *
+ * The headers (link layer, IP, the 20 fixed bytes of TCP) move 4 bytes toward the
+ * head and the option goes into the gap, so the payload is never copied. Then: IPv4
+ * total length and header checksum, or the IPv6 payload length; TCP data offset; and
+ * the TCP checksum, incrementally over the three changes (the data-offset word, the
+ * option's 4 bytes, the pseudo-header's length). With CHECKSUM_PARTIAL only the
+ * pseudo-header part is in th->check (the device sums the rest), which
+ * inet_proto_csum_replace*() know; CHECKSUM_COMPLETE (a received skb's sum over its
+ * data) no longer matches the data, so it is dropped to CHECKSUM_NONE first, after
+ * which th->check is complete and updated as such.
+ */
+
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <net/checksum.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+
+#include "fcm.h"
+
+u32 fcm_price(const struct fcm_config *c, u32 qlen)
+{
+	u64 p;
+
+	if (qlen <= c->qmin)
+		return 0;
+	p = (u64)c->bval * (qlen - c->qmin);
+	return min_t(u64, p, FCM_PRICE_MAX);
+}
+
+enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, unsigned int mtu)
+{
+	unsigned int noff = skb_network_offset(skb), toff, l3len, thlen;
+	__be16 old_word, new_word, old_len, new_len;
+	struct tcphdr *th, _th;
+	__be32 opt;
+	int moff;
+
+	if (noff < 0 || noff > skb->len || skb->encapsulation)
+		return FCM_OTHER;
+	switch (skb->protocol) {
+	case htons(ETH_P_IP): {
+		struct iphdr *iph, _iph;
+
+		iph = skb_header_pointer(skb, noff, sizeof(_iph), &_iph);
+		if (!iph || iph->version != 4 || iph->ihl < 5 || iph->protocol != IPPROTO_TCP ||
+		    (iph->frag_off & htons(IP_MF | IP_OFFSET)))
+			return FCM_OTHER;
+		l3len = ntohs(iph->tot_len);
+		toff = noff + iph->ihl * 4;
+		if (l3len < iph->ihl * 4 + sizeof(struct tcphdr) || noff + l3len > skb->len)
+			return FCM_OTHER;
+		break;
+	}
+	case htons(ETH_P_IPV6): {
+		struct ipv6hdr *ip6h, _ip6h;
+		__be16 frag_off;
+		u8 nexthdr;
+		int off;
+
+		ip6h = skb_header_pointer(skb, noff, sizeof(_ip6h), &_ip6h);
+		if (!ip6h || ip6h->version != 6)
+			return FCM_OTHER;
+		nexthdr = ip6h->nexthdr;
+		off = ipv6_skip_exthdr(skb, noff + sizeof(*ip6h), &nexthdr, &frag_off);
+		if (off < 0 || nexthdr != IPPROTO_TCP || frag_off)
+			return FCM_OTHER;
+		l3len = sizeof(*ip6h) + ntohs(ip6h->payload_len);
+		toff = off;
+		if (!ip6h->payload_len || noff + l3len > skb->len ||
+		    toff + sizeof(struct tcphdr) > noff + l3len)
+			return FCM_OTHER;
+		break;
+	}
+	default:
+		return FCM_OTHER;
+	}
+	th = skb_header_pointer(skb, toff, sizeof(_th), &_th);
+	if (!th)
+		return FCM_OTHER;
+	thlen = th->doff * 4;
+	if (thlen < sizeof(struct tcphdr) || toff + thlen > noff + l3len)
+		return FCM_OTHER;	/* a malformed segment: leave it to the receiver */
+	if (thlen + FCM_OPTION_LEN > 60 || l3len + FCM_OPTION_LEN > mtu)
+		return FCM_NO_ROOM;
+
+	/* headers writable and in the linear area; room in front for 4 bytes */
+	if (skb_ensure_writable(skb, toff + sizeof(struct tcphdr)) ||
+	    skb_cow_head(skb, FCM_OPTION_LEN))
+		return FCM_OTHER;
+	if (skb->ip_summed == CHECKSUM_COMPLETE)
+		skb->ip_summed = CHECKSUM_NONE;
+
+	moff = skb_mac_header_was_set(skb) ? skb_mac_offset(skb) : -1;
+	__skb_push(skb, FCM_OPTION_LEN);
+	memmove(skb->data, skb->data + FCM_OPTION_LEN, toff + sizeof(struct tcphdr));
+	if (moff >= 0)
+		skb_set_mac_header(skb, moff);
+	skb_set_network_header(skb, noff);
+	skb_set_transport_header(skb, toff);
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		skb->csum_start -= FCM_OPTION_LEN;	/* it counts from skb->head */
+
+	th = (struct tcphdr *)(skb->data + toff);
+	opt = htonl((FCM_OPTION_KIND << 24) | (FCM_OPTION_LEN << 16) | price);
+	memcpy((u8 *)th + sizeof(struct tcphdr), &opt, sizeof(opt));
+
+	/* the 16-bit word holding the data offset (and the flags) */
+	old_word = ((__be16 *)th)[6];
+	th->doff++;
+	new_word = ((__be16 *)th)[6];
+	inet_proto_csum_replace2(&th->check, skb, old_word, new_word, false);
+	inet_proto_csum_replace4(&th->check, skb, 0, opt, false);
+	old_len = htons(l3len - (toff - noff));
+	new_len = htons(l3len - (toff - noff) + FCM_OPTION_LEN);
+	inet_proto_csum_replace2(&th->check, skb, old_len, new_len, true);
+
+	if (skb->protocol == htons(ETH_P_IP)) {
+		struct iphdr *iph = (struct iphdr *)(skb->data + noff);
+		__be16 tot = htons(l3len + FCM_OPTION_LEN);
+
+		csum_replace2(&iph->check, iph->tot_len, tot);
+		iph->tot_len = tot;
+	} else {
+		struct ipv6hdr *ip6h = (struct ipv6hdr *)(skb->data + noff);
+
+		ip6h->payload_len = htons(ntohs(ip6h->payload_len) + FCM_OPTION_LEN);
+	}
+	return FCM_STAMPED;
+}

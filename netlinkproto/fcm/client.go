@@ -1,0 +1,202 @@
+// Package fcm is the client of the generic netlink family "fcm" (kmod/fcm, sch_fcm):
+// the FCM router qdiscs of a network namespace, their configuration and live state,
+// and the qdisc's TCA_OPTIONS encoding.
+package fcm
+
+import (
+	"fmt"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+)
+
+// Family is the fcm family as the genl layer needs it.
+var Family = genl.Family{Name: FamilyName, Module: "sch_fcm", ABI: FamilyVersion}
+
+// Config is one sch_fcm qdisc's configuration (its TCA_OPTIONS). Zero fields are
+// left to the kernel's defaults (limit: 100 ms at rate; bval 10; qmin 30).
+type Config struct {
+	Rate  uint64 `json:"rate"`  // bytes/s, the outgoing link's rate
+	Limit uint32 `json:"limit"` // bytes
+	Bval  uint32 `json:"bval"`
+	Qmin  uint32 `json:"qmin"` // packets
+	// QminSet sends Qmin even when it is 0 (a price from the first queued packet).
+	QminSet bool `json:"-"`
+}
+
+// Qdisc is one sch_fcm qdisc and its live state.
+type Qdisc struct {
+	Ifindex  uint32 `json:"ifindex"`
+	Handle   uint32 `json:"handle"`
+	Parent   uint32 `json:"parent"`
+	Ifname   string `json:"ifname"`
+	ID       uint32 `json:"id"`
+	Config   Config `json:"config"`
+	Qlen     uint32 `json:"qlen"`
+	Backlog  uint32 `json:"backlog"`
+	Price    uint32 `json:"price"`
+	Modified uint64 `json:"modified"`
+	Passed   uint64 `json:"passed"`
+	Other    uint64 `json:"other"`
+	Packets  uint64 `json:"packets"`
+	Bytes    uint64 `json:"bytes"`
+	Drops    uint64 `json:"drops"`
+}
+
+// Price is p(q) for a queue of qlen packets under c, as the kernel computes it.
+func Price(c Config, qlen uint32) uint32 {
+	if qlen <= c.Qmin {
+		return 0
+	}
+	p := uint64(c.Bval) * uint64(qlen-c.Qmin)
+	if p > PriceMax {
+		return PriceMax
+	}
+	return uint32(p)
+}
+
+// EncodeOptions encodes c as the qdisc's TCA_OPTIONS payload.
+func EncodeOptions(c Config) ([]byte, error) {
+	ae := netlink.NewAttributeEncoder()
+	if c.Rate != 0 {
+		ae.Uint64(AttrOptsRate, c.Rate)
+	}
+	if c.Limit != 0 {
+		ae.Uint32(AttrOptsLimit, c.Limit)
+	}
+	if c.Bval != 0 {
+		ae.Uint32(AttrOptsBval, c.Bval)
+	}
+	if c.Qmin != 0 || c.QminSet {
+		ae.Uint32(AttrOptsQmin, c.Qmin)
+	}
+	return ae.Encode()
+}
+
+// DecodeOptions decodes a TCA_OPTIONS payload (or the opts nest of a reply).
+func DecodeOptions(b []byte) (Config, error) {
+	var c Config
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrOptsRate:
+			c.Rate = ad.Uint64()
+		case AttrOptsLimit:
+			c.Limit = ad.Uint32()
+		case AttrOptsBval:
+			c.Bval = ad.Uint32()
+		case AttrOptsQmin:
+			c.Qmin, c.QminSet = ad.Uint32(), true
+		}
+	})
+	return c, err
+}
+
+func decodeQdisc(b []byte) (Qdisc, error) {
+	var q Qdisc
+	var oerr error
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrQdiscIfindex:
+			q.Ifindex = ad.Uint32()
+		case AttrQdiscHandle:
+			q.Handle = ad.Uint32()
+		case AttrQdiscParent:
+			q.Parent = ad.Uint32()
+		case AttrQdiscIfname:
+			q.Ifname = ad.String()
+		case AttrQdiscId:
+			q.ID = ad.Uint32()
+		case AttrQdiscOpts:
+			q.Config, oerr = DecodeOptions(ad.Bytes())
+		case AttrQdiscQlen:
+			q.Qlen = ad.Uint32()
+		case AttrQdiscBacklog:
+			q.Backlog = ad.Uint32()
+		case AttrQdiscPrice:
+			q.Price = ad.Uint32()
+		case AttrQdiscModified:
+			q.Modified = ad.Uint64()
+		case AttrQdiscPassed:
+			q.Passed = ad.Uint64()
+		case AttrQdiscOther:
+			q.Other = ad.Uint64()
+		case AttrQdiscPackets:
+			q.Packets = ad.Uint64()
+		case AttrQdiscBytes:
+			q.Bytes = ad.Uint64()
+		case AttrQdiscDrops:
+			q.Drops = ad.Uint64()
+		}
+	})
+	if err == nil {
+		err = oerr
+	}
+	if err == nil && q.Ifindex == 0 {
+		err = fmt.Errorf("%s: reply without an ifindex", FamilyName)
+	}
+	return q, err
+}
+
+// Client talks to the fcm family of a network namespace.
+type Client struct {
+	c *genl.Conn
+	// Skipped counts dump entries that could not be decoded (and were left out).
+	Skipped int
+}
+
+// Dial connects in the caller's namespace; it fails with a clear message when sch_fcm
+// is not loaded or speaks another ABI.
+func Dial() (*Client, error) { return DialConfig(nil) }
+
+// DialConfig is Dial with netlink options (e.g. Config.NetNS).
+func DialConfig(cfg *netlink.Config) (*Client, error) {
+	c, err := genl.DialConfig(Family, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close closes the client.
+func (c *Client) Close() error { return c.c.Close() }
+
+// Qdisc gets the fcm qdisc of a device (handle 0: the only one on it).
+func (c *Client) Qdisc(ifindex, handle uint32) (Qdisc, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(AttrQdiscIfindex, ifindex)
+	if handle != 0 {
+		ae.Uint32(AttrQdiscHandle, handle)
+	}
+	b, err := ae.Encode()
+	if err != nil {
+		return Qdisc{}, err
+	}
+	msgs, err := c.c.Do("get-qdisc", CmdGetQdisc, b)
+	if err != nil {
+		return Qdisc{}, err
+	}
+	m, err := genl.One(msgs, FamilyName, "get-qdisc")
+	if err != nil {
+		return Qdisc{}, err
+	}
+	return decodeQdisc(m.Data)
+}
+
+// Qdiscs dumps every fcm qdisc of the namespace.
+func (c *Client) Qdiscs() ([]Qdisc, error) {
+	msgs, err := c.c.Dump("get-qdisc", CmdGetQdisc, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Qdisc, 0, len(msgs))
+	for _, m := range msgs {
+		q, err := decodeQdisc(m.Data)
+		if err != nil {
+			c.Skipped++
+			continue
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
