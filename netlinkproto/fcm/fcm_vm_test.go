@@ -386,6 +386,11 @@ func TestTcPlugin(t *testing.T) {
 	if err := json.Unmarshal([]byte(nl("fcm", "router", "status", "-j")), &rows); err != nil || len(rows) != 1 || rows[0].Config.Qmin != 50 {
 		t.Errorf("nlkit fcm router status -j: %+v %v", rows, err)
 	}
+	out = nl("fcm", "watch", "-c", "2", "-i", "50ms")
+	t.Logf("nlkit fcm watch -c 2:\n%s", out)
+	if strings.Count(out, " r1 ") != 2 {
+		t.Errorf("nlkit fcm watch: want 2 samples of r1")
+	}
 }
 
 // The qdisc comes and goes, and the module unloads and loads again, while TCP and UDP

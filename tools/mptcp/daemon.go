@@ -67,6 +67,7 @@ type Daemon struct {
 	addrs   []rtnl.Addr
 	running map[int]bool
 	work    chan func()
+	stopped chan struct{} // closed when Run returns: timers and execs stop posting work
 
 	mu    sync.Mutex
 	stats Stats
@@ -138,7 +139,7 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 			fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+f+"\n", a...)
 		}
 	}
-	d := &Daemon{cfg: cfg, conns: map[uint32]*conn{}, running: map[int]bool{}, work: make(chan func(), 256)}
+	d := &Daemon{cfg: cfg, conns: map[uint32]*conn{}, running: map[int]bool{}, work: make(chan func(), 256), stopped: make(chan struct{})}
 	var err error
 	if d.sel, err = selectUserspacePM(cfg.SysctlRoot); err != nil {
 		return nil, err
@@ -284,6 +285,7 @@ loop:
 		}
 	}
 	close(done)
+	close(d.stopped)
 	d.mon.Close()
 	d.watch.Close()
 	wg.Wait()
@@ -594,7 +596,7 @@ func (d *Daemon) create(c *conn, w *want) {
 	d.logc(c, "create subflow %s -> %s id %d%s", w.cur, w.remote, local.ID, map[bool]string{true: " backup"}[w.backup])
 	gen := w.gen
 	time.AfterFunc(d.cfg.PendingTimeout, func() {
-		d.work <- func() {
+		d.post(func() {
 			if w.gen != gen || w.state != pending || c.closed {
 				return
 			}
@@ -602,7 +604,7 @@ func (d *Daemon) create(c *conn, w *want) {
 			d.cmd.DestroySubflow(c.token, w.cur, w.remote)
 			w.state, w.cur = idle, netip.AddrPort{}
 			d.retryLater(c, w)
-		}
+		})
 	})
 }
 
@@ -618,11 +620,11 @@ func (d *Daemon) retryLater(c *conn, w *want) {
 	w.gen++
 	gen := w.gen
 	time.AfterFunc(delay, func() {
-		d.work <- func() {
+		d.post(func() {
 			if w.gen == gen && w.state == waiting && !c.closed {
 				d.create(c, w)
 			}
-		}
+		})
 	})
 }
 
@@ -733,7 +735,7 @@ func (d *Daemon) runExec(c *conn, side string) {
 		} else if stderr.Len() > 0 {
 			err = fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
 		}
-		d.work <- func() {
+		d.post(func() {
 			if err != nil {
 				d.count(func(s *Stats) { s.ExecErrors++ })
 				d.logc(c, "exec %s: %v: leaving the connection alone", argv[0], err)
@@ -744,6 +746,14 @@ func (d *Daemon) runExec(c *conn, side string) {
 				d.diffWants(c, n)
 				d.fill(c)
 			}
-		}
+		})
 	}()
+}
+
+// post hands f to the event loop, or drops it once the loop has stopped.
+func (d *Daemon) post(f func()) {
+	select {
+	case d.work <- f:
+	case <-d.stopped:
+	}
 }
