@@ -131,11 +131,6 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 	}
 }
 
-// flood sends TCP to addr from ns until ctx ends (n flows).
-func flood(ctx context.Context, t *testing.T, tp *vmtest.Topo, ns, addr string, n int) {
-	tp.Flood(ctx, ns, addr, n)
-}
-
 // Every TCP segment toward the receiver leaves sch_fcm with option 92 first and
 // correct checksums (checked in software on a capture at the receiver, and by
 // tcpdump), for forwarded and locally generated, IPv4 and IPv6 traffic; full-size
@@ -173,10 +168,10 @@ func TestStampsEverySegment(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
-	flood(ctx, t, tp, "fs", "10.0.2.3:5001", 2)
-	flood(ctx, t, tp, "fs", "10.0.2.2:5001", 1)
-	flood(ctx, t, tp, "fs", "[fd00:2::3]:5001", 1)
-	flood(ctx, t, tp, "fr", "10.0.2.3:5001", 1)
+	tp.Flood(ctx, "fs", "10.0.2.3:5001", 2)
+	tp.Flood(ctx, "fs", "10.0.2.2:5001", 1)
+	tp.Flood(ctx, "fs", "[fd00:2::3]:5001", 1)
+	tp.Flood(ctx, "fr", "10.0.2.3:5001", 1)
 	tp.Must("fs", func() error { // non-TCP: UDP
 		c, err := net.Dial("udp", "10.0.2.2:9")
 		if err != nil {
@@ -301,7 +296,7 @@ func TestPacesAtRate(t *testing.T) {
 	sink := tp.NewSink("fd", "10.0.2.3:5001")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	flood(ctx, t, tp, "fs", "10.0.2.3:5001", 4)
+	tp.Flood(ctx, "fs", "10.0.2.3:5001", 4)
 	time.Sleep(2 * time.Second)
 	got := sink.Rate(5 * time.Second)
 	q, _ := fc.Qdisc(uint32(idx), 0)
@@ -401,7 +396,7 @@ func TestUnloadUnderTraffic(t *testing.T) {
 	tp.NewSink("fd", "10.0.2.3:5001")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	flood(ctx, t, tp, "fs", "10.0.2.3:5001", 2)
+	tp.Flood(ctx, "fs", "10.0.2.3:5001", 2)
 	ko := vmtest.ModulePath(t, "sch_fcm")
 	rc, err := rtnl.Dial(tp.FD("fr"))
 	if err != nil {

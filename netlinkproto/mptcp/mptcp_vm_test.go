@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -104,55 +103,12 @@ func twoHosts(t *testing.T) *vmtest.Topo {
 	return tp
 }
 
-func listenMPTCP(t *testing.T, tp *vmtest.Topo, ns, addr string) net.Listener {
-	var ln net.Listener
-	tp.Must(ns, func() error {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(true)
-		var err error
-		ln, err = lc.Listen(context.Background(), "tcp", addr)
-		return err
-	})
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					if _, err := c.Read(buf); err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return ln
-}
-
-func dialMPTCP(t *testing.T, tp *vmtest.Topo, ns, addr string) *net.TCPConn {
-	var c net.Conn
-	tp.Must(ns, func() error {
-		d := net.Dialer{Timeout: 10 * time.Second}
-		d.SetMultipathTCP(true)
-		var err error
-		c, err = d.Dial("tcp", addr)
-		return err
-	})
-	t.Cleanup(func() { c.Close() })
-	return c.(*net.TCPConn)
-}
-
 // Events of a real connection, seen from both ends: typed, with the token the socket
 // reports, and the side right on both (SERVER_SIDE is a u8 on 6.1/6.12).
 func TestEventsOfARealConnection(t *testing.T) {
 	vmtest.Require(t)
 	tp := twoHosts(t)
-	listenMPTCP(t, tp, "mps", "10.1.0.2:5201")
+	tp.NewMPTCPSink("mps", "10.1.0.2:5201")
 	mc, err := pm.Watch(&pm.Config{NetNS: tp.FD("mpc")})
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +119,7 @@ func TestEventsOfARealConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ms.Close()
-	conn := dialMPTCP(t, tp, "mpc", "10.1.0.2:5201")
+	conn := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
 	conn.Write([]byte("hello"))
 	rc, _ := conn.SyscallConn()
 	info, err := pm.GetInfo(rc)
@@ -222,13 +178,13 @@ func TestUserspaceCommandErrors(t *testing.T) {
 
 	// a live connection: a subflow to an unroutable address is refused, and the
 	// connection is unharmed
-	listenMPTCP(t, tp, "mps", "10.1.0.2:5201")
+	tp.NewMPTCPSink("mps", "10.1.0.2:5201")
 	m, err := pm.Watch(&pm.Config{NetNS: tp.FD("mpc")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	conn := dialMPTCP(t, tp, "mpc", "10.1.0.2:5201")
+	conn := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
 	rc, _ := conn.SyscallConn()
 	info, err := pm.GetInfo(rc)
 	if err != nil {

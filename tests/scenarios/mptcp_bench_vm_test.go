@@ -29,7 +29,7 @@ func TestBenchmarkMPTCPPathManager(t *testing.T) {
 		n, within = 100, 240*time.Second
 	}
 	tp := mptcpTopo(t, "")
-	newMPTCPSink(t, tp, "mps", "0.0.0.0:5301")
+	tp.NewMPTCPSink("mps", "0.0.0.0:5301")
 	srv, err := pm.DialConfig(&pm.Config{NetNS: tp.FD("mps")})
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -58,62 +57,6 @@ limits:
 		c.Close()
 	}
 	return tp
-}
-
-// mptcpSink is an MPTCP listener counting what it receives.
-type mptcpSink struct{ bytes atomic.Int64 }
-
-func newMPTCPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *mptcpSink {
-	s := &mptcpSink{}
-	var ln net.Listener
-	tp.Must(ns, func() error {
-		var lc net.ListenConfig
-		lc.SetMultipathTCP(true)
-		var err error
-		ln, err = lc.Listen(context.Background(), "tcp", addr)
-		return err
-	})
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					n, err := c.Read(buf)
-					s.bytes.Add(int64(n))
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	return s
-}
-
-func (s *mptcpSink) rate(d time.Duration) float64 {
-	b0, t0 := s.bytes.Load(), time.Now()
-	time.Sleep(d)
-	return float64(s.bytes.Load()-b0) / time.Since(t0).Seconds()
-}
-
-func mptcpDial(t *testing.T, tp *vmtest.Topo, ns, addr string) *net.TCPConn {
-	t.Helper()
-	var c net.Conn
-	tp.Must(ns, func() error {
-		d := net.Dialer{Timeout: 20 * time.Second}
-		d.SetMultipathTCP(true)
-		var err error
-		c, err = d.Dial("tcp", addr)
-		return err
-	})
-	t.Cleanup(func() { c.Close() })
-	return c.(*net.TCPConn)
 }
 
 // flood writes to c until ctx ends.
@@ -257,7 +200,7 @@ func TestScenarioMPTCP(t *testing.T) {
 	rate, bps, settle := debugScale()
 	tp := mptcpTopo(t, rate)
 	for _, p := range []string{"5201", "5202", "5203", "5204", "5205", "5206", "5299"} {
-		newMPTCPSink(t, tp, "mps", "0.0.0.0:"+p)
+		tp.NewMPTCPSink("mps", "0.0.0.0:"+p)
 	}
 
 	t.Run("ndiffports", func(t *testing.T) {
@@ -267,7 +210,7 @@ func TestScenarioMPTCP(t *testing.T) {
 		d := startPM(t, tp, "mpc", "dport 5299 none", "ndiffports 4")
 		// a probe connection (its rule: none) tells when both monitors listen: its
 		// CREATED event has reached them
-		probe := mptcpDial(t, tp, "mpc", "10.1.0.2:5299")
+		probe := tp.DialMPTCP("mpc", "10.1.0.2:5299", 20*time.Second)
 		prc, _ := probe.SyscallConn()
 		pinfo, err := pm.GetInfo(prc)
 		if err != nil {
@@ -278,7 +221,7 @@ func TestScenarioMPTCP(t *testing.T) {
 			if time.Now().After(deadline) {
 				probe.Close()
 				// the monitors came up after the probe: try another one
-				probe = mptcpDial(t, tp, "mpc", "10.1.0.2:5299")
+				probe = tp.DialMPTCP("mpc", "10.1.0.2:5299", 20*time.Second)
 				prc, _ = probe.SyscallConn()
 				if pinfo, err = pm.GetInfo(prc); err != nil {
 					t.Fatal(err)
@@ -288,7 +231,7 @@ func TestScenarioMPTCP(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		c := mptcpDial(t, tp, "mpc", "10.1.0.2:5201")
+		c := tp.DialMPTCP("mpc", "10.1.0.2:5201", 20*time.Second)
 		c.Write([]byte("x"))
 		rc, _ := c.SyscallConn()
 		info, err := pm.GetInfo(rc)
@@ -362,14 +305,14 @@ func TestScenarioMPTCP(t *testing.T) {
 		if vmtest.Kernel() == "debug" {
 			measure = 8 * time.Second
 		}
-		sink2 := newMPTCPSink(t, tp, "mps", "10.1.0.2:5212")
-		sink3 := newMPTCPSink(t, tp, "mps", "0.0.0.0:5213")
+		sink2 := tp.NewMPTCPSink("mps", "10.1.0.2:5212")
+		sink3 := tp.NewMPTCPSink("mps", "0.0.0.0:5213")
 		// one path: no daemon, the in-kernel PM has no endpoints, one subflow
 		ctx, cancel := context.WithCancel(context.Background())
-		c1 := mptcpDial(t, tp, "mpc", "10.1.0.2:5212")
+		c1 := tp.DialMPTCP("mpc", "10.1.0.2:5212", 20*time.Second)
 		flood(ctx, c1)
 		time.Sleep(2 * time.Second)
-		single := sink2.rate(measure)
+		single := sink2.Rate(measure)
 		if n := len(subflows(t, c1)); n != 1 {
 			t.Errorf("the single-path baseline had %d subflows", n)
 		}
@@ -378,7 +321,7 @@ func TestScenarioMPTCP(t *testing.T) {
 
 		ds := startPM(t, tp, "mps", "side server announce 10.2.0.2")
 		dc := startPM(t, tp, "mpc", "fullmesh")
-		c := mptcpDial(t, tp, "mpc", "10.1.0.2:5213")
+		c := tp.DialMPTCP("mpc", "10.1.0.2:5213", 20*time.Second)
 		c.Write([]byte("x"))
 		sf := waitSubflows(t, c, 4, settle)
 		pairs := map[string]bool{}
@@ -393,7 +336,7 @@ func TestScenarioMPTCP(t *testing.T) {
 		ctx, cancel = context.WithCancel(context.Background())
 		flood(ctx, c)
 		time.Sleep(2 * time.Second)
-		mesh := sink3.rate(measure)
+		mesh := sink3.Rate(measure)
 		cancel()
 		t.Logf("goodput: one path %.2f Mbit/s, fullmesh over two paths %.2f Mbit/s (%.2fx; each path shaped to %.0f Mbit/s)",
 			single/mbit, mesh/mbit, mesh/single, bps/mbit)
@@ -434,11 +377,11 @@ func TestScenarioMPTCP(t *testing.T) {
 			"dport 5205 exec /nonexistent/path-oracle",
 			"dport 5206 fullmesh local 10.1.0.1 remote 10.99.0.1",
 			"none")
-		bad1 := mptcpDial(t, tp, "mpc", "10.1.0.2:5205")
-		bad2 := mptcpDial(t, tp, "mpc", "10.1.0.2:5206")
+		bad1 := tp.DialMPTCP("mpc", "10.1.0.2:5205", 20*time.Second)
+		bad2 := tp.DialMPTCP("mpc", "10.1.0.2:5206", 20*time.Second)
 		bad1.Write([]byte("x"))
 		bad2.Write([]byte("x"))
-		good := mptcpDial(t, tp, "mpc", "10.1.0.2:5204")
+		good := tp.DialMPTCP("mpc", "10.1.0.2:5204", 20*time.Second)
 		good.Write([]byte("x"))
 		sf := waitSubflows(t, good, 3, settle)
 		residues := map[uint16]bool{}

@@ -16,12 +16,21 @@ type Sink struct {
 }
 
 // NewSink listens on addr ("10.0.0.1:5001") inside namespace ns.
-func (tp *Topo) NewSink(ns, addr string) *Sink {
+func (tp *Topo) NewSink(ns, addr string) *Sink { return tp.newSink(ns, addr, false) }
+
+// NewMPTCPSink is NewSink with an MPTCP listener (plain TCP clients still connect).
+func (tp *Topo) NewMPTCPSink(ns, addr string) *Sink { return tp.newSink(ns, addr, true) }
+
+func (tp *Topo) newSink(ns, addr string, mptcp bool) *Sink {
 	tp.t.Helper()
 	s := &Sink{}
 	tp.Must(ns, func() error {
+		var lc net.ListenConfig // as net.Listen unless MPTCP is asked for
+		if mptcp {
+			lc.SetMultipathTCP(true)
+		}
 		var err error
-		s.ln, err = net.Listen("tcp", addr)
+		s.ln, err = lc.Listen(context.Background(), "tcp", addr)
 		return err
 	})
 	s.wg.Add(1)
@@ -47,6 +56,22 @@ func (tp *Topo) NewSink(ns, addr string) *Sink {
 	}()
 	tp.t.Cleanup(s.Close)
 	return s
+}
+
+// DialMPTCP opens an MPTCP connection from namespace ns to addr; it is closed when
+// the test ends.
+func (tp *Topo) DialMPTCP(ns, addr string, timeout time.Duration) *net.TCPConn {
+	tp.t.Helper()
+	var c net.Conn
+	tp.Must(ns, func() error {
+		d := net.Dialer{Timeout: timeout}
+		d.SetMultipathTCP(true)
+		var err error
+		c, err = d.Dial("tcp", addr)
+		return err
+	})
+	tp.t.Cleanup(func() { c.Close() })
+	return c.(*net.TCPConn)
 }
 
 // Bytes is the total received so far.

@@ -178,10 +178,17 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 }
 
 func (d *Daemon) close() {
-	for _, c := range []interface{ Close() error }{d.mon, d.cmd, d.watch, d.rt} {
-		if c != nil && !isNil(c) {
-			c.Close()
-		}
+	if d.mon != nil {
+		d.mon.Close()
+	}
+	if d.cmd != nil {
+		d.cmd.Close()
+	}
+	if d.watch != nil {
+		d.watch.Close()
+	}
+	if d.rt != nil {
+		d.rt.Close()
 	}
 	if d.sel != nil {
 		if err := d.sel.restore(); err != nil {
@@ -191,20 +198,6 @@ func (d *Daemon) close() {
 		}
 		d.sel = nil
 	}
-}
-
-func isNil(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *pm.Monitor:
-		return v == nil
-	case *pm.Conn:
-		return v == nil
-	case *rtnl.Watcher:
-		return v == nil
-	case *rtnl.Conn:
-		return v == nil
-	}
-	return false
 }
 
 // Stats returns a snapshot of the counters.
