@@ -164,13 +164,13 @@ func moduleName(path string) string {
 	return strings.ReplaceAll(strings.TrimSuffix(filepath.Base(path), ".ko"), "-", "_")
 }
 
-func loadModule(path string) error {
+func loadModule(path, params string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	return unix.FinitModule(int(f.Fd()), "", 0)
+	return unix.FinitModule(int(f.Fd()), params, 0)
 }
 
 func unloadModule(name string) error {
@@ -224,7 +224,7 @@ func runJob(dir string, j *job.Job) (verdict string) {
 	var loaded []string
 	for _, m := range j.Modules {
 		start := time.Now()
-		if err := loadModule(m); err != nil {
+		if err := loadModule(m, j.Params[moduleName(m)]); err != nil {
 			fmt.Fprintf(modlog, "load %s: FAIL %v\n", m, err)
 			logf("load %s: %v", filepath.Base(m), err)
 			failed++

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sort"
+	"strconv"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -18,11 +20,11 @@ func fcmCommand() *cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
 	return &cli.Command{
 		Name:  "fcm",
-		Usage: "FCM: routers stamp their queue's price into TCP segments (sch_fcm)",
+		Usage: "FCM: routers stamp their queue's price into TCP segments (sch_fcm), receivers turn it into window control (fcm_receiver)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "watch",
-				Usage: "print live samples of every fcm qdisc's queue and price",
+				Usage: "print live samples of every fcm qdisc's queue and price, and of the receiver's connections' windows",
 				Flags: []cli.Flag{
 					&cli.DurationFlag{Name: "interval", Aliases: []string{"i"}, Value: 100 * time.Millisecond, Usage: "sampling interval"},
 					&cli.IntFlag{Name: "count", Aliases: []string{"c"}, Usage: "stop after this many samples (0: until interrupted)"},
@@ -40,6 +42,30 @@ func fcmCommand() *cli.Command {
 						ArgsUsage: "[dev DEV]",
 						Flags:     []cli.Flag{jsonFlag},
 						Action:    fcmRouterStatus,
+					},
+				},
+			},
+			{
+				Name:  "receiver",
+				Usage: "the receiver module (fcm_receiver) of this netns",
+				Subcommands: []*cli.Command{
+					{
+						Name:   "status",
+						Usage:  "show the receiver's parameters and counters",
+						Flags:  []cli.Flag{jsonFlag},
+						Action: fcmReceiverStatus,
+					},
+					{
+						Name:      "set",
+						Usage:     "change the receiver's parameters in this netns (needs CAP_NET_ADMIN)",
+						ArgsUsage: "[enable on|off] [alpha PCT] [tau N] [ps_thresh PCT] [weight N] [mss_delta BYTES] [max_conns N] [idle_timeout SECS]",
+						Action:    fcmReceiverSet,
+					},
+					{
+						Name:   "conns",
+						Usage:  "list the connections the receiver tracks",
+						Flags:  []cli.Flag{jsonFlag},
+						Action: fcmReceiverConns,
 					},
 				},
 			},
@@ -89,8 +115,9 @@ func fcmRouterStatus(c *cli.Context) error {
 	return w.Flush()
 }
 
-// fcmSample is one line of `nlkit fcm watch`.
+// fcmSample is one queue line of `nlkit fcm watch`.
 type fcmSample struct {
+	Kind     string    `json:"kind"` // "queue"
 	Time     time.Time `json:"time"`
 	Ifname   string    `json:"ifname"`
 	ID       uint32    `json:"id"`
@@ -100,6 +127,13 @@ type fcmSample struct {
 	Rate     float64   `json:"rate"` // bytes/s sent since the last sample
 	Modified uint64    `json:"modified"`
 	Drops    uint64    `json:"drops"`
+}
+
+// fcmConnSample is one receiver connection line of `nlkit fcm watch`.
+type fcmConnSample struct {
+	Kind string    `json:"kind"` // "conn"
+	Time time.Time `json:"time"`
+	Conn fcm.Conn  `json:"conn"`
 }
 
 func fcmWatch(c *cli.Context) error {
@@ -123,6 +157,9 @@ func fcmWatch(c *cli.Context) error {
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
 	js := jsonOut(c)
+	// The receiver's connections too, when fcm_receiver is loaded.
+	_, rerr := cl.Receiver()
+	withConns := rerr == nil
 	if !js {
 		fmt.Fprintf(stdout, "%-12s %-8s %3s %7s %9s %6s %12s %10s %7s\n", "TIME", "DEV", "ID", "QLEN", "BACKLOG", "PRICE", "RATE", "MODIFIED", "DROPS")
 	}
@@ -133,7 +170,7 @@ func fcmWatch(c *cli.Context) error {
 		}
 		now := time.Now()
 		for _, q := range qs {
-			s := fcmSample{Time: now, Ifname: q.Ifname, ID: q.ID, Qlen: q.Qlen, Backlog: q.Backlog, Price: q.Price,
+			s := fcmSample{Kind: "queue", Time: now, Ifname: q.Ifname, ID: q.ID, Qlen: q.Qlen, Backlog: q.Backlog, Price: q.Price,
 				Modified: q.Modified, Drops: q.Drops}
 			if p, ok := prev[q.ID]; ok && q.Bytes >= p.bytes {
 				s.Rate = float64(q.Bytes-p.bytes) / now.Sub(p.at).Seconds()
@@ -146,6 +183,20 @@ func fcmWatch(c *cli.Context) error {
 			fmt.Fprintf(stdout, "%-12s %-8s %3d %7d %9d %6d %12s %10d %7d\n", now.Format("15:04:05.000"), s.Ifname, s.ID,
 				s.Qlen, s.Backlog, s.Price, rkd.FormatRate(uint64(s.Rate)), s.Modified, s.Drops)
 		}
+		if withConns {
+			cs, err := cl.Conns()
+			if err != nil {
+				return cli.Exit("nlkit: "+err.Error(), 1)
+			}
+			for _, x := range cs {
+				if js {
+					printJSONLine(fcmConnSample{Kind: "conn", Time: now, Conn: x})
+					continue
+				}
+				fmt.Fprintf(stdout, "%-12s conn %s %s %s window %d rate %s price %d srtt %.1fms\n", now.Format("15:04:05.000"),
+					x.Local, x.Remote, x.State, x.Window, rkd.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000)
+			}
+		}
 		select {
 		case <-sig:
 			return nil
@@ -153,4 +204,123 @@ func fcmWatch(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+func fcmReceiverStatus(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("fcm receiver status takes no arguments")
+	}
+	cl, err := fcm.Dial()
+	if err != nil {
+		return cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	defer cl.Close()
+	r, err := cl.Receiver()
+	if err != nil {
+		return cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	if jsonOut(c) {
+		return printJSON(stdout, r)
+	}
+	p := r.Params
+	on := "off"
+	if p.Enabled {
+		on = "on"
+	}
+	fmt.Fprintf(stdout, "receiver %s alpha %d tau %d ps_thresh %d weight %d mss_delta %d max_conns %d idle_timeout %ds\n",
+		on, p.Alpha, p.Tau, p.PsThresh, p.Weight, p.MSSDelta, p.MaxConns, p.IdleTimeout)
+	fmt.Fprintf(stdout, " conns %d tracked %d table_full %d expired %d priced %d malformed %d lowered %d mss_lowered %d\n",
+		r.Conns, r.Tracked, r.TableFull, r.Expired, r.Priced, r.Malformed, r.Lowered, r.MSSLowered)
+	return nil
+}
+
+// parseReceiverChange parses `fcm receiver set` arguments.
+func parseReceiverChange(args []string) (fcm.ReceiverChange, error) {
+	var ch fcm.ReceiverChange
+	a, err := kv(args, "enable", "alpha", "tau", "ps_thresh", "weight", "mss_delta", "max_conns", "idle_timeout")
+	if err != nil {
+		return ch, err
+	}
+	if len(a) == 0 {
+		return ch, usageErr("fcm receiver set: nothing to set")
+	}
+	if v, ok := a["enable"]; ok {
+		var on bool
+		switch v {
+		case "on", "1", "yes":
+			on = true
+		case "off", "0", "no":
+		default:
+			return ch, usageErr("enable: %q is not on or off", v)
+		}
+		ch.Enabled = &on
+	}
+	for _, f := range []struct {
+		name   string
+		lo, hi uint64
+		dst    **uint32
+	}{
+		{"alpha", 1, 100, &ch.Alpha}, {"tau", 1, 100, &ch.Tau}, {"ps_thresh", 0, 10000, &ch.PsThresh},
+		{"weight", 1, 1<<32 - 1, &ch.Weight}, {"mss_delta", 0, 256, &ch.MSSDelta},
+		{"max_conns", 1, 4194304, &ch.MaxConns}, {"idle_timeout", 1, 86400, &ch.IdleTimeout},
+	} {
+		v, ok := a[f.name]
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n < f.lo || n > f.hi {
+			return ch, usageErr("%s: %q is not a whole number in %d..%d", f.name, v, f.lo, f.hi)
+		}
+		u := uint32(n)
+		*f.dst = &u
+	}
+	return ch, nil
+}
+
+func fcmReceiverSet(c *cli.Context) error {
+	ch, err := parseReceiverChange(c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	cl, err := fcm.Dial()
+	if err != nil {
+		return cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	defer cl.Close()
+	if err := cl.SetReceiver(ch); err != nil {
+		return cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	return nil
+}
+
+func fcmReceiverConns(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return usageErr("fcm receiver conns takes no arguments")
+	}
+	cl, err := fcm.Dial()
+	if err != nil {
+		return cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	defer cl.Close()
+	cs, err := cl.Conns()
+	if err != nil {
+		return cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].Local != cs[j].Local {
+			return cs[i].Local.Addr().Less(cs[j].Local.Addr()) || (cs[i].Local.Addr() == cs[j].Local.Addr() && cs[i].Local.Port() < cs[j].Local.Port())
+		}
+		return cs[i].Remote.String() < cs[j].Remote.String()
+	})
+	if jsonOut(c) {
+		return printJSON(stdout, cs)
+	}
+	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(w, "LOCAL\tREMOTE\tSTATE\tWSCALE\tMSS\tWINDOW\tKERNEL\tRATE\tPRICE\tSRTT\tRX\tLOWERED\tIDLE")
+	for _, x := range cs {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%.1fms\t%d\t%d\t%dms\n", x.Local, x.Remote, x.State, x.WScale,
+			x.MSS, x.Window, x.KernelWindow, rkd.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000, x.RxBytes, x.Lowered, x.Idle)
+	}
+	return w.Flush()
 }

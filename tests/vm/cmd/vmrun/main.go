@@ -563,7 +563,7 @@ func runKernel(k kernel, out string, tests []testBin, useKVM bool) (tally, []str
 	fmt.Printf("    built %d module(s) in %s\n", len(mods), time.Since(start).Round(100*time.Millisecond))
 	t.passed++ // module build
 
-	j := job.Job{Kernel: k.name, Modules: mods, Run: *flagRun, Verbose: *flagVerbose || *flagScenarios,
+	j := job.Job{Kernel: k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: *flagRun, Verbose: *flagVerbose || *flagScenarios,
 		Kmemleak: k.debug, Shell: *flagShell, Timeout: int((*flagTimeout - 2*time.Minute).Seconds())}
 	for _, tb := range tests {
 		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir})

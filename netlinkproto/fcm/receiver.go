@@ -1,0 +1,244 @@
+package fcm
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+)
+
+// ReceiverParams are fcm_receiver's parameters in one netns (see kmod/fcm/receiver.c
+// for the control law they drive).
+type ReceiverParams struct {
+	Enabled     bool   `json:"enabled"`
+	Alpha       uint32 `json:"alpha"`        // rate smoothing, percent per round
+	Tau         uint32 `json:"tau"`          // window gain, MSS per round at full error
+	PsThresh    uint32 `json:"ps_thresh"`    // prime start ends below -ps_thresh percent
+	Weight      uint32 `json:"weight"`       // budget W, kbit/s x price
+	MSSDelta    uint32 `json:"mss_delta"`    // bytes off the MSS option of SYN/SYN-ACK
+	MaxConns    uint32 `json:"max_conns"`    // connections tracked at most
+	IdleTimeout uint32 `json:"idle_timeout"` // seconds
+}
+
+// Receiver is fcm_receiver's state in one netns.
+type Receiver struct {
+	Params     ReceiverParams `json:"params"`
+	Conns      uint32         `json:"conns"`
+	Tracked    uint64         `json:"tracked"`
+	TableFull  uint64         `json:"table_full"`
+	Priced     uint64         `json:"priced"`
+	Malformed  uint64         `json:"malformed"`
+	Lowered    uint64         `json:"lowered"`
+	MSSLowered uint64         `json:"mss_lowered"`
+	Expired    uint64         `json:"expired"`
+}
+
+// ReceiverChange names the parameters to change; nil fields stay as they are.
+type ReceiverChange struct {
+	Enabled                                                       *bool
+	Alpha, Tau, PsThresh, Weight, MSSDelta, MaxConns, IdleTimeout *uint32
+}
+
+// ConnState is a tracked connection's state.
+type ConnState uint8
+
+func (s ConnState) String() string {
+	switch s {
+	case ConnStateSynSent:
+		return "syn-sent"
+	case ConnStatePrime:
+		return "prime"
+	case ConnStateSteady:
+		return "steady"
+	case ConnStateClosing:
+		return "closing"
+	}
+	return fmt.Sprintf("state%d", uint8(s))
+}
+
+// MarshalText makes JSON carry the state's name.
+func (s ConnState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Conn is one connection fcm_receiver tracks, from the local end.
+type Conn struct {
+	Local        netip.AddrPort `json:"local"`
+	Remote       netip.AddrPort `json:"remote"`
+	State        ConnState      `json:"state"`
+	WScale       uint8          `json:"wscale"`
+	MSS          uint32         `json:"mss"`
+	Window       uint32         `json:"window"`        // bytes the law allows
+	KernelWindow uint32         `json:"kernel_window"` // bytes the local TCP offered
+	Rate         uint64         `json:"rate"`          // bytes/s, smoothed
+	Price        uint32         `json:"price"`
+	SRTT         uint32         `json:"srtt_us"`
+	RxBytes      uint64         `json:"rx_bytes"`
+	Lowered      uint64         `json:"lowered"`
+	Idle         uint32         `json:"idle_ms"`
+}
+
+// Receiver gets fcm_receiver's parameters and counters in the client's netns.
+func (c *Client) Receiver() (Receiver, error) {
+	msgs, err := c.c.Do("get-receiver", CmdGetReceiver, nil)
+	if err != nil {
+		return Receiver{}, err
+	}
+	m, err := genl.One(msgs, FamilyName, "get-receiver")
+	if err != nil {
+		return Receiver{}, err
+	}
+	var r Receiver
+	var perr error
+	err = genl.Decode(FamilyName, m.Data, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrReceiverParams:
+			r.Params, perr = decodeReceiverParams(ad.Bytes())
+		case AttrReceiverConns:
+			r.Conns = ad.Uint32()
+		case AttrReceiverTracked:
+			r.Tracked = ad.Uint64()
+		case AttrReceiverTableFull:
+			r.TableFull = ad.Uint64()
+		case AttrReceiverPriced:
+			r.Priced = ad.Uint64()
+		case AttrReceiverMalformed:
+			r.Malformed = ad.Uint64()
+		case AttrReceiverLowered:
+			r.Lowered = ad.Uint64()
+		case AttrReceiverMssLowered:
+			r.MSSLowered = ad.Uint64()
+		case AttrReceiverExpired:
+			r.Expired = ad.Uint64()
+		}
+	})
+	if err == nil {
+		err = perr
+	}
+	return r, err
+}
+
+func decodeReceiverParams(b []byte) (ReceiverParams, error) {
+	var p ReceiverParams
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrReceiverParamsEnabled:
+			p.Enabled = ad.Uint8() != 0
+		case AttrReceiverParamsAlpha:
+			p.Alpha = ad.Uint32()
+		case AttrReceiverParamsTau:
+			p.Tau = ad.Uint32()
+		case AttrReceiverParamsPsThresh:
+			p.PsThresh = ad.Uint32()
+		case AttrReceiverParamsWeight:
+			p.Weight = ad.Uint32()
+		case AttrReceiverParamsMssDelta:
+			p.MSSDelta = ad.Uint32()
+		case AttrReceiverParamsMaxConns:
+			p.MaxConns = ad.Uint32()
+		case AttrReceiverParamsIdleTimeout:
+			p.IdleTimeout = ad.Uint32()
+		}
+	})
+	return p, err
+}
+
+// SetReceiver changes fcm_receiver's parameters in the client's netns (CAP_NET_ADMIN).
+func (c *Client) SetReceiver(ch ReceiverChange) error {
+	ae := netlink.NewAttributeEncoder()
+	ae.Nested(AttrReceiverParams, func(ne *netlink.AttributeEncoder) error {
+		if ch.Enabled != nil {
+			v := uint8(0)
+			if *ch.Enabled {
+				v = 1
+			}
+			ne.Uint8(AttrReceiverParamsEnabled, v)
+		}
+		for _, f := range []struct {
+			t uint16
+			v *uint32
+		}{
+			{AttrReceiverParamsAlpha, ch.Alpha}, {AttrReceiverParamsTau, ch.Tau},
+			{AttrReceiverParamsPsThresh, ch.PsThresh}, {AttrReceiverParamsWeight, ch.Weight},
+			{AttrReceiverParamsMssDelta, ch.MSSDelta}, {AttrReceiverParamsMaxConns, ch.MaxConns},
+			{AttrReceiverParamsIdleTimeout, ch.IdleTimeout},
+		} {
+			if f.v != nil {
+				ne.Uint32(f.t, *f.v)
+			}
+		}
+		return nil
+	})
+	b, err := ae.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Do("set-receiver", CmdSetReceiver, b)
+	return err
+}
+
+// Conns dumps the connections fcm_receiver tracks in the client's netns.
+func (c *Client) Conns() ([]Conn, error) {
+	msgs, err := c.c.Dump("get-conn", CmdGetConn, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Conn, 0, len(msgs))
+	for _, m := range msgs {
+		cn, err := decodeConn(m.Data)
+		if err != nil {
+			c.Skipped++
+			continue
+		}
+		out = append(out, cn)
+	}
+	return out, nil
+}
+
+func decodeConn(b []byte) (Conn, error) {
+	var cn Conn
+	var local, remote netip.Addr
+	var lport, rport uint16
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrConnLocal:
+			local, _ = netip.AddrFromSlice(ad.Bytes())
+		case AttrConnRemote:
+			remote, _ = netip.AddrFromSlice(ad.Bytes())
+		case AttrConnLport:
+			lport = ad.Uint16()
+		case AttrConnRport:
+			rport = ad.Uint16()
+		case AttrConnState:
+			cn.State = ConnState(ad.Uint8())
+		case AttrConnWscale:
+			cn.WScale = ad.Uint8()
+		case AttrConnMss:
+			cn.MSS = ad.Uint32()
+		case AttrConnWindow:
+			cn.Window = ad.Uint32()
+		case AttrConnKernelWindow:
+			cn.KernelWindow = ad.Uint32()
+		case AttrConnRate:
+			cn.Rate = ad.Uint64()
+		case AttrConnPrice:
+			cn.Price = ad.Uint32()
+		case AttrConnSrtt:
+			cn.SRTT = ad.Uint32()
+		case AttrConnRxBytes:
+			cn.RxBytes = ad.Uint64()
+		case AttrConnLowered:
+			cn.Lowered = ad.Uint64()
+		case AttrConnIdle:
+			cn.Idle = ad.Uint32()
+		}
+	})
+	if err != nil {
+		return cn, err
+	}
+	if !local.IsValid() || !remote.IsValid() {
+		return cn, fmt.Errorf("%s: connection without valid addresses", FamilyName)
+	}
+	cn.Local, cn.Remote = netip.AddrPortFrom(local, lport), netip.AddrPortFrom(remote, rport)
+	return cn, nil
+}
