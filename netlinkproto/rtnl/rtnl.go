@@ -220,6 +220,12 @@ func tcmsg(ifindex int, handle, parent, info uint32) []byte {
 	return b
 }
 
+// Attributes of TCA_STATS2 (linux/gen_stats.h).
+const (
+	tcaStatsBasic = 1
+	tcaStatsQueue = 3
+)
+
 // Qdisc is a qdisc as the kernel dumps it; Options is the raw TCA_OPTIONS payload.
 type Qdisc struct {
 	Ifindex int
@@ -227,6 +233,12 @@ type Qdisc struct {
 	Parent  uint32
 	Kind    string
 	Options []byte
+	// From TCA_STATS2 (zero when the kernel sent none).
+	Bytes   uint64
+	Packets uint32
+	Qlen    uint32
+	Backlog uint32
+	Drops   uint32
 }
 
 // QdiscFlags choose how AddQdisc treats an existing qdisc.
@@ -296,6 +308,26 @@ func (c *Conn) Qdiscs(ifindex int) ([]Qdisc, error) {
 				q.Kind = ad.String()
 			case unix.TCA_OPTIONS:
 				q.Options = append([]byte(nil), ad.Bytes()...)
+			case unix.TCA_STATS2:
+				ad.Nested(func(nd *netlink.AttributeDecoder) error {
+					for nd.Next() {
+						b := nd.Bytes()
+						switch nd.Type() {
+						case tcaStatsBasic: // struct gnet_stats_basic
+							if len(b) >= 12 {
+								q.Bytes = binary.NativeEndian.Uint64(b)
+								q.Packets = binary.NativeEndian.Uint32(b[8:])
+							}
+						case tcaStatsQueue: // struct gnet_stats_queue
+							if len(b) >= 12 {
+								q.Qlen = binary.NativeEndian.Uint32(b)
+								q.Backlog = binary.NativeEndian.Uint32(b[4:])
+								q.Drops = binary.NativeEndian.Uint32(b[8:])
+							}
+						}
+					}
+					return nil
+				})
 			}
 		}
 		if ad.Err() == nil {
