@@ -388,8 +388,10 @@ func TestTcPlugin(t *testing.T) {
 	}
 }
 
-// The qdisc comes and goes, and the module unloads and loads again, while TCP and UDP
-// keep flowing through the router (KASAN, lockdep and kmemleak watch on the debug kernel).
+// The qdisc comes and goes, and both modules unload and load again, while TCP keeps
+// flowing through the router: fcm_receiver is loaded with enable=1, so its hooks act in
+// every netns and track a fresh connection each round when it is unloaded (KASAN,
+// lockdep and kmemleak watch on the debug kernel).
 func TestUnloadUnderTraffic(t *testing.T) {
 	vmtest.Require(t)
 	tp := routerTopo(t)
@@ -398,6 +400,21 @@ func TestUnloadUnderTraffic(t *testing.T) {
 	defer cancel()
 	tp.Flood(ctx, "fs", "10.0.2.3:5001", 2)
 	ko := vmtest.ModulePath(t, "sch_fcm")
+	rko := vmtest.ModulePath(t, "fcm_receiver")
+	t.Cleanup(func() { // back to how the VM loads it
+		if err := vmtest.UnloadModule("fcm_receiver"); err != nil {
+			t.Errorf("unload fcm_receiver: %v", err)
+		}
+		if err := vmtest.LoadModule(rko, "enable=0"); err != nil {
+			t.Errorf("load fcm_receiver: %v", err)
+		}
+	})
+	if err := vmtest.UnloadModule("fcm_receiver"); err != nil {
+		t.Fatal(err)
+	}
+	if err := vmtest.LoadModule(rko, "enable=1"); err != nil {
+		t.Fatal(err)
+	}
 	rc, err := rtnl.Dial(tp.FD("fr"))
 	if err != nil {
 		t.Fatal(err)
@@ -413,7 +430,27 @@ func TestUnloadUnderTraffic(t *testing.T) {
 		if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 			t.Fatalf("round %d: add: %v", i, err)
 		}
+		fctx, fcancel := context.WithCancel(ctx) // a connection the receiver sees from its SYN
+		tp.Flood(fctx, "fs", "10.0.2.3:5001", 1)
 		time.Sleep(500 * time.Millisecond)
+		fc, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD("fd")})
+		if err != nil {
+			t.Fatalf("round %d: %v", i, err)
+		}
+		r, err := fc.Receiver()
+		fc.Close()
+		if err != nil || r.Conns == 0 || r.Priced == 0 {
+			t.Errorf("round %d: the receiver tracks %d connections, %d priced segments (%v); want some", i, r.Conns, r.Priced, err)
+		}
+		if err := vmtest.UnloadModule("fcm_receiver"); err != nil {
+			t.Fatalf("round %d: unload fcm_receiver: %v", i, err)
+		}
+		if i == 0 {
+			out, _ := exec.Command("ip", "netns", "exec", "fd", vmtest.Nlkit(t), "fcm", "receiver", "status").CombinedOutput()
+			if !strings.Contains(string(out), "fcm_receiver is not loaded") {
+				t.Errorf("nlkit fcm receiver status without the module: %q, want it to say fcm_receiver is not loaded", out)
+			}
+		}
 		if err := rc.DelQdisc(l.Index, 0x10000, rtnl.HandleRoot); err != nil {
 			t.Fatalf("round %d: delete: %v", i, err)
 		}
@@ -423,8 +460,12 @@ func TestUnloadUnderTraffic(t *testing.T) {
 		if err := vmtest.LoadModule(ko, ""); err != nil {
 			t.Fatalf("round %d: load: %v", i, err)
 		}
+		if err := vmtest.LoadModule(rko, "enable=1"); err != nil {
+			t.Fatalf("round %d: load fcm_receiver: %v", i, err)
+		}
+		fcancel()
 	}
-	t.Logf("%d rounds of qdisc add/delete and module unload/load under traffic", rounds)
+	t.Logf("%d rounds of qdisc add/delete and unload/load of both modules under traffic", rounds)
 }
 
 // Hostile segments cross the router unharmed: crafted with a raw socket, they are

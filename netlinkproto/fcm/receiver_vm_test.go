@@ -1,0 +1,268 @@
+//go:build vmtest
+
+package fcm_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/fcm"
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+	"github.com/nlkit/nlkit/tests/vmtest"
+)
+
+func receiverClient(t *testing.T, tp *vmtest.Topo, ns string) *fcm.Client {
+	t.Helper()
+	c, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func u32p(v uint32) *uint32 { return &v }
+func boolp(v bool) *bool    { return &v }
+
+// nlkitNS runs nlkit in netns ns, as root or (nobody) as uid/gid 65534 without capabilities.
+func nlkitNS(t *testing.T, ns string, nobody bool, args ...string) (string, int) {
+	t.Helper()
+	argv := []string{"netns", "exec", ns}
+	if nobody {
+		argv = append(argv, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+	}
+	cmd := exec.Command("ip", append(append(argv, vmtest.Nlkit(t)), args...)...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+// Parameters: per netns, from the module parameters, changed only within range, and
+// only with CAP_NET_ADMIN; every refusal says why.
+func TestReceiverParams(t *testing.T) {
+	vmtest.Require(t)
+	tp := routerTopo(t)
+	c := receiverClient(t, tp, "fd")
+	r, err := c.Receiver()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fcm.ReceiverParams{Enabled: false, Alpha: 25, Tau: 1, PsThresh: 20, Weight: 300000, MSSDelta: 4, MaxConns: 65536, IdleTimeout: 120}
+	if r.Params != want {
+		t.Errorf("a new netns's params: %+v, want the module's (loaded with enable=0) %+v", r.Params, want)
+	}
+	ch := fcm.ReceiverChange{Enabled: boolp(true), Alpha: u32p(50), Tau: u32p(2), PsThresh: u32p(0), Weight: u32p(12345),
+		MSSDelta: u32p(0), MaxConns: u32p(7), IdleTimeout: u32p(9)}
+	if err := c.SetReceiver(ch); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = c.Receiver()
+	want = fcm.ReceiverParams{Enabled: true, Alpha: 50, Tau: 2, PsThresh: 0, Weight: 12345, MSSDelta: 0, MaxConns: 7, IdleTimeout: 9}
+	if r.Params != want {
+		t.Errorf("after set: %+v, want %+v", r.Params, want)
+	}
+	other := receiverClient(t, tp, "fs")
+	if o, _ := other.Receiver(); o.Params.Enabled || o.Params.Alpha != 25 {
+		t.Errorf("another netns changed too: %+v", o.Params)
+	}
+	for _, bad := range []struct {
+		name string
+		ch   fcm.ReceiverChange
+	}{
+		{"alpha 0", fcm.ReceiverChange{Alpha: u32p(0)}},
+		{"alpha 101", fcm.ReceiverChange{Alpha: u32p(101)}},
+		{"tau 0", fcm.ReceiverChange{Tau: u32p(0)}},
+		{"weight 0", fcm.ReceiverChange{Weight: u32p(0)}},
+		{"mss_delta 257", fcm.ReceiverChange{MSSDelta: u32p(257)}},
+		{"max_conns 0", fcm.ReceiverChange{MaxConns: u32p(0)}},
+		{"idle_timeout 0", fcm.ReceiverChange{IdleTimeout: u32p(0)}},
+	} {
+		err := c.SetReceiver(bad.ch)
+		var ge *genl.Error
+		t.Logf("%s: %v", bad.name, err)
+		if !errors.As(err, &ge) || ge.Message == "" || ge.Offset == 0 {
+			t.Errorf("%s: want a kernel refusal with a message naming the attribute, got %v", bad.name, err)
+		}
+	}
+	if r2, _ := c.Receiver(); r2.Params != want {
+		t.Errorf("refused changes changed something: %+v", r2.Params)
+	}
+	// the command line: its own checks (exit 2), the kernel's (exit 1), permissions
+	for _, tc := range []struct {
+		args []string
+		code int
+		has  string
+	}{
+		{[]string{"fcm", "receiver", "set"}, 2, "nothing to set"},
+		{[]string{"fcm", "receiver", "set", "alpha", "0"}, 2, "alpha"},
+		{[]string{"fcm", "receiver", "set", "enable", "maybe"}, 2, "on or off"},
+		{[]string{"fcm", "receiver", "set", "bogus", "1"}, 2, "unknown argument"},
+		{[]string{"fcm", "receiver", "set", "alpha", "30"}, 0, ""},
+	} {
+		out, code := nlkitNS(t, "fd", false, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.has) {
+			t.Errorf("nlkit %s: exit %d %q, want exit %d containing %q", strings.Join(tc.args, " "), code, out, tc.code, tc.has)
+		}
+	}
+	out, code := nlkitNS(t, "fd", true, "fcm", "receiver", "set", "alpha", "40")
+	t.Logf("as nobody: exit %d: %s", code, strings.TrimSpace(out))
+	if code != 1 || !strings.Contains(out, "CAP_NET_ADMIN") {
+		t.Errorf("an unprivileged set: exit %d %q, want exit 1 naming CAP_NET_ADMIN", code, out)
+	}
+	if out, code := nlkitNS(t, "fd", true, "fcm", "receiver", "status"); code != 0 || !strings.Contains(out, "receiver on alpha 30") {
+		t.Errorf("an unprivileged status: exit %d %q, want the status", code, out)
+	}
+	out, _ = nlkitNS(t, "fd", false, "fcm", "receiver", "status", "-j")
+	t.Logf("nlkit fcm receiver status -j: %s", strings.TrimSpace(out))
+}
+
+// The table is bounded (more connections are counted, not tracked) and forgets idle
+// and closed connections.
+func TestReceiverTableFullAndExpiry(t *testing.T) {
+	vmtest.Require(t)
+	tp := routerTopo(t)
+	c := receiverClient(t, tp, "fd")
+	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), MaxConns: u32p(3), IdleTimeout: u32p(2)}); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("fs", "10.0.1.1:5001")
+	defer sink.Close()
+	var conns []net.Conn
+	tp.Must("fd", func() error {
+		for i := 0; i < 6; i++ {
+			cn, err := net.DialTimeout("tcp", "10.0.1.1:5001", 10*time.Second)
+			if err != nil {
+				return err
+			}
+			conns = append(conns, cn)
+		}
+		return nil
+	})
+	r, _ := c.Receiver()
+	cs, _ := c.Conns()
+	t.Logf("6 connections with max_conns 3: conns %d (dump %d), tracked %d, table_full %d", r.Conns, len(cs), r.Tracked, r.TableFull)
+	if r.Conns != 3 || len(cs) != 3 || r.TableFull < 3 {
+		t.Errorf("want 3 tracked and at least 3 counted as table_full")
+	}
+	for _, cn := range conns {
+		cn.Write([]byte("still works"))
+	}
+	time.Sleep(500 * time.Millisecond)
+	if sink.Bytes() != int64(6*len("still works")) {
+		t.Errorf("the sink got %d bytes, want %d: untracked connections must work", sink.Bytes(), 6*len("still works"))
+	}
+	for _, cn := range conns[:2] {
+		cn.(*net.TCPConn).SetLinger(0) // close with a RST: forgotten at once
+		cn.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
+	r2, _ := c.Receiver()
+	t.Logf("after 2 resets: conns %d, expired %d", r2.Conns, r2.Expired)
+	// the idle ones go after idle_timeout (2 s) plus the worker's period (1 s)
+	var r3 fcm.Receiver
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		if r3, _ = c.Receiver(); r3.Conns == 0 {
+			break
+		}
+	}
+	t.Logf("idle: conns %d, expired %d", r3.Conns, r3.Expired)
+	if r3.Conns != 0 || r3.Expired < 3 {
+		t.Errorf("idle connections were not forgotten: conns %d expired %d", r3.Conns, r3.Expired)
+	}
+	for _, cn := range conns[2:] {
+		cn.Close()
+	}
+}
+
+// Hostile option lists on incoming segments are counted as malformed and ignored;
+// segments too short to be TCP are left alone; the host and its connections are fine.
+func TestReceiverHostileOptions(t *testing.T) {
+	vmtest.Require(t)
+	tp := routerTopo(t)
+	c := receiverClient(t, tp, "fd")
+	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true)}); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("fd", "10.0.2.2:5001")
+	defer sink.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tp.Flood(ctx, "fs", "10.0.2.2:5001", 1)
+	src, dst := netip.MustParseAddr("10.0.1.1"), netip.MustParseAddr("10.0.2.2")
+	seg := func(opts []byte, doff int) []byte {
+		tcp := make([]byte, 20)
+		binary.BigEndian.PutUint16(tcp[0:], 4000)
+		binary.BigEndian.PutUint16(tcp[2:], 5001)
+		tcp[12] = byte(doff << 4)
+		tcp[13] = 0x18
+		binary.BigEndian.PutUint16(tcp[14:], 1000)
+		tcp = append(append(tcp, opts...), []byte("payload")...)
+		binary.BigEndian.PutUint16(tcp[16:], vmtest.TCPChecksum(src, dst, tcp))
+		ip := make([]byte, 20)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(tcp)))
+		ip[8], ip[9] = 64, 6
+		copy(ip[12:], src.AsSlice())
+		copy(ip[16:], dst.AsSlice())
+		return append(ip, tcp...)
+	}
+	malformed := [][]byte{
+		seg([]byte{92, 3, 0, 1}, 6),                    // option 92, length 3
+		seg([]byte{92, 6, 0, 1, 0, 0, 1, 1}, 7),        // option 92, length 6
+		seg([]byte{8, 0, 1, 1}, 6),                     // length 0
+		seg([]byte{1, 1, 1, 5}, 6),                     // a kind with no length byte
+		seg([]byte{1, 1, 92, 8}, 6),                    // runs past the header
+		seg([]byte{2, 1, 1, 1}, 6),                     // length 1
+		seg([]byte{92, 4, 0xff, 0xff, 92, 2, 1, 1}, 7), // a good price, then length 2
+	}
+	fine := [][]byte{
+		seg([]byte{92, 4, 0, 7}, 6),
+		seg([]byte{1, 1, 1, 0}, 6),
+		seg(nil, 5),
+	}
+	short := seg(nil, 5)[:30] // 10 bytes of TCP header: not a TCP segment
+	before, _ := c.Receiver()
+	tp.Must("fs", func() error {
+		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer syscall.Close(fd)
+		to := &syscall.SockaddrInet4{Addr: dst.As4()}
+		for _, p := range append(append(malformed, fine...), short) {
+			if err := syscall.Sendto(fd, p, 0, to); err != nil {
+				return fmt.Errorf("send: %w", err)
+			}
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	after, _ := c.Receiver()
+	got := after.Malformed - before.Malformed
+	t.Logf("%d malformed option lists and %d fine ones sent: malformed +%d", len(malformed), len(fine), got)
+	if got != uint64(len(malformed)) {
+		t.Errorf("malformed +%d, want +%d", got, len(malformed))
+	}
+	b0 := sink.Bytes()
+	time.Sleep(500 * time.Millisecond)
+	if sink.Bytes() == b0 {
+		t.Errorf("the flood stopped")
+	}
+}
