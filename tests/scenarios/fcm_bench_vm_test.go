@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,111 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 	t.Logf("  fcm / tbf goodput: %.2f (forwarding cost per byte: %.2fx tbf's)", fq/tbf, tbf/fq)
 	if tbf == 0 || fq == 0 || modified == 0 {
 		t.Fatalf("no traffic: tbf %.0f, fcm %.0f, stamped %d", tbf, fq, modified)
+	}
+}
+
+// TestBenchmarkFCMReceiver prints fcm_receiver's cost to a receiving host's TCP
+// throughput: 4 flows over a veth pair as fast as the VM can carry them, with the
+// receiver on in the receiving netns (hooks on both directions, every segment parsed
+// and looked up, every connection's rounds computed, window checks on every ACK)
+// against off (its hooks unregistered: the same as no module). A second figure has an
+// FCM router in the path (rate far above the VM) so every segment carries a price,
+// with the receiver's weight at its maximum so the law never needs to lower a window:
+// lowering windows cuts throughput by design, which is control, not cost. Rounds
+// alternate; the figures are ratios of medians.
+func TestBenchmarkFCMReceiver(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "ws", "wr", "wd")
+	tp.IP("", "link add eth0 netns ws type veth peer name r0 netns wr",
+		"link add r1 netns wr type veth peer name eth0 netns wd")
+	tp.IP("ws", "link set lo up", "link set eth0 up", "addr add 10.8.1.1/24 dev eth0", "route add default via 10.8.1.2")
+	tp.IP("wr", "link set lo up", "link set r0 up", "link set r1 up", "addr add 10.8.1.2/24 dev r0", "addr add 10.8.2.1/24 dev r1")
+	tp.IP("wd", "link set lo up", "link set eth0 up", "addr add 10.8.2.2/24 dev eth0", "route add default via 10.8.2.1")
+	tp.Sysctl("wr", "net/ipv4/ip_forward", "1")
+	sink := tp.NewSink("wd", "10.8.2.2:5001")
+	rc, err := rtnl.Dial(tp.FD("wr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	l, _ := rc.LinkByName("r1")
+	fc, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD("wd")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	measure, rounds := 3*time.Second, 3
+	if vmtest.Kernel() == "debug" {
+		measure, rounds = 4*time.Second, 2
+	}
+	on, off := true, false
+	results := map[string][]float64{}
+	var lowered, priced uint64
+	for _, router := range []bool{false, true} {
+		if router {
+			// qmin 0 so prices flow at whatever queue the CPU-bound router keeps; bval 1
+			// keeps x*p far below the maximal weight
+			b, _ := fcm.EncodeOptions(fcm.Config{Rate: 10 * 1000 * 1000 * 1000 / 8, Limit: 4 << 20, Bval: 1, QminSet: true})
+			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for r := 0; r < rounds; r++ {
+			for _, enabled := range []bool{false, true} {
+				e := &off
+				if enabled {
+					e = &on
+				}
+				maxWeight := uint32(1<<32 - 1)
+				if err := fc.SetReceiver(fcm.ReceiverChange{Enabled: e, Weight: &maxWeight}); err != nil {
+					t.Fatal(err)
+				}
+				before, _ := fc.Receiver()
+				ctx, cancel := context.WithCancel(context.Background())
+				tp.Flood(ctx, "ws", "10.8.2.2:5001", 4)
+				time.Sleep(time.Second)
+				key := fmt.Sprintf("router=%v receiver=%v", router, enabled)
+				results[key] = append(results[key], sink.Rate(measure))
+				after, _ := fc.Receiver()
+				if router && enabled {
+					lowered += after.Lowered - before.Lowered
+					priced += after.Priced - before.Priced
+				}
+				cancel()
+				time.Sleep(500 * time.Millisecond)
+			}
+		}
+	}
+	med := func(v []float64) float64 {
+		s := append([]float64(nil), v...)
+		sort.Float64s(s)
+		return s[len(s)/2]
+	}
+	show := func(v []float64) string {
+		var out []string
+		for _, x := range v {
+			out = append(out, fmt.Sprintf("%.0f", x/mbit))
+		}
+		return strings.Join(out, ", ")
+	}
+	t.Logf("TCP goodput of 4 flows into the receiving netns, CPU-bound (Mbit/s, each round):")
+	for _, router := range []bool{false, true} {
+		offK, onK := fmt.Sprintf("router=%v receiver=false", router), fmt.Sprintf("router=%v receiver=true", router)
+		a, b := med(results[offK]), med(results[onK])
+		what := "no FCM router (no prices: parse, look up, rounds)"
+		if router {
+			what = fmt.Sprintf("FCM router in the path (%d priced segments, %d windows lowered)", priced, lowered)
+		}
+		t.Logf("  %s: receiver off %s (median %.0f), on %s (median %.0f): on/off %.2f", what, show(results[offK]), a/mbit,
+			show(results[onK]), b/mbit, b/a)
+		if a == 0 || b == 0 {
+			t.Fatalf("no traffic")
+		}
+	}
+	if priced == 0 || lowered != 0 {
+		t.Errorf("with the router: %d priced segments (want some), %d windows lowered (want none)", priced, lowered)
+	}
+	if err := fc.SetReceiver(fcm.ReceiverChange{Enabled: &off}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,18 +8,18 @@ const FileName = "job.json"
 
 // Job tells the guest init what to do after boot.
 type Job struct {
-	Kernel   string   `json:"kernel"`   // name of the kernel under test (for logs and env)
-	Modules  []string `json:"modules"`  // .ko paths, loaded in this order, unloaded in reverse
+	Kernel  string   `json:"kernel"`  // name of the kernel under test (for logs and env)
+	Modules []string `json:"modules"` // .ko paths, loaded in this order, unloaded in reverse
 	// Params are load parameters by module name. fcm_receiver is loaded with enable=0:
 	// its hooks would act on every test's connections, so the tests that want it
 	// enable it in their own netns.
-	Params map[string]string `json:"params,omitempty"`
-	Tests    []Test   `json:"tests"`    // test binaries to run, in order
-	Run      string   `json:"run"`      // -test.run filter, if any
-	Verbose  bool     `json:"verbose"`  // stream every test's output to the host console
-	Kmemleak bool     `json:"kmemleak"` // check kmemleak after the modules are unloaded
-	Shell    bool     `json:"shell"`    // interactive shell on the console instead of tests
-	Timeout  int      `json:"timeout"`  // per-binary timeout, seconds
+	Params   map[string]string `json:"params,omitempty"`
+	Tests    []Test            `json:"tests"`    // test binaries to run, in order
+	Run      string            `json:"run"`      // -test.run filter, if any
+	Verbose  bool              `json:"verbose"`  // stream every test's output to the host console
+	Kmemleak bool              `json:"kmemleak"` // check kmemleak after the modules are unloaded
+	Shell    bool              `json:"shell"`    // interactive shell on the console instead of tests
+	Timeout  int               `json:"timeout"`  // per-binary timeout, seconds
 }
 
 // Test is one Go test binary built on the host with `go test -c`.
