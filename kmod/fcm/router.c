@@ -91,7 +91,7 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 {
 	struct fcm_sched *q = qdisc_priv(sch);
 	struct sk_buff *skb = qdisc_peek_head(sch);
-	u64 now;
+	u64 now, slack;
 
 	if (!skb)
 		return NULL;
@@ -102,10 +102,13 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 		return NULL;
 	}
 	skb = qdisc_dequeue_head(sch);
-	/* A late wake-up (timer slack, a busy CPU) may be caught up within FCM_SLACK_NS,
-	 * so the long-term rate holds; an idle link banks no more credit than that.
+	/* A late wake-up (timer slack, a busy CPU) may be caught up within FCM_SLACK_NS
+	 * or two full-size packets' time, whichever is longer, so the long-term rate
+	 * holds at low rates too; an idle link banks no more credit than that.
 	 */
-	q->t_next = max(q->t_next, now - min_t(u64, now, FCM_SLACK_NS)) +
+	slack = max_t(u64, FCM_SLACK_NS,
+		      div64_u64(2ULL * psched_mtu(qdisc_dev(sch)) * NSEC_PER_SEC, q->cfg.rate));
+	q->t_next = max(q->t_next, now - min_t(u64, now, slack)) +
 		    div64_u64((u64)qdisc_pkt_len(skb) * NSEC_PER_SEC, q->cfg.rate);
 	q->price = fcm_price(&q->cfg, sch->q.qlen);
 	switch (fcm_stamp(skb, q->price, READ_ONCE(qdisc_dev(sch)->mtu))) {

@@ -309,6 +309,9 @@ func TestScenarioFCM(t *testing.T) {
 		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 		t.Logf("%-9s %8.1f %8.0f %9.1fms %5.1f%% %6.3f %28s %8.0f/%.0f/%.0f (%d) %6d", r.name, r.meanQ, r.p95Q, r.meanDelay*1000,
 			r.util*100, r.jain, strings.Join(fl, " "), ms(r.short.Avg), ms(r.short.P50), ms(r.short.P99), r.short.Requests, r.drops)
+		if r.short.Errors > 0 {
+			t.Logf("%-9s %d short transfers failed (%s)", r.name, r.short.Errors, r.short.FirstError)
+		}
 	}
 	f, d := res[0], res[1]
 	t.Logf("fcm queue, mean per second (packets): %.0f", f.perSecondQ)
@@ -322,9 +325,11 @@ func TestScenarioFCM(t *testing.T) {
 	if f.meanDelay > d.meanDelay/4 {
 		t.Errorf("fcm mean queueing delay %.1f ms, want at most a quarter of drop-tail's %.1f ms", f.meanDelay*1000, d.meanDelay*1000)
 	}
-	if f.short.Requests == 0 || d.short.Requests == 0 || f.short.Avg >= d.short.Avg {
-		t.Errorf("short transfers: fcm avg %v (%d done), drop-tail avg %v (%d done): want fcm faster", f.short.Avg, f.short.Requests,
-			d.short.Avg, d.short.Requests)
+	// drop-tail's queue can hold a short transfer past wget's 10 s timeout (the debug
+	// kernel's 2 Mbit/s): none completing there while fcm's complete counts as faster
+	if f.short.Requests == 0 || (d.short.Requests > 0 && f.short.Avg >= d.short.Avg) {
+		t.Errorf("short transfers: fcm avg %v (%d done, %d errors), drop-tail avg %v (%d done, %d errors): want fcm faster",
+			f.short.Avg, f.short.Requests, f.short.Errors, d.short.Avg, d.short.Requests, d.short.Errors)
 	}
 	if f.drops != 0 {
 		t.Errorf("fcm dropped %d packets during the measurement: the loop did not hold the queue", f.drops)
