@@ -150,23 +150,7 @@ func TestStampsEverySegment(t *testing.T) {
 	for _, a := range []string{"10.0.2.2:5001", "10.0.2.3:5001", "[fd00:2::3]:5001"} {
 		tp.NewSink("fd", a)
 	}
-	pcap := filepath.Join(t.TempDir(), "fd.pcap")
-	dump := exec.Command("ip", "netns", "exec", "fd", "tcpdump", "-Z", "root", "-i", "eth0", "-s", "0", "-U", "-w", pcap, "tcp")
-	var dumpOut strings.Builder
-	dump.Stderr = &dumpOut
-	if err := dump.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// tcpdump creates the file once it captures (seconds under KASAN and TCG)
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if _, err := os.Stat(pcap); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tcpdump did not start:\n%s", dumpOut.String())
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+	capture := vmtest.StartCapture(t, "fd", "eth0", "tcp")
 	ctx, cancel := context.WithCancel(context.Background())
 	tp.Flood(ctx, "fs", "10.0.2.3:5001", 2)
 	tp.Flood(ctx, "fs", "10.0.2.2:5001", 1)
@@ -186,8 +170,7 @@ func TestStampsEverySegment(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	cancel()
 	time.Sleep(time.Second)
-	dump.Process.Signal(syscall.SIGTERM)
-	dump.Wait()
+	pcap := capture.Stop()
 
 	segs, err := vmtest.ReadPcapTCP(pcap)
 	if err != nil {
@@ -529,20 +512,7 @@ func TestHostileSegments(t *testing.T) {
 	}
 	truncated := ipv4([]byte{0x0f, 0xa7, 0x17, 0x70, 0, 0, 0, 1, 0, 0}, false) // a 10-byte "TCP header"
 
-	pcap := filepath.Join(t.TempDir(), "hostile.pcap")
-	dump := exec.Command("ip", "netns", "exec", "fd", "tcpdump", "-Z", "root", "-i", "eth0", "-s", "0", "-U", "-w", pcap, "ip and src 10.0.1.1")
-	if err := dump.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if _, err := os.Stat(pcap); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("tcpdump did not start")
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+	capture := vmtest.StartCapture(t, "fd", "eth0", "ip and src 10.0.1.1")
 	before, _ := fc.Qdisc(uint32(idx), 0)
 	tp.Must("fs", func() error {
 		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
@@ -559,8 +529,7 @@ func TestHostileSegments(t *testing.T) {
 		return syscall.Sendto(fd, truncated, 0, to)
 	})
 	time.Sleep(2 * time.Second)
-	dump.Process.Signal(syscall.SIGTERM)
-	dump.Wait()
+	pcap := capture.Stop()
 	after, _ := fc.Qdisc(uint32(idx), 0)
 	segs, err := vmtest.ReadPcapTCP(pcap)
 	if err != nil {

@@ -8,13 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -135,28 +132,14 @@ func TestScenarioFCM(t *testing.T) {
 		defer rc.Close()
 		l, _ := rc.LinkByName("r1")
 		ports := []int{5001, 5002, 5003, 5004}
-		var pcap string
-		var dump *exec.Cmd
+		var capture *vmtest.Capture
 		if name == "fcm" {
 			b, _ := fcm.EncodeOptions(fcm.Config{Rate: rate, Limit: 1000 * 1514, Bval: bval})
 			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 				t.Fatal(err)
 			}
 			nlkitIn(t, "fd", "fcm", "receiver", "set", "enable", "on", "weight", fmt.Sprint(weight))
-			pcap = filepath.Join(t.TempDir(), "fd.pcap")
-			dump = exec.Command("ip", "netns", "exec", "fd", "tcpdump", "-Z", "root", "-i", "eth0", "-s", "0", "-U", "-w", pcap, "tcp")
-			if err := dump.Start(); err != nil {
-				t.Fatal(err)
-			}
-			for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-				if _, err := os.Stat(pcap); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("tcpdump did not start")
-				}
-			}
-			time.Sleep(500 * time.Millisecond)
+			capture = vmtest.StartCapture(t, "fd", "eth0", "tcp")
 		} else {
 			tc(t, "fr", "qdisc del dev r1 root") // a replace cannot change the kind
 			tc(t, "fr", fmt.Sprintf("qdisc replace dev r1 root handle 1: tbf rate %dkbit burst 5000 latency 10s", rate*8/1000))
@@ -171,11 +154,9 @@ func TestScenarioFCM(t *testing.T) {
 		for _, p := range ports {
 			tp.Flood(ctx, "fs", fmt.Sprintf("10.7.2.2:%d", p), 1)
 		}
-		if dump != nil { // the capture covers the handshakes, prime start and the loop's start
+		if capture != nil { // the capture covers the handshakes, prime start and the loop's start
 			time.Sleep(4 * time.Second)
-			dump.Process.Signal(syscall.SIGTERM)
-			dump.Wait()
-			checkFCMCapture(t, pcap)
+			checkFCMCapture(t, capture.Stop())
 			time.Sleep(warm - 4*time.Second)
 		} else {
 			time.Sleep(warm)

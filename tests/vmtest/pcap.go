@@ -6,6 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
 )
 
 // TCPSegment is one TCP segment of a capture, with what a test checks of it.
@@ -151,4 +157,43 @@ func TCPChecksum(src, dst netip.Addr, tcp []byte) uint16 {
 	s4, d4 := src.As4(), dst.As4()
 	pseudo := sum16(s4[:], 0) + sum16(d4[:], 0) + 6 + uint32(len(tcp))
 	return ^fold(sum16(tcp, pseudo))
+}
+
+// Capture is a running tcpdump writing a pcap file.
+type Capture struct {
+	Path string
+	cmd  *exec.Cmd
+	out  *strings.Builder
+}
+
+// StartCapture runs tcpdump on dev in netns ns (whole packets, filter as tcpdump takes
+// it) into a file in the test's temporary directory, and returns once tcpdump
+// captures (it creates the file then: seconds under KASAN and TCG).
+func StartCapture(t testing.TB, ns, dev, filter string) *Capture {
+	t.Helper()
+	c := &Capture{Path: filepath.Join(t.TempDir(), ns+"-"+dev+".pcap"), out: &strings.Builder{}}
+	c.cmd = exec.Command("ip", "netns", "exec", ns, "tcpdump", "-Z", "root", "-i", dev, "-s", "0", "-U", "-w", c.Path, filter)
+	c.cmd.Stderr = c.out
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := os.Stat(c.Path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			c.cmd.Process.Kill()
+			c.cmd.Wait()
+			t.Fatalf("tcpdump did not start:\n%s", c.out.String())
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	return c
+}
+
+// Stop ends the capture and returns the file's path.
+func (c *Capture) Stop() string {
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	c.cmd.Wait()
+	return c.Path
 }

@@ -78,9 +78,9 @@ func fcmRouterStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := fcm.Dial()
+	cl, err := fcmDial()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return err
 	}
 	defer cl.Close()
 	qs, err := cl.Qdiscs()
@@ -141,9 +141,9 @@ func fcmWatch(c *cli.Context) error {
 	if iv < 10*time.Millisecond {
 		return usageErr("fcm watch: --interval must be at least 10ms")
 	}
-	cl, err := fcm.Dial()
+	cl, err := fcmDial()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return err
 	}
 	defer cl.Close()
 	sig := make(chan os.Signal, 1)
@@ -210,9 +210,9 @@ func fcmReceiverStatus(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("fcm receiver status takes no arguments")
 	}
-	cl, err := fcm.Dial()
+	cl, err := fcmDial()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return err
 	}
 	defer cl.Close()
 	r, err := cl.Receiver()
@@ -283,9 +283,9 @@ func fcmReceiverSet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := fcm.Dial()
+	cl, err := fcmDial()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return err
 	}
 	defer cl.Close()
 	if err := cl.SetReceiver(ch); err != nil {
@@ -298,9 +298,9 @@ func fcmReceiverConns(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("fcm receiver conns takes no arguments")
 	}
-	cl, err := fcm.Dial()
+	cl, err := fcmDial()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return err
 	}
 	defer cl.Close()
 	cs, err := cl.Conns()
@@ -323,4 +323,13 @@ func fcmReceiverConns(c *cli.Context) error {
 			x.MSS, x.Window, x.KernelWindow, rkd.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000, x.RxBytes, x.Lowered, x.Idle)
 	}
 	return w.Flush()
+}
+
+// fcmDial connects to the fcm family of this netns; its error is the command's exit.
+func fcmDial() (*fcm.Client, error) {
+	cl, err := fcm.Dial()
+	if err != nil {
+		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	return cl, nil
 }
