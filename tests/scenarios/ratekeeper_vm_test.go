@@ -144,9 +144,17 @@ func TestScenarioRatekeeper(t *testing.T) {
 
 	// forged and replayed feedback change nothing and are counted: stop the traffic
 	// first, so that no genuine feedback arrives meanwhile
+	// (the flows' socket buffers drain for a while after they stop: wait until no cut
+	// has come for 1.5 s)
 	cancel()
 	time.Sleep(2 * time.Second)
 	ss = ds.Stats()
+	for quiet, deadline := time.Now(), time.Now().Add(20*time.Second); time.Since(quiet) < 1500*time.Millisecond && time.Now().Before(deadline); {
+		time.Sleep(250 * time.Millisecond)
+		if s := ds.Stats(); s.Cuts != ss.Cuts || s.Received != ss.Received {
+			ss, quiet = s, time.Now()
+		}
+	}
 	cs, err := rk.DialConfig(&netlink.Config{NetNS: tp.FD("hosts")})
 	if err != nil {
 		t.Fatal(err)
