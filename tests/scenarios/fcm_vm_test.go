@@ -169,13 +169,19 @@ func TestScenarioFCM(t *testing.T) {
 		go func() {
 			defer swg.Done()
 			out, err := exec.Command("ip", "netns", "exec", "fd", vmtest.Nlkit(t), "load", "wget", "-N", "1", "-c", "1",
-				"--duration", measure.String(), "-q", "-j", "http://10.7.1.1:8080/20k").Output()
+				"--duration", measure.String(), "-j", "http://10.7.1.1:8080/20k").Output()
 			if err != nil {
 				t.Errorf("%s: wget: %v", name, err)
 				return
 			}
-			if err := json.Unmarshal(out, &short); err != nil {
+			// one JSON line per second, then the result (indented)
+			i := strings.LastIndex(string(out), "\n{\n")
+			if err := json.Unmarshal(out[i+1:], &short); i < 0 || err != nil {
 				t.Errorf("%s: wget output: %v\n%s", name, err, out)
+				return
+			}
+			if short.Errors > 0 {
+				t.Logf("%s: wget per second:\n%s", name, out[:i])
 			}
 		}()
 		root := func() rtnl.Qdisc {
