@@ -185,18 +185,7 @@ func (c *Client) Qdisc(ifindex, handle uint32) (Qdisc, error) {
 
 // Qdiscs dumps every fcm qdisc of the namespace.
 func (c *Client) Qdiscs() ([]Qdisc, error) {
-	msgs, err := c.c.Dump("get-qdisc", CmdGetQdisc, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Qdisc, 0, len(msgs))
-	for _, m := range msgs {
-		q, err := decodeQdisc(m.Data)
-		if err != nil {
-			c.Skipped++
-			continue
-		}
-		out = append(out, q)
-	}
-	return out, nil
+	out, skipped, err := genl.DumpDecode(c.c, "get-qdisc", CmdGetQdisc, nil, decodeQdisc)
+	c.Skipped += skipped
+	return out, err
 }

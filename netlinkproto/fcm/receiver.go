@@ -179,20 +179,9 @@ func (c *Client) SetReceiver(ch ReceiverChange) error {
 
 // Conns dumps the connections fcm_receiver tracks in the client's netns.
 func (c *Client) Conns() ([]Conn, error) {
-	msgs, err := c.c.Dump("get-conn", CmdGetConn, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Conn, 0, len(msgs))
-	for _, m := range msgs {
-		cn, err := decodeConn(m.Data)
-		if err != nil {
-			c.Skipped++
-			continue
-		}
-		out = append(out, cn)
-	}
-	return out, nil
+	out, skipped, err := genl.DumpDecode(c.c, "get-conn", CmdGetConn, nil, decodeConn)
+	c.Skipped += skipped
+	return out, err
 }
 
 func decodeConn(b []byte) (Conn, error) {

@@ -218,6 +218,25 @@ func (c *Conn) Dump(op string, cmd uint8, attrs []byte) ([]genetlink.Message, er
 	}
 }
 
+// DumpDecode dumps op and decodes each entry with decode. Entries that cannot be
+// decoded are left out and counted in skipped rather than failing the whole listing.
+func DumpDecode[T any](c *Conn, op string, cmd uint8, attrs []byte, decode func([]byte) (T, error)) (out []T, skipped int, err error) {
+	msgs, err := c.Dump(op, cmd, attrs)
+	if err != nil {
+		return nil, 0, err
+	}
+	out = make([]T, 0, len(msgs))
+	for _, m := range msgs {
+		v, err := decode(m.Data)
+		if err != nil {
+			skipped++
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, skipped, nil
+}
+
 // JoinGroup subscribes the connection to a multicast group of the family.
 func (c *Conn) JoinGroup(name string) error {
 	for _, g := range c.kernel.Groups {

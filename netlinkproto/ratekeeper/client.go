@@ -286,20 +286,12 @@ func (c *Client) Qdisc(ifindex, handle uint32) (Qdisc, error) {
 
 // Qdiscs dumps every ratekeeper qdisc of the namespace.
 func (c *Client) Qdiscs() ([]Qdisc, error) {
-	msgs, err := c.c.Dump("get-qdisc", CmdGetQdisc, nil)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Qdisc, 0, len(msgs))
-	for _, m := range msgs {
-		q, _, err := decodeQdisc(m.Data)
-		if err != nil {
-			c.Skipped++
-			continue
-		}
-		out = append(out, q)
-	}
-	return out, nil
+	out, skipped, err := genl.DumpDecode(c.c, "get-qdisc", CmdGetQdisc, nil, func(b []byte) (Qdisc, error) {
+		q, _, err := decodeQdisc(b)
+		return q, err
+	})
+	c.Skipped += skipped
+	return out, err
 }
 
 // SetRate moves a qdisc's current rate (bytes/s, within its min and max rates).

@@ -195,20 +195,9 @@ func (c *Client) Item(id uint32) (Item, error) {
 // Items dumps every item. Entries that cannot be decoded are left out and counted in
 // c.Skipped rather than failing the whole listing.
 func (c *Client) Items() ([]Item, error) {
-	msgs, err := c.c.Dump("get-item", CmdGetItem, nil)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]Item, 0, len(msgs))
-	for _, m := range msgs {
-		it, err := decodeItem(m.Data)
-		if err != nil {
-			c.Skipped++
-			continue
-		}
-		items = append(items, it)
-	}
-	return items, nil
+	items, skipped, err := genl.DumpDecode(c.c, "get-item", CmdGetItem, nil, decodeItem)
+	c.Skipped += skipped
+	return items, err
 }
 
 // Watcher receives value-changed events.
