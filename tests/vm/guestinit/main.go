@@ -212,9 +212,29 @@ func dmesg() string {
 	return string(buf[:m])
 }
 
+// watchKernelLog keeps a copy of the kernel log in the results directory while the job
+// runs, so that the host still has it when it must kill a guest that hangs.
+func watchKernelLog(dir string) {
+	// a task stuck in D state is reported (with its stack) after a minute, not two
+	_ = os.WriteFile("/proc/sys/kernel/hung_task_timeout_secs", []byte("60"), 0)
+	go func() {
+		for {
+			time.Sleep(15 * time.Second)
+			writeFile(dir, job.Dmesg, dmesg())
+		}
+	}()
+}
+
+// sysrq asks the kernel to write a report (w: blocked tasks, l: backtraces of all CPUs).
+func sysrq(c string) {
+	_ = os.WriteFile("/proc/sys/kernel/sysrq", []byte("1"), 0)
+	_ = os.WriteFile("/proc/sysrq-trigger", []byte(c), 0)
+}
+
 func runJob(dir string, j *job.Job) (verdict string) {
 	modlog, _ := os.Create(filepath.Join(dir, job.ModulesLog))
 	defer modlog.Close()
+	watchKernelLog(dir)
 	failed := 0
 	if j.Kmemleak {
 		if err := kmemleak("clear"); err != nil {
@@ -298,15 +318,12 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 				}
 			}
 		}()
-		err = cmd.Start()
-		if err == nil {
-			err = cmd.Wait()
-		}
+		err = waitTest(dir, t, j, cmd)
 		pw.Close()
 		time.Sleep(100 * time.Millisecond)
 	} else {
 		cmd.Stdout, cmd.Stderr = out, out
-		err = cmd.Run()
+		err = waitTest(dir, t, j, cmd)
 	}
 	rc := 0
 	if err != nil {
@@ -327,6 +344,37 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 		return 1
 	}
 	return 0
+}
+
+// waitTest runs a test binary. Its own -test.timeout makes a hung test panic with every
+// goroutine's stack; a binary still there a minute after that is stuck in the kernel: the
+// blocked tasks and CPU backtraces go to the kernel log, it is killed, and the job goes
+// on to the next binary even if the process cannot die (D state).
+func waitTest(dir string, t job.Test, j *job.Job, cmd *exec.Cmd) error {
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	grace := time.Duration(j.Timeout)*time.Second + time.Minute
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(grace):
+	}
+	logf("%s: still running %s after its timeout: blocked tasks and CPU backtraces go to the kernel log", t.Pkg, grace)
+	sysrq("w")
+	sysrq("l")
+	_ = cmd.Process.Kill()
+	select {
+	case err := <-done:
+		writeFile(dir, job.Dmesg, dmesg())
+		return err
+	case <-time.After(30 * time.Second):
+	}
+	writeFile(dir, job.Dmesg, dmesg())
+	logf("%s: the test process does not die (stuck in the kernel); going on without it", t.Pkg)
+	return fmt.Errorf("test binary stuck in the kernel after its timeout")
 }
 
 func shell() {

@@ -45,6 +45,7 @@ var (
 	flagVerbose   = flag.Bool("v", false, "stream every test's output while it runs")
 	flagBootWait  = flag.Duration("boot-timeout", 6*time.Minute, "longest a boot may take to reach the guest init")
 	flagTimeout   = flag.Duration("timeout", 40*time.Minute, "longest one kernel's whole run may take")
+	flagPkgTime   = flag.Duration("pkg-timeout", 20*time.Minute, "longest one test package may take in the guest (go test -timeout)")
 )
 
 type kernel struct {
@@ -564,7 +565,7 @@ func runKernel(k kernel, out string, tests []testBin, useKVM bool) (tally, []str
 	t.passed++ // module build
 
 	j := job.Job{Kernel: k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: *flagRun, Verbose: *flagVerbose || *flagScenarios,
-		Kmemleak: k.debug, Shell: *flagShell, Timeout: int((*flagTimeout - 2*time.Minute).Seconds())}
+		Kmemleak: k.debug, Shell: *flagShell, Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
 	for _, tb := range tests {
 		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir})
 	}
@@ -630,7 +631,8 @@ wait:
 			}
 			if time.Since(bootStart) > *flagTimeout {
 				kill()
-				return fail(fmt.Sprintf("run exceeded %s and was killed", *flagTimeout))
+				consoleLog.Close()
+				return fail(fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, tests)))
 			}
 		}
 	}
@@ -711,6 +713,42 @@ wait:
 		}
 	}
 	return t, fails
+}
+
+// hangReport says what a guest that had to be killed was doing: the packages that
+// finished, the end of the running one's output, and the kernel log the guest saved last
+// (its splats, or its end).
+func hangReport(res string, tests []testBin) string {
+	var b strings.Builder
+	for i, tb := range tests {
+		rc, err := os.ReadFile(filepath.Join(res, job.Status(i)))
+		if err == nil {
+			fmt.Fprintf(&b, "%s: finished, exit %s\n", tb.pkg, strings.TrimSpace(string(rc)))
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(res, job.Output(i)))
+		if err != nil {
+			fmt.Fprintf(&b, "%s: not started\n", tb.pkg)
+			continue
+		}
+		var text strings.Builder
+		for _, l := range strings.Split(string(raw), "\n") {
+			if !strings.HasPrefix(l, "\x16") {
+				text.WriteString(l + "\n")
+			}
+		}
+		fmt.Fprintf(&b, "%s: running; the end of its output:\n%s", tb.pkg, indent(tail(text.String(), 40), "  "))
+	}
+	d, err := os.ReadFile(filepath.Join(res, job.Dmesg))
+	switch {
+	case err != nil:
+		b.WriteString("no kernel log saved by the guest\n")
+	case splats(string(d)) != "":
+		fmt.Fprintf(&b, "kernel log splats:\n%s", indent(tail(splats(string(d)), 80), "  "))
+	default:
+		fmt.Fprintf(&b, "kernel log (end, no splats):\n%s", indent(tail(string(d), 30), "  "))
+	}
+	return b.String()
 }
 
 func indent(s, p string) string {
