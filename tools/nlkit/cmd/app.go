@@ -23,7 +23,7 @@ func App() *cli.App {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"},
 		},
-		Commands: []*cli.Command{smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand()},
+		Commands: []*cli.Command{smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand()},
 	}
 }
 

@@ -1,0 +1,221 @@
+// Package equalize is the Go side of per-packet multipath (RTM_F_EQUALIZE): the client
+// of the equalize module's generic netlink family (kmod/equalize; constants generated
+// from netlinkproto/specs/equalize.yaml), and Detect, which says whether the running
+// kernel spreads an equalize route's packets at all.
+package equalize
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+)
+
+// ModuleName is the kernel module that registers the family.
+const ModuleName = "equalize"
+
+// Family is what genl.Dial checks.
+var Family = genl.Family{Name: FamilyName, Module: ModuleName, ABI: FamilyVersion}
+
+// Support is how the running kernel treats RTM_F_EQUALIZE.
+type Support int
+
+const (
+	// None: the flag is stored (IPv4) or dropped (IPv6) and ignored.
+	None Support = iota
+	// ModuleOnly: the equalize module spreads forwarded packets; locally generated
+	// ones stay on one path per flow.
+	ModuleOnly
+	// Kernel: the kernel implements the flag (nlkit's patch): forwarded and local
+	// traffic, IPv4 and IPv6.
+	Kernel
+)
+
+func (s Support) String() string {
+	switch s {
+	case Kernel:
+		return "kernel"
+	case ModuleOnly:
+		return "module"
+	}
+	return "none"
+}
+
+// Describe is a sentence for the user.
+func (s Support) Describe() string {
+	switch s {
+	case Kernel:
+		return "the kernel implements equalize (net.ipv4.fib_multipath_equalize = 1): forwarded and local packets are spread"
+	case ModuleOnly:
+		return "the equalize module spreads forwarded packets; this kernel does not implement equalize itself, so locally generated traffic stays on one path per flow"
+	}
+	return "this kernel ignores equalize and the equalize module is not loaded (modprobe equalize, or boot a kernel with nlkit's patch)"
+}
+
+// SysctlPath is the patch's read-only sysctl.
+const SysctlPath = "/proc/sys/net/ipv4/fib_multipath_equalize"
+
+// Detect says how the kernel of the caller's network namespace treats RTM_F_EQUALIZE.
+func Detect() Support {
+	if b, err := os.ReadFile(SysctlPath); err == nil && strings.TrimSpace(string(b)) == "1" {
+		return Kernel
+	}
+	if c, err := Dial(); err == nil {
+		c.Close()
+		return ModuleOnly
+	}
+	return None
+}
+
+// ErrNotSupported is returned when asked for equalize on a kernel that would ignore it.
+var ErrNotSupported = errors.New("equalize is not supported here")
+
+// Status is the module's state in a netns.
+type Status struct {
+	Prefixes    uint32 `json:"prefixes"`
+	Hashed4     uint64 `json:"hashed4"`
+	Hashed6     uint64 `json:"hashed6"`
+	Policy4     uint8  `json:"policy4"`
+	Policy6     uint8  `json:"policy6"`
+	WrongPolicy uint64 `json:"wrong_policy"`
+}
+
+// Prefix is a destination prefix the module spreads.
+type Prefix struct {
+	Net     *net.IPNet `json:"-"`
+	Packets uint64     `json:"packets"`
+}
+
+// Client talks to the equalize family of the caller's network namespace.
+type Client struct {
+	c *genl.Conn
+	// Skipped counts dump entries that could not be decoded (and were left out).
+	Skipped int
+}
+
+// Dial connects to the family; it fails with a clear message when the module is not
+// loaded or speaks another ABI.
+func Dial() (*Client, error) {
+	c, err := genl.Dial(Family)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close closes the client.
+func (c *Client) Close() error { return c.c.Close() }
+
+func decode(b []byte, fn func(*netlink.AttributeDecoder)) error {
+	return genl.Decode(FamilyName, b, fn)
+}
+
+// Status reports the module's counters and the netns's hash policies.
+func (c *Client) Status() (Status, error) {
+	msgs, err := c.c.Do("get-status", CmdGetStatus, nil)
+	if err != nil {
+		return Status{}, err
+	}
+	m, err := genl.One(msgs, FamilyName, "get-status")
+	if err != nil {
+		return Status{}, err
+	}
+	var s Status
+	err = decode(m.Data, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrStatusPrefixes:
+			s.Prefixes = ad.Uint32()
+		case AttrStatusHashed4:
+			s.Hashed4 = ad.Uint64()
+		case AttrStatusHashed6:
+			s.Hashed6 = ad.Uint64()
+		case AttrStatusPolicy4:
+			s.Policy4 = ad.Uint8()
+		case AttrStatusPolicy6:
+			s.Policy6 = ad.Uint8()
+		case AttrStatusWrongPolicy:
+			s.WrongPolicy = ad.Uint64()
+		}
+	})
+	return s, err
+}
+
+// EncodePrefix is the request of add-prefix and del-prefix.
+func EncodePrefix(p *net.IPNet) ([]byte, error) {
+	ones, bits := p.Mask.Size()
+	fam, ip := uint8(unix.AF_INET6), p.IP.To16()
+	if ip4 := p.IP.To4(); ip4 != nil && bits == 32 {
+		fam, ip = unix.AF_INET, ip4
+	}
+	if ip == nil || bits == 0 {
+		return nil, fmt.Errorf("bad prefix %v", p)
+	}
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint8(AttrPrefixFamily, fam)
+	ae.Bytes(AttrPrefixAddr, ip)
+	ae.Uint8(AttrPrefixLen, uint8(ones))
+	return ae.Encode()
+}
+
+// AddPrefix makes the module spread forwarded packets to p.
+func (c *Client) AddPrefix(p *net.IPNet) error {
+	b, err := EncodePrefix(p)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Do("add-prefix", CmdAddPrefix, b)
+	return err
+}
+
+// DelPrefix undoes AddPrefix.
+func (c *Client) DelPrefix(p *net.IPNet) error {
+	b, err := EncodePrefix(p)
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Do("del-prefix", CmdDelPrefix, b)
+	return err
+}
+
+// Raw sends a request as it is (tests of the module's input checks).
+func (c *Client) Raw(op string, cmd uint8, attrs []byte) error {
+	_, err := c.c.Do(op, cmd, attrs)
+	return err
+}
+
+func decodePrefix(b []byte) (Prefix, error) {
+	var p Prefix
+	var addr []byte
+	var plen int
+	err := decode(b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrPrefixAddr:
+			addr = ad.Bytes()
+		case AttrPrefixLen:
+			plen = int(ad.Uint8())
+		case AttrPrefixPackets:
+			p.Packets = ad.Uint64()
+		}
+	})
+	if err != nil {
+		return p, err
+	}
+	if len(addr) != 4 && len(addr) != 16 {
+		return p, fmt.Errorf("prefix address of %d bytes", len(addr))
+	}
+	p.Net = &net.IPNet{IP: net.IP(addr), Mask: net.CIDRMask(plen, len(addr)*8)}
+	return p, nil
+}
+
+// Prefixes dumps the configured prefixes.
+func (c *Client) Prefixes() ([]Prefix, error) {
+	out, skipped, err := genl.DumpDecode(c.c, "get-prefix", CmdGetPrefix, nil, decodePrefix)
+	c.Skipped = skipped
+	return out, err
+}

@@ -1,0 +1,424 @@
+//go:build vmtest
+
+package scenarios
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nlkit/nlkit/netlinkproto/equalize"
+	"github.com/nlkit/nlkit/tests/vmtest"
+)
+
+// The equalize scenario: sender es -- router er == three paths (p1, p2, p3) == ed.
+// er routes 10.99.0.0/24 and fd99::/64 (addresses on ed's lo) over the three paths with
+// weights 1:1:2; ed answers over p1 only. Shares are counted from er's transmit
+// counters on p1..p3.
+
+var eqWeights = []float64{1, 1, 2}
+
+func eqTopo(t *testing.T) *vmtest.Topo {
+	tp := vmtest.NewTopo(t, "es", "er", "ed")
+	tp.IP("", "link add s0 netns es type veth peer name ri netns er",
+		"link add p1 netns er type veth peer name q1 netns ed",
+		"link add p2 netns er type veth peer name q2 netns ed",
+		"link add p3 netns er type veth peer name q3 netns ed")
+	tp.IP("es", "link set lo up", "link set s0 up", "addr add 10.8.0.1/24 dev s0", "addr add fd08::1/64 dev s0 nodad",
+		"route add default via 10.8.0.2", "route add ::/0 via fd08::2")
+	er := []string{"link set lo up", "link set ri up", "addr add 10.8.0.2/24 dev ri", "addr add fd08::2/64 dev ri nodad"}
+	ed := []string{"link set lo up", "addr add 10.99.0.1/32 dev lo", "addr add fd99::1/128 dev lo",
+		"route add default via 10.9.1.1", "route add ::/0 via fd09:1::1"}
+	for k := 1; k <= 3; k++ {
+		er = append(er, fmt.Sprintf("link set p%d up", k), fmt.Sprintf("addr add 10.9.%d.1/24 dev p%d", k, k),
+			fmt.Sprintf("addr add fd09:%d::1/64 dev p%d nodad", k, k))
+		ed = append([]string{fmt.Sprintf("link set q%d up", k), fmt.Sprintf("addr add 10.9.%d.2/24 dev q%d", k, k),
+			fmt.Sprintf("addr add fd09:%d::2/64 dev q%d nodad", k, k)}, ed...)
+	}
+	tp.IP("er", er...)
+	tp.IP("ed", ed...)
+	tp.Sysctl("er", "net/ipv4/ip_forward", "1")
+	tp.Sysctl("er", "net/ipv6/conf/all/forwarding", "1")
+	for _, k := range []string{"all", "default", "q1", "q2", "q3"} {
+		tp.Sysctl("ed", "net/ipv4/conf/"+k+"/rp_filter", "0")
+	}
+	// one packet per segment, so that packet shares are segment shares
+	for ns, devs := range map[string][]string{"es": {"s0"}, "er": {"p1", "p2", "p3", "ri"}} {
+		for _, d := range devs {
+			if out, err := exec.Command("ip", "netns", "exec", ns, "ethtool", "-K", d, "tso", "off", "gso", "off", "gro", "off").CombinedOutput(); err != nil {
+				t.Fatalf("ethtool %s: %v\n%s", d, err, out)
+			}
+		}
+	}
+	// resolve every neighbour before counting
+	for k := 1; k <= 3; k++ {
+		poke(t, tp, "er", fmt.Sprintf("10.9.%d.2", k), fmt.Sprintf("fd09:%d::2", k))
+	}
+	poke(t, tp, "es", "10.8.0.2", "fd08::2")
+	time.Sleep(500 * time.Millisecond)
+	return tp
+}
+
+// poke sends a datagram to each address (so that neighbours get resolved).
+func poke(t *testing.T, tp *vmtest.Topo, ns string, addrs ...string) {
+	t.Helper()
+	tp.Must(ns, func() error {
+		for _, a := range addrs {
+			c, err := net.Dial("udp", hostPort(a, 9))
+			if err != nil {
+				return err
+			}
+			_, _ = c.Write([]byte("x"))
+			c.Close()
+		}
+		return nil
+	})
+}
+
+func eqNlkit(t *testing.T, ns string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", ns, vmtest.Nlkit(t)}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nlkit %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// txPackets reads the transmit packet counters of devs in ns (/proc/net/dev of a
+// thread in ns).
+func txPackets(t *testing.T, tp *vmtest.Topo, ns string, devs ...string) []uint64 {
+	t.Helper()
+	out := make([]uint64, len(devs))
+	tp.Must(ns, func() error {
+		f, err := os.Open("/proc/thread-self/net/dev")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			name, rest, ok := strings.Cut(s.Text(), ":")
+			if !ok {
+				continue
+			}
+			fields := strings.Fields(rest)
+			for i, d := range devs {
+				if strings.TrimSpace(name) == d && len(fields) >= 10 {
+					out[i], _ = strconv.ParseUint(fields[9], 10, 64)
+				}
+			}
+		}
+		return s.Err()
+	})
+	return out
+}
+
+// eqShares runs send and returns the packets each path carried meanwhile.
+func eqShares(t *testing.T, tp *vmtest.Topo, send func()) []uint64 {
+	before := txPackets(t, tp, "er", "p1", "p2", "p3")
+	send()
+	after := txPackets(t, tp, "er", "p1", "p2", "p3")
+	d := make([]uint64, 3)
+	for i := range d {
+		d[i] = after[i] - before[i]
+	}
+	return d
+}
+
+// eqCheck compares shares with the weights: the largest deviation in percentage points.
+func eqDeviation(counts []uint64) (shares []float64, dev float64) {
+	var total, wsum float64
+	for i, c := range counts {
+		total += float64(c)
+		wsum += eqWeights[i]
+	}
+	for i, c := range counts {
+		s := float64(c) / math.Max(total, 1)
+		shares = append(shares, s)
+		dev = math.Max(dev, math.Abs(s-eqWeights[i]/wsum))
+	}
+	return shares, dev
+}
+
+func maxShare(counts []uint64) float64 {
+	var total, m uint64
+	for _, c := range counts {
+		total += c
+		m = max(m, c)
+	}
+	return float64(m) / math.Max(float64(total), 1)
+}
+
+// udpSend sends n datagrams (a sequence number each) from ns to addr, at pps (0: as
+// fast as the socket goes).
+func udpSend(t *testing.T, tp *vmtest.Topo, ns, addr string, n, pps int) {
+	t.Helper()
+	tp.Must(ns, func() error {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		b := make([]byte, 64)
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			binary.BigEndian.PutUint32(b, uint32(i))
+			if _, err := c.Write(b); err != nil && !isRefused(err) {
+				return err
+			}
+			if pps > 0 {
+				if d := time.Duration(i+1)*time.Second/time.Duration(pps) - time.Since(start); d > 0 {
+					time.Sleep(d)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func isRefused(err error) bool { return strings.Contains(err.Error(), "connection refused") }
+
+// udpSink counts the datagrams arriving at addr in ns.
+type udpSink struct {
+	c    net.PacketConn
+	n    atomic.Int64
+	done chan struct{}
+}
+
+func newUDPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *udpSink {
+	s := &udpSink{done: make(chan struct{})}
+	tp.Must(ns, func() error {
+		c, err := net.ListenPacket("udp", addr)
+		s.c = c
+		return err
+	})
+	go func() {
+		defer close(s.done)
+		b := make([]byte, 2048)
+		for {
+			if _, _, err := s.c.ReadFrom(b); err != nil {
+				return
+			}
+			s.n.Add(1)
+		}
+	}()
+	t.Cleanup(func() { s.c.Close(); <-s.done })
+	return s
+}
+
+// tcpSend writes size bytes over one TCP connection from ns to addr.
+func tcpSend(t *testing.T, tp *vmtest.Topo, ns, addr string, size int) {
+	t.Helper()
+	tp.Must(ns, func() error {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(120 * time.Second))
+		_, err = io.CopyN(c, zeroReader{}, int64(size))
+		return err
+	})
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+func eqFamilies() []struct {
+	name, prefix, dst string
+	gw                func(k int) string
+} {
+	return []struct {
+		name, prefix, dst string
+		gw                func(k int) string
+	}{
+		{"IPv4", "10.99.0.0/24", "10.99.0.1", func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }},
+		{"IPv6", "fd99::/64", "fd99::1", func(k int) string { return fmt.Sprintf("fd09:%d::2", k) }},
+	}
+}
+
+func multipathArgs(prefix string, gw func(int) string, equalize bool) []string {
+	args := []string{"ip", "route", "replace", prefix}
+	for k := 1; k <= 3; k++ {
+		args = append(args, "nexthop", "via", gw(k), "dev", fmt.Sprintf("p%d", k), "weight", strconv.Itoa(int(eqWeights[k-1])))
+	}
+	if equalize {
+		args = append(args, "equalize")
+	}
+	return args
+}
+
+func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
+
+// TestScenarioEqualize: per-packet weighted multipath on real traffic. With nlkit's patch
+// (the debug kernel) forwarded and locally generated packets follow the weights 1:1:2
+// within 1 percentage point, over a legacy multipath route and over a nexthop group, for
+// IPv4 and IPv6; without the flag a flow stays on one path. On stock 6.1 and 6.12 the
+// equalize module does the same for forwarded packets.
+func TestScenarioEqualize(t *testing.T) {
+	vmtest.Require(t)
+	tp := eqTopo(t)
+	patched := false
+	if _, err := os.Stat(equalize.SysctlPath); err == nil {
+		patched = true
+	}
+	if vmtest.Kernel() == "debug" && !patched {
+		t.Fatal("the debug kernel has no net.ipv4.fib_multipath_equalize: it was built without patches/linux-6.12")
+	}
+	if vmtest.Kernel() != "debug" && patched {
+		t.Fatalf("stock kernel %s claims equalize support", vmtest.Kernel())
+	}
+	status := eqNlkit(t, "er", "ip", "equalize", "status")
+	t.Logf("nlkit ip equalize status: %s", strings.TrimSpace(status))
+	want := "support: module"
+	if patched {
+		want = "support: kernel"
+	}
+	if !strings.HasPrefix(status, want) {
+		t.Fatalf("detection says %q, want %q", status, want)
+	}
+
+	udpN, tcpBytes := 20000, 4<<20
+	if vmtest.Kernel() == "debug" {
+		udpN, tcpBytes = 6000, 1<<20
+	}
+	sink4 := tp.NewSink("ed", "10.99.0.1:5001")
+	defer sink4.Close()
+	sink6 := tp.NewSink("ed", "[fd99::1]:5001")
+	defer sink6.Close()
+
+	type row struct {
+		kernel, family, route, traffic string
+		counts                         []uint64
+		shares                         []float64
+		dev                            float64
+		verdict                        string
+	}
+	var rows []row
+	record := func(fam, route, traffic string, counts []uint64, spread bool, must bool) {
+		shares, dev := eqDeviation(counts)
+		r := row{vmtest.Kernel(), fam, route, traffic, counts, shares, dev, ""}
+		switch {
+		case spread && dev <= 0.01:
+			r.verdict = "spread 1:1:2"
+		case spread:
+			r.verdict = "NOT within 1%"
+			if must {
+				t.Errorf("%s %s %s: shares %.4f %.4f %.4f deviate %.2f points from 1:1:2", fam, route, traffic, shares[0], shares[1], shares[2], 100*dev)
+			}
+		case maxShare(counts) >= 0.99:
+			r.verdict = "one path"
+		default:
+			r.verdict = "NOT on one path"
+			if must {
+				t.Errorf("%s %s %s without equalize: shares %.4f %.4f %.4f, not on one path", fam, route, traffic, shares[0], shares[1], shares[2])
+			}
+		}
+		rows = append(rows, r)
+	}
+
+	for _, f := range eqFamilies() {
+		// legacy multipath route, through nlkit ip route
+		eqNlkit(t, "er", multipathArgs(f.prefix, f.gw, true)...)
+		show := eqNlkit(t, "er", "ip", "route", "show", f.prefix)
+		t.Logf("%s: nlkit ip route show %s:\n%s", f.name, f.prefix, show)
+		if !strings.Contains(show, "equalize") {
+			t.Errorf("%s: route show does not mark the equalize route:\n%s", f.name, show)
+		}
+		udpDst, tcpDst := hostPort(f.dst, 9000), hostPort(f.dst, 5001)
+		record(f.name, "multipath", "forwarded UDP", eqShares(t, tp, func() { udpSend(t, tp, "es", udpDst, udpN, 0) }), true, true)
+		record(f.name, "multipath", "forwarded TCP", eqShares(t, tp, func() { tcpSend(t, tp, "es", tcpDst, tcpBytes) }), true, true)
+		// locally generated: spread by the patch only (the module sees forwarded packets)
+		record(f.name, "multipath", "local UDP", eqShares(t, tp, func() { udpSend(t, tp, "er", udpDst, udpN, 0) }), patched, true)
+		record(f.name, "multipath", "local TCP", eqShares(t, tp, func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }), patched, true)
+
+		// the same route without the flag: a flow stays on one path
+		eqNlkit(t, "er", multipathArgs(f.prefix, f.gw, false)...)
+		record(f.name, "multipath, no flag", "forwarded UDP", eqShares(t, tp, func() { udpSend(t, tp, "es", udpDst, udpN, 0) }), false, true)
+		record(f.name, "multipath, no flag", "local TCP", eqShares(t, tp, func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }), false, true)
+
+		// a nexthop group (hash-threshold) with the same weights
+		base := 10
+		if f.name == "IPv6" {
+			base = 20
+		}
+		for k := 1; k <= 3; k++ {
+			eqNlkit(t, "er", "ip", "nexthop", "replace", "id", strconv.Itoa(base+k), "via", f.gw(k), "dev", fmt.Sprintf("p%d", k))
+		}
+		eqNlkit(t, "er", "ip", "nexthop", "replace", "id", strconv.Itoa(base), "group",
+			fmt.Sprintf("%d,1/%d,1/%d,2", base+1, base+2, base+3))
+		eqNlkit(t, "er", "ip", "route", "replace", f.prefix, "nhid", strconv.Itoa(base), "equalize")
+		record(f.name, "nexthop group", "forwarded UDP", eqShares(t, tp, func() { udpSend(t, tp, "es", udpDst, udpN, 0) }), true, true)
+		record(f.name, "nexthop group", "local UDP", eqShares(t, tp, func() { udpSend(t, tp, "er", udpDst, udpN, 0) }), patched, true)
+		eqNlkit(t, "er", "ip", "route", "del", f.prefix)
+		eqNlkit(t, "er", "ip", "nexthop", "del", "id", strconv.Itoa(base))
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-6s %-6s %-19s %-14s %8s %8s %8s   %-20s %s\n", "kernel", "family", "route", "traffic", "p1", "p2", "p3", "shares (1:1:2 = .25 .25 .50)", "verdict")
+	for _, r := range rows {
+		dev := fmt.Sprintf("±%.2f pt", 100*r.dev)
+		if r.verdict == "one path" {
+			dev = "-"
+		}
+		fmt.Fprintf(&b, "%-6s %-6s %-19s %-14s %8d %8d %8d   %.4f %.4f %.4f %-10s %s\n", r.kernel, r.family, r.route, r.traffic,
+			r.counts[0], r.counts[1], r.counts[2], r.shares[0], r.shares[1], r.shares[2], dev, r.verdict)
+	}
+	t.Log(b.String())
+}
+
+// TestScenarioEqualizeNexthopDown: a path going down moves its share to the others; a
+// paced UDP flow loses no more than the packets in flight at that moment.
+func TestScenarioEqualizeNexthopDown(t *testing.T) {
+	vmtest.Require(t)
+	tp := eqTopo(t)
+	eqNlkit(t, "er", multipathArgs("10.99.0.0/24", func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }, true)...)
+	sink := newUDPSink(t, tp, "ed", "10.99.0.1:9100")
+	const pps, secs = 2000, 4
+	var wg sync.WaitGroup
+	before := txPackets(t, tp, "er", "p1", "p2", "p3")
+	var mid []uint64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(secs * time.Second / 2)
+		tp.IP("er", "link set p3 down")
+		mid = txPackets(t, tp, "er", "p1", "p2", "p3")
+	}()
+	udpSend(t, tp, "es", "10.99.0.1:9100", pps*secs, pps)
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond)
+	after := txPackets(t, tp, "er", "p1", "p2", "p3")
+	tp.IP("er", "link set p3 up")
+	sent, got := int64(pps*secs), sink.n.Load()
+	first := []uint64{mid[0] - before[0], mid[1] - before[1], mid[2] - before[2]}
+	second := []uint64{after[0] - mid[0], after[1] - mid[1], after[2] - mid[2]}
+	s1, dev1 := eqDeviation(first)
+	t.Logf("before p3 down: p1 %d p2 %d p3 %d (shares %.3f %.3f %.3f, ±%.2f pt)", first[0], first[1], first[2], s1[0], s1[1], s1[2], 100*dev1)
+	t.Logf("after p3 down:  p1 %d p2 %d p3 %d", second[0], second[1], second[2])
+	t.Logf("sent %d, received %d, lost %d", sent, got, sent-got)
+	if dev1 > 0.02 {
+		t.Errorf("before the failure the shares were not 1:1:2")
+	}
+	if second[2] != 0 {
+		t.Errorf("p3 carried %d packets after it went down", second[2])
+	}
+	if tot := second[0] + second[1]; tot == 0 || math.Abs(float64(second[0])/float64(tot)-0.5) > 0.02 {
+		t.Errorf("after the failure p1 and p2 did not share 1:1: %d and %d", second[0], second[1])
+	}
+	if sent-got > 10 {
+		t.Errorf("lost %d packets, more than could be in flight at %d packets/s", sent-got, pps)
+	}
+}
