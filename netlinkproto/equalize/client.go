@@ -109,6 +109,15 @@ func Dial() (*Client, error) {
 	return &Client{c: c}, nil
 }
 
+// DialConfig is Dial with a netlink configuration (NetNS: another network namespace).
+func DialConfig(cfg *netlink.Config) (*Client, error) {
+	c, err := genl.DialConfig(Family, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
 // Close closes the client.
 func (c *Client) Close() error { return c.c.Close() }
 

@@ -292,7 +292,7 @@ func TestScenarioEqualize(t *testing.T) {
 
 	udpN, tcpBytes := 20000, 4<<20
 	if vmtest.Kernel() == "debug" {
-		udpN, tcpBytes = 6000, 1<<20
+		udpN, tcpBytes = 3000, 512<<10
 	}
 	sink4 := tp.NewSink("ed", "10.99.0.1:5001")
 	defer sink4.Close()
@@ -305,11 +305,14 @@ func TestScenarioEqualize(t *testing.T) {
 		shares                         []float64
 		dev                            float64
 		verdict                        string
+		took                           time.Duration
 	}
 	var rows []row
+	last := time.Now()
 	record := func(fam, route, traffic string, counts []uint64, spread bool, must bool) {
 		shares, dev := eqDeviation(counts)
-		r := row{vmtest.Kernel(), fam, route, traffic, counts, shares, dev, ""}
+		r := row{vmtest.Kernel(), fam, route, traffic, counts, shares, dev, "", time.Since(last).Round(100 * time.Millisecond)}
+		last = time.Now()
 		switch {
 		case spread && dev <= 0.01:
 			r.verdict = "spread 1:1:2"
@@ -367,14 +370,14 @@ func TestScenarioEqualize(t *testing.T) {
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-6s %-6s %-19s %-14s %8s %8s %8s   %-20s %s\n", "kernel", "family", "route", "traffic", "p1", "p2", "p3", "shares (1:1:2 = .25 .25 .50)", "verdict")
+	fmt.Fprintf(&b, "\n%-6s %-6s %-19s %-14s %8s %8s %8s   %-34s %-14s %s\n", "kernel", "family", "route", "traffic", "p1", "p2", "p3", "shares (weights: .25 .25 .50)", "verdict", "took")
 	for _, r := range rows {
 		dev := fmt.Sprintf("±%.2f pt", 100*r.dev)
 		if r.verdict == "one path" {
 			dev = "-"
 		}
-		fmt.Fprintf(&b, "%-6s %-6s %-19s %-14s %8d %8d %8d   %.4f %.4f %.4f %-10s %s\n", r.kernel, r.family, r.route, r.traffic,
-			r.counts[0], r.counts[1], r.counts[2], r.shares[0], r.shares[1], r.shares[2], dev, r.verdict)
+		fmt.Fprintf(&b, "%-6s %-6s %-19s %-14s %8d %8d %8d   %.4f %.4f %.4f %-10s %-14s %s\n", r.kernel, r.family, r.route, r.traffic,
+			r.counts[0], r.counts[1], r.counts[2], r.shares[0], r.shares[1], r.shares[2], dev, r.verdict, r.took)
 	}
 	t.Log(b.String())
 }
@@ -389,13 +392,14 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	const pps, secs = 2000, 4
 	var wg sync.WaitGroup
 	before := txPackets(t, tp, "er", "p1", "p2", "p3")
-	var mid []uint64
+	var pre, post []uint64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		time.Sleep(secs * time.Second / 2)
+		pre = txPackets(t, tp, "er", "p1", "p2", "p3")
 		tp.IP("er", "link set p3 down")
-		mid = txPackets(t, tp, "er", "p1", "p2", "p3")
+		post = txPackets(t, tp, "er", "p1", "p2", "p3")
 	}()
 	udpSend(t, tp, "es", "10.99.0.1:9100", pps*secs, pps)
 	wg.Wait()
@@ -403,8 +407,9 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	after := txPackets(t, tp, "er", "p1", "p2", "p3")
 	tp.IP("er", "link set p3 up")
 	sent, got := int64(pps*secs), sink.n.Load()
-	first := []uint64{mid[0] - before[0], mid[1] - before[1], mid[2] - before[2]}
-	second := []uint64{after[0] - mid[0], after[1] - mid[1], after[2] - mid[2]}
+	// between pre and post the command ran (an exec: seconds under KASAN)
+	first := []uint64{pre[0] - before[0], pre[1] - before[1], pre[2] - before[2]}
+	second := []uint64{after[0] - post[0], after[1] - post[1], after[2] - post[2]}
 	s1, dev1 := eqDeviation(first)
 	t.Logf("before p3 down: p1 %d p2 %d p3 %d (shares %.3f %.3f %.3f, ±%.2f pt)", first[0], first[1], first[2], s1[0], s1[1], s1[2], 100*dev1)
 	t.Logf("after p3 down:  p1 %d p2 %d p3 %d", second[0], second[1], second[2])

@@ -464,8 +464,8 @@ func routeText(j routeJSON) string {
 		fmt.Fprintf(&b, " metric %d", j.Metric)
 	}
 	for _, f := range j.Flags {
-		if f == "equalize" && j.Equalize == "module" {
-			f = "equalize(module)"
+		if f == "equalize" && j.Equalize != "" && j.Equalize != "kernel" {
+			f = "equalize(" + j.Equalize + ")" // module, or ignored
 		}
 		b.WriteString(" " + f)
 	}

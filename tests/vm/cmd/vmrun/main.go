@@ -44,8 +44,8 @@ var (
 	flagOut       = flag.String("out", "out/vm", "build and result directory")
 	flagVerbose   = flag.Bool("v", false, "stream every test's output while it runs")
 	flagBootWait  = flag.Duration("boot-timeout", 6*time.Minute, "longest a boot may take to reach the guest init")
-	flagTimeout   = flag.Duration("timeout", 40*time.Minute, "longest one kernel's whole run may take")
-	flagPkgTime   = flag.Duration("pkg-timeout", 20*time.Minute, "longest one test package may take in the guest (go test -timeout)")
+	flagTimeout   = flag.Duration("timeout", 50*time.Minute, "longest one kernel's whole run may take")
+	flagPkgTime   = flag.Duration("pkg-timeout", 30*time.Minute, "longest one test package may take in the guest (go test -timeout)")
 )
 
 type kernel struct {

@@ -1,0 +1,249 @@
+//go:build vmtest
+
+package equalize_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/equalize"
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+	"github.com/nlkit/nlkit/tests/vmtest"
+)
+
+func client(t *testing.T, tp *vmtest.Topo, ns string) *equalize.Client {
+	t.Helper()
+	c, err := equalize.DialConfig(&netlink.Config{NetNS: tp.FD(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// nlkitNS runs nlkit in netns ns, as root or as nobody without capabilities.
+func nlkitNS(t *testing.T, ns string, nobody bool, args ...string) (string, int) {
+	t.Helper()
+	argv := []string{"netns", "exec", ns}
+	if nobody {
+		argv = append(argv, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+	}
+	out, err := exec.Command("ip", append(append(argv, vmtest.Nlkit(t)), args...)...).CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func mustPrefix(s string) *net.IPNet {
+	_, n, err := net.ParseCIDR(s)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// The prefix API: round trip, and every bad request refused with a message that names
+// the problem (and the attribute), the state unchanged.
+func TestPrefixes(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "eqa")
+	c := client(t, tp, "eqa")
+	for _, p := range []string{"10.99.0.0/24", "fd99::/64", "0.0.0.0/0"} {
+		if err := c.AddPrefix(mustPrefix(p)); err != nil {
+			t.Fatalf("add %s: %v", p, err)
+		}
+	}
+	ps, err := c.Prefixes()
+	if err != nil || len(ps) != 3 || ps[0].Net.String() != "10.99.0.0/24" || ps[1].Net.String() != "fd99::/64" || ps[2].Net.String() != "0.0.0.0/0" {
+		t.Fatalf("dump: %v %v", ps, err)
+	}
+	st, err := c.Status()
+	if err != nil || st.Prefixes != 3 {
+		t.Fatalf("status %+v %v", st, err)
+	}
+
+	raw := func(fam uint8, addr []byte, plen uint8, omit string) []byte {
+		ae := netlink.NewAttributeEncoder()
+		if omit != "family" {
+			ae.Uint8(equalize.AttrPrefixFamily, fam)
+		}
+		if omit != "addr" {
+			ae.Bytes(equalize.AttrPrefixAddr, addr)
+		}
+		if omit != "len" {
+			ae.Uint8(equalize.AttrPrefixLen, plen)
+		}
+		b, _ := ae.Encode()
+		return b
+	}
+	v4 := net.ParseIP("10.1.0.0").To4()
+	cases := []struct {
+		name  string
+		cmd   uint8
+		attrs []byte
+		errno syscall.Errno
+		msg   string
+	}{
+		{"duplicate", equalize.CmdAddPrefix, raw(2, net.ParseIP("10.99.0.0").To4(), 24, ""), syscall.EEXIST, "already configured"},
+		{"no family", equalize.CmdAddPrefix, raw(2, v4, 16, "family"), syscall.EINVAL, "family is required"},
+		{"no address", equalize.CmdAddPrefix, raw(2, v4, 16, "addr"), syscall.EINVAL, "address is required"},
+		{"no length", equalize.CmdAddPrefix, raw(2, v4, 16, "len"), syscall.EINVAL, "length is required"},
+		{"family 7", equalize.CmdAddPrefix, raw(7, v4, 16, ""), syscall.EAFNOSUPPORT, "AF_INET or AF_INET6"},
+		{"IPv6 family, 4 bytes", equalize.CmdAddPrefix, raw(10, v4, 16, ""), syscall.EINVAL, "does not match the family"},
+		{"IPv4 /33", equalize.CmdAddPrefix, raw(2, v4, 33, ""), syscall.EINVAL, "longer than the address"},
+		{"length 200", equalize.CmdAddPrefix, raw(10, net.ParseIP("fd00::"), 200, ""), syscall.ERANGE, "out of range"},
+		{"host bits", equalize.CmdAddPrefix, raw(2, net.ParseIP("10.1.2.3").To4(), 16, ""), syscall.EINVAL, "host bits"},
+		{"delete unknown", equalize.CmdDelPrefix, raw(2, v4, 16, ""), syscall.ENOENT, "no such prefix"},
+	}
+	for _, tc := range cases {
+		err := c.Raw(tc.name, tc.cmd, tc.attrs)
+		var ge *genl.Error
+		if !errors.As(err, &ge) || !errors.Is(err, tc.errno) || !strings.Contains(ge.Message, tc.msg) {
+			t.Errorf("%s: got %v, want %v with %q", tc.name, err, tc.errno, tc.msg)
+			continue
+		}
+		t.Logf("%-22s %v", tc.name+":", err)
+	}
+	if st, _ := c.Status(); st.Prefixes != 3 {
+		t.Errorf("refused requests changed the state: %d prefixes", st.Prefixes)
+	}
+
+	// CAP_NET_ADMIN: nobody may read, not change
+	out, code := nlkitNS(t, "eqa", true, "ip", "equalize", "prefix", "add", "10.5.0.0/16")
+	if code != 1 || !strings.Contains(out, "CAP_NET_ADMIN") {
+		t.Errorf("unprivileged add: exit %d: %s", code, out)
+	}
+	if out, code := nlkitNS(t, "eqa", true, "ip", "equalize", "prefix", "show"); code != 0 || !strings.Contains(out, "fd99::/64") {
+		t.Errorf("unprivileged show: exit %d: %s", code, out)
+	}
+	// the CLI's own checks: exit 2
+	if out, code := nlkitNS(t, "eqa", false, "ip", "equalize", "prefix", "add", "10.1.2.3/16"); code != 2 || !strings.Contains(out, "host bits") {
+		t.Errorf("CLI host bits: exit %d: %s", code, out)
+	}
+
+	// the bound: 1024 per netns
+	tp2 := vmtest.NewTopo(t, "eqb")
+	c2 := client(t, tp2, "eqb")
+	for i := 0; i < equalize.MaxPrefixes; i++ {
+		if err := c2.AddPrefix(mustPrefix(fmt.Sprintf("10.%d.%d.0/24", i/256, i%256))); err != nil {
+			t.Fatalf("prefix %d: %v", i, err)
+		}
+	}
+	err = c2.AddPrefix(mustPrefix("11.0.0.0/24"))
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("prefix 1025: %v", err)
+	}
+	t.Logf("prefix %d: %v", equalize.MaxPrefixes+1, err)
+	if ps, _ := c2.Prefixes(); len(ps) != equalize.MaxPrefixes {
+		t.Errorf("dump of %d prefixes returned %d", equalize.MaxPrefixes, len(ps))
+	}
+}
+
+// The CLI's route syntax checks (exit 2, nothing configured), and equalize refused
+// outright where nobody would honour it.
+func TestRouteInput(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "eqc")
+	tp.IP("eqc", "link set lo up", "link add name a type dummy", "link add name b type dummy", "link set dev a up", "link set dev b up",
+		"addr add 10.1.0.1/24 dev a", "addr add 10.2.0.1/24 dev b")
+	bad := [][]string{
+		{"10.9.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "weight", "0", "nexthop", "via", "10.2.0.2", "dev", "b"},
+		{"10.9.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "weight", "257", "nexthop", "via", "10.2.0.2", "dev", "b"},
+		{"10.9.0.1/24", "via", "10.1.0.2"},
+		{"10.9.0.0/24", "via", "fd00::1"},
+		{"10.9.0.0/24", "nexthop", "weight", "2"},
+		{"10.9.0.0/24", "via", "10.1.0.2", "nexthop", "via", "10.2.0.2"},
+		{"10.9.0.0/24", "nhid", "0"},
+		{"10.9.0.0/24", "via", "10.1.0.2", "dev", "nosuchdev"},
+		{"10.9.0.0/24", "frobnicate"},
+	}
+	for _, args := range bad {
+		out, code := nlkitNS(t, "eqc", false, append([]string{"ip", "route", "add"}, args...)...)
+		if code != 2 {
+			t.Errorf("%v: exit %d (want 2): %s", args, code, out)
+		}
+		t.Logf("%-60s -> %s", strings.Join(args, " "), strings.TrimSpace(out))
+	}
+	if out, _ := nlkitNS(t, "eqc", false, "ip", "route", "show", "10.9.0.0/24"); strings.TrimSpace(out) != "" {
+		t.Errorf("refused commands left a route: %s", out)
+	}
+	// weights at their limits are accepted and read back
+	mp := []string{"ip", "route", "add", "10.9.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "weight", "1", "nexthop", "via", "10.2.0.2", "dev", "b", "weight", "256", "equalize"}
+	if out, code := nlkitNS(t, "eqc", false, mp...); code != 0 {
+		t.Fatalf("weights 1 and 256: exit %d: %s", code, out)
+	}
+	out, _ := nlkitNS(t, "eqc", false, "ip", "route", "show", "10.9.0.0/24")
+	if !strings.Contains(out, "weight 1") || !strings.Contains(out, "weight 256") || !strings.Contains(out, "equalize") {
+		t.Errorf("show: %s", out)
+	}
+	t.Logf("weights 1 and 256:\n%s", out)
+	// an equalize route with one path: accepted, with a note
+	out, code := nlkitNS(t, "eqc", false, "ip", "route", "add", "10.8.0.0/24", "via", "10.1.0.2", "equalize")
+	if code != 0 || !strings.Contains(out, "single path") {
+		t.Errorf("one-path equalize route: exit %d: %s", code, out)
+	}
+	// IPv6 routes show up with -6, and -j is JSON with equalize among the flags
+	out, code = nlkitNS(t, "eqc", false, "-j", "ip", "route", "show", "10.9.0.0/24")
+	if code != 0 || !strings.Contains(out, `"equalize"`) || !strings.Contains(out, `"weight": 256`) {
+		t.Errorf("-j show: exit %d: %s", code, out)
+	}
+}
+
+// Without the patch and without the module, nlkit refuses an equalize route instead of
+// adding one that would not be spread; unloading the module with equalize routes in
+// place leaves the routes working (on one path) and loading it again resumes spreading.
+func TestModuleGone(t *testing.T) {
+	vmtest.Require(t)
+	if _, err := os.Stat(equalize.SysctlPath); err == nil {
+		t.Logf("patched kernel: equalize is the kernel's; checking that detection says so without the module")
+	}
+	tp := vmtest.NewTopo(t, "eqd")
+	tp.IP("eqd", "link set lo up", "link add name a type dummy", "link add name b type dummy", "link set dev a up", "link set dev b up",
+		"addr add 10.1.0.1/24 dev a", "addr add 10.2.0.1/24 dev b")
+	mp := []string{"ip", "route", "add", "10.9.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "nexthop", "via", "10.2.0.2", "dev", "b", "equalize"}
+	if out, code := nlkitNS(t, "eqd", false, mp...); code != 0 {
+		t.Fatalf("with the module: exit %d: %s", code, out)
+	}
+	if err := vmtest.UnloadModule(equalize.ModuleName); err != nil {
+		t.Fatalf("unload with an equalize route in place: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := vmtest.LoadModule(vmtest.ModulePath(t, equalize.ModuleName), ""); err != nil && !errors.Is(err, syscall.EEXIST) {
+			t.Errorf("reload: %v", err)
+		}
+	})
+	out, code := nlkitNS(t, "eqd", false, "ip", "equalize", "status")
+	t.Logf("without the module: %s", strings.TrimSpace(out))
+	mp6 := []string{"ip", "route", "add", "10.7.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "nexthop", "via", "10.2.0.2", "dev", "b", "equalize"}
+	out2, code2 := nlkitNS(t, "eqd", false, mp6...)
+	show, _ := nlkitNS(t, "eqd", false, "ip", "route", "show")
+	if _, err := os.Stat(equalize.SysctlPath); err == nil {
+		if code != 0 || !strings.HasPrefix(out, "support: kernel") || code2 != 0 {
+			t.Errorf("patched kernel without the module: status %d %s; add %d %s", code, out, code2, out2)
+		}
+		return
+	}
+	if !strings.HasPrefix(out, "support: none") {
+		t.Errorf("status without the module: %s", out)
+	}
+	if code2 != 1 || !strings.Contains(out2, "ignores equalize") || strings.Contains(show, "10.7.0.0") {
+		t.Errorf("equalize route without support: exit %d: %s\nroutes:\n%s", code2, out2, show)
+	}
+	t.Logf("refused: %s", strings.TrimSpace(out2))
+	if !strings.Contains(show, "equalize(ignored)") {
+		t.Errorf("the route kept from before does not say it is ignored now:\n%s", show)
+	}
+}
