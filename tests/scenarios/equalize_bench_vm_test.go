@@ -114,7 +114,9 @@ func TestBenchmarkEqualize(t *testing.T) {
 		defer cancel()
 		start := time.Now()
 		tp.Flood(ctx, "es", "10.99.0.1:5002", 1)
+		<-ctx.Done()
 		el := time.Since(start)
+		time.Sleep(200 * time.Millisecond) // the sink reads what was in flight
 		goodput = float64(sink.Bytes()-b0) * 8 / el.Seconds()
 		after := netstat(t, tp, "es")
 		st = map[string]int64{}
