@@ -36,7 +36,7 @@ import (
 
 var (
 	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of 6.1, 6.12, debug")
-	flagPkg       = flag.String("pkg", "", "only this package (e.g. ./netlinkproto/smoke)")
+	flagPkg       = flag.String("pkg", "", "only these packages, comma-separated (e.g. ./netlinkproto/smoke)")
 	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
 	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios) and print their results")
@@ -404,14 +404,14 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if _, err := run(root, env, goBin(), "build", "-o", filepath.Join(root, "out/vm/nlkit"), "./tools/nlkit"); err != nil {
 		return nil, err
 	}
-	pattern := "./..."
+	patterns := []string{"./..."}
 	if *flagPkg != "" {
-		pattern = *flagPkg
+		patterns = strings.Split(*flagPkg, ",")
 	}
 	if *flagScenarios {
-		pattern = "./tests/scenarios/..."
+		patterns = []string{"./tests/scenarios/..."}
 	}
-	b, err := run(root, nil, goBin(), "list", "-tags", "vmtest", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}", pattern)
+	b, err := run(root, nil, goBin(), append([]string{"list", "-tags", "vmtest", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}"}, patterns...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +435,7 @@ func buildGuestSide(out string) ([]testBin, error) {
 		bins = append(bins, testBin{pkg: f[0], bin: bin, dir: f[1]})
 	}
 	if len(bins) == 0 && !*flagShell {
-		return nil, fmt.Errorf("no integration tests (files with //go:build vmtest) match %s", pattern)
+		return nil, fmt.Errorf("no integration tests (files with //go:build vmtest) match %s", strings.Join(patterns, " "))
 	}
 	for _, t := range bins {
 		fmt.Printf("    %s\n", t.pkg)
