@@ -371,7 +371,7 @@ type nhJSON struct {
 
 func typeName(t uint8) string {
 	switch t {
-	case unix.RTN_UNICAST:
+	case unix.RTN_UNICAST, unix.RTN_UNSPEC:
 		return ""
 	case unix.RTN_LOCAL:
 		return "local"
