@@ -3,6 +3,7 @@
 package equalize_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/equalize"
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 	"github.com/nlkit/nlkit/tests/vmtest"
+	nlkitcmd "github.com/nlkit/nlkit/tools/nlkit/cmd"
 )
 
 func client(t *testing.T, tp *vmtest.Topo, ns string) *equalize.Client {
@@ -29,14 +31,22 @@ func client(t *testing.T, tp *vmtest.Topo, ns string) *equalize.Client {
 	return c
 }
 
-// nlkitNS runs nlkit in netns ns, as root or as nobody without capabilities.
-func nlkitNS(t *testing.T, ns string, nobody bool, args ...string) (string, int) {
+// nlkitNS runs nlkit in netns ns: as root in this process (tools/nlkit/cmd.Run on a
+// thread in ns, no exec: seconds each on the debug kernel), as nobody without
+// capabilities through setpriv.
+func nlkitNS(t *testing.T, tp *vmtest.Topo, ns string, nobody bool, args ...string) (string, int) {
 	t.Helper()
-	argv := []string{"netns", "exec", ns}
-	if nobody {
-		argv = append(argv, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+	if !nobody {
+		var out bytes.Buffer
+		code := 0
+		tp.Must(ns, func() error {
+			code = nlkitcmd.Run(args, &out, &out)
+			return nil
+		})
+		return out.String(), code
 	}
-	out, err := exec.Command("ip", append(append(argv, vmtest.Nlkit(t)), args...)...).CombinedOutput()
+	argv := []string{"netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", vmtest.Nlkit(t)}
+	out, err := exec.Command("ip", append(argv, args...)...).CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return string(out), ee.ExitCode()
@@ -122,15 +132,15 @@ func TestPrefixes(t *testing.T) {
 	}
 
 	// CAP_NET_ADMIN: nobody may read, not change
-	out, code := nlkitNS(t, "eqa", true, "ip", "equalize", "prefix", "add", "10.5.0.0/16")
+	out, code := nlkitNS(t, tp, "eqa", true, "ip", "equalize", "prefix", "add", "10.5.0.0/16")
 	if code != 1 || !strings.Contains(out, "CAP_NET_ADMIN") {
 		t.Errorf("unprivileged add: exit %d: %s", code, out)
 	}
-	if out, code := nlkitNS(t, "eqa", true, "ip", "equalize", "prefix", "show"); code != 0 || !strings.Contains(out, "fd99::/64") {
+	if out, code := nlkitNS(t, tp, "eqa", true, "ip", "equalize", "prefix", "show"); code != 0 || !strings.Contains(out, "fd99::/64") {
 		t.Errorf("unprivileged show: exit %d: %s", code, out)
 	}
 	// the CLI's own checks: exit 2
-	if out, code := nlkitNS(t, "eqa", false, "ip", "equalize", "prefix", "add", "10.1.2.3/16"); code != 2 || !strings.Contains(out, "host bits") {
+	if out, code := nlkitNS(t, tp, "eqa", false, "ip", "equalize", "prefix", "add", "10.1.2.3/16"); code != 2 || !strings.Contains(out, "host bits") {
 		t.Errorf("CLI host bits: exit %d: %s", code, out)
 	}
 
@@ -171,32 +181,32 @@ func TestRouteInput(t *testing.T) {
 		{"10.9.0.0/24", "frobnicate"},
 	}
 	for _, args := range bad {
-		out, code := nlkitNS(t, "eqc", false, append([]string{"ip", "route", "add"}, args...)...)
+		out, code := nlkitNS(t, tp, "eqc", false, append([]string{"ip", "route", "add"}, args...)...)
 		if code != 2 {
 			t.Errorf("%v: exit %d (want 2): %s", args, code, out)
 		}
 		t.Logf("%-60s -> %s", strings.Join(args, " "), strings.TrimSpace(out))
 	}
-	if out, _ := nlkitNS(t, "eqc", false, "ip", "route", "show", "10.9.0.0/24"); strings.TrimSpace(out) != "" {
+	if out, _ := nlkitNS(t, tp, "eqc", false, "ip", "route", "show", "10.9.0.0/24"); strings.TrimSpace(out) != "" {
 		t.Errorf("refused commands left a route: %s", out)
 	}
 	// weights at their limits are accepted and read back
 	mp := []string{"ip", "route", "add", "10.9.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "weight", "1", "nexthop", "via", "10.2.0.2", "dev", "b", "weight", "256", "equalize"}
-	if out, code := nlkitNS(t, "eqc", false, mp...); code != 0 {
+	if out, code := nlkitNS(t, tp, "eqc", false, mp...); code != 0 {
 		t.Fatalf("weights 1 and 256: exit %d: %s", code, out)
 	}
-	out, _ := nlkitNS(t, "eqc", false, "ip", "route", "show", "10.9.0.0/24")
+	out, _ := nlkitNS(t, tp, "eqc", false, "ip", "route", "show", "10.9.0.0/24")
 	if !strings.Contains(out, "weight 1") || !strings.Contains(out, "weight 256") || !strings.Contains(out, "equalize") {
 		t.Errorf("show: %s", out)
 	}
 	t.Logf("weights 1 and 256:\n%s", out)
 	// an equalize route with one path: accepted, with a note
-	out, code := nlkitNS(t, "eqc", false, "ip", "route", "add", "10.8.0.0/24", "via", "10.1.0.2", "equalize")
+	out, code := nlkitNS(t, tp, "eqc", false, "ip", "route", "add", "10.8.0.0/24", "via", "10.1.0.2", "equalize")
 	if code != 0 || !strings.Contains(out, "single path") {
 		t.Errorf("one-path equalize route: exit %d: %s", code, out)
 	}
 	// IPv6 routes show up with -6, and -j is JSON with equalize among the flags
-	out, code = nlkitNS(t, "eqc", false, "-j", "ip", "route", "show", "10.9.0.0/24")
+	out, code = nlkitNS(t, tp, "eqc", false, "-j", "ip", "route", "show", "10.9.0.0/24")
 	if code != 0 || !strings.Contains(out, `"equalize"`) || !strings.Contains(out, `"weight": 256`) {
 		t.Errorf("-j show: exit %d: %s", code, out)
 	}
@@ -214,7 +224,7 @@ func TestModuleGone(t *testing.T) {
 	tp.IP("eqd", "link set lo up", "link add name a type dummy", "link add name b type dummy", "link set dev a up", "link set dev b up",
 		"addr add 10.1.0.1/24 dev a", "addr add 10.2.0.1/24 dev b")
 	mp := []string{"ip", "route", "add", "10.9.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "nexthop", "via", "10.2.0.2", "dev", "b", "equalize"}
-	if out, code := nlkitNS(t, "eqd", false, mp...); code != 0 {
+	if out, code := nlkitNS(t, tp, "eqd", false, mp...); code != 0 {
 		t.Fatalf("with the module: exit %d: %s", code, out)
 	}
 	if err := vmtest.UnloadModule(equalize.ModuleName); err != nil {
@@ -225,11 +235,11 @@ func TestModuleGone(t *testing.T) {
 			t.Errorf("reload: %v", err)
 		}
 	})
-	out, code := nlkitNS(t, "eqd", false, "ip", "equalize", "status")
+	out, code := nlkitNS(t, tp, "eqd", false, "ip", "equalize", "status")
 	t.Logf("without the module: %s", strings.TrimSpace(out))
 	mp6 := []string{"ip", "route", "add", "10.7.0.0/24", "nexthop", "via", "10.1.0.2", "dev", "a", "nexthop", "via", "10.2.0.2", "dev", "b", "equalize"}
-	out2, code2 := nlkitNS(t, "eqd", false, mp6...)
-	show, _ := nlkitNS(t, "eqd", false, "ip", "route", "show")
+	out2, code2 := nlkitNS(t, tp, "eqd", false, mp6...)
+	show, _ := nlkitNS(t, tp, "eqd", false, "ip", "route", "show")
 	if _, err := os.Stat(equalize.SysctlPath); err == nil {
 		if code != 0 || !strings.HasPrefix(out, "support: kernel") || code2 != 0 {
 			t.Errorf("patched kernel without the module: status %d %s; add %d %s", code, out, code2, out2)

@@ -82,7 +82,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 		d = 2 * time.Second
 	}
 	fwd := func(equalize bool) (pps float64, counts []uint64) {
-		eqNlkit(t, "er", multipathArgs("10.99.0.0/24", gw, equalize)...)
+		eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", gw, equalize)...)
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		counts = eqShares(t, tp, func() { udpFlood(ctx, t, tp, "es", "10.99.0.1:9200", 4) })
@@ -107,7 +107,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 	sink := tp.NewSink("ed", "10.99.0.1:5002")
 	defer sink.Close()
 	tcp := func(args []string) (goodput float64, st map[string]int64) {
-		eqNlkit(t, "er", args...)
+		eqNlkit(t, tp, "er", args...)
 		before := netstat(t, tp, "es")
 		b0 := sink.Bytes()
 		ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -151,8 +151,8 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 	tp := eqTopo(t)
 	gw := func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }
 	gw6 := func(k int) string { return fmt.Sprintf("fd09:%d::2", k) }
-	eqNlkit(t, "er", multipathArgs("10.99.0.0/24", gw, true)...)
-	eqNlkit(t, "er", multipathArgs("fd99::/64", gw6, true)...)
+	eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", gw, true)...)
+	eqNlkit(t, tp, "er", multipathArgs("fd99::/64", gw6, true)...)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -179,11 +179,11 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 	}
 	tp.IP("er", batch...) // iproute2 cannot set the flag: these replace equalize routes with plain ones
 	for r := 0; r < rounds; r++ {
-		eqNlkit(t, "er", multipathArgs("10.99.0.0/24", gw, true)...)
-		eqNlkit(t, "er", "ip", "nexthop", "replace", "id", "3", "group", "1,2/2,1")
-		eqNlkit(t, "er", "ip", "route", "replace", "10.99.0.0/24", "nhid", "3", "equalize")
-		eqNlkit(t, "er", "ip", "route", "del", "10.99.0.0/24")
-		eqNlkit(t, "er", multipathArgs("fd99::/64", gw6, r%2 == 0)...)
+		eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", gw, true)...)
+		eqNlkit(t, tp, "er", "ip", "nexthop", "replace", "id", "3", "group", "1,2/2,1")
+		eqNlkit(t, tp, "er", "ip", "route", "replace", "10.99.0.0/24", "nhid", "3", "equalize")
+		eqNlkit(t, tp, "er", "ip", "route", "del", "10.99.0.0/24")
+		eqNlkit(t, tp, "er", multipathArgs("fd99::/64", gw6, r%2 == 0)...)
 		if !patched {
 			if err := vmtest.UnloadModule("equalize"); err != nil {
 				t.Fatalf("unload under traffic: %v", err)
@@ -196,7 +196,7 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 	cancel()
 	wg.Wait()
 	// afterwards: spreading as before
-	eqNlkit(t, "er", multipathArgs("10.99.0.0/24", gw, true)...)
+	eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", gw, true)...)
 	counts := eqShares(t, tp, func() { udpSend(t, tp, "es", "10.99.0.1:9000", 3000, 0) })
 	shares, dev := eqDeviation(counts)
 	t.Logf("%d rounds of churn under traffic; then %v (%.3f %.3f %.3f, ±%.2f pt)", rounds, counts, shares[0], shares[1], shares[2], 100*dev)

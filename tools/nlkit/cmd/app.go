@@ -4,6 +4,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,4 +50,26 @@ var stdout io.Writer = os.Stdout
 
 func usageErr(format string, a ...any) error {
 	return cli.Exit(fmt.Sprintf("nlkit: "+format, a...), 2)
+}
+
+// Run runs nlkit with args (without the program name) in this process, writing to out and
+// errOut, and returns the exit status the command would have: tests call it from a thread
+// inside a network namespace instead of paying for an exec.
+func Run(args []string, out, errOut io.Writer) int {
+	oldOut, oldErr := stdout, stderr
+	stdout, stderr = out, errOut
+	defer func() { stdout, stderr = oldOut, oldErr }()
+	app := App()
+	app.Writer, app.ErrWriter = out, errOut
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	err := app.Run(append([]string{"nlkit"}, args...))
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(errOut, err)
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return 1
 }
