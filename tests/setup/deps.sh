@@ -35,7 +35,8 @@ missing() { # prints the packages of "$@" that are not installed
 
 base=(build-essential bc flex bison libelf-dev libssl-dev dwarves ccache kmod cpio
 	qemu-system-x86 busybox-static iproute2 iperf3 ethtool tcpdump
-	xz-utils zstd python3 python3-yaml dkms git)
+	xz-utils zstd python3 python3-yaml dkms git
+	nftables) # nftables: the guest init holds the netfilter hook static keys (see tests/vm/guestinit)
 need=$(missing "${base[@]}")
 if [ -n "$need" ]; then
 	apt_update

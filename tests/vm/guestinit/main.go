@@ -231,10 +231,34 @@ func sysrq(c string) {
 	_ = os.WriteFile("/proc/sysrq-trigger", []byte(c), 0)
 }
 
+// holdHookKeys registers an empty nftables base chain on every IPv4/IPv6 hook of the
+// initial netns, so that the netfilter hooks' static keys stay enabled while the tests
+// load and unload modules that register hooks (fcm_receiver, equalize). Turning such a
+// key off patches live kernel text (__ip_local_out, ...) with int3; under QEMU's TCG a
+// CPU that runs that code meanwhile can take the int3 after the patch is done, and the
+// guest dies with "Oops: int3" (seen on 6.12 during TestUnloadUnderTraffic) or hangs.
+// The chains have no rules, and the tests' traffic runs in other namespaces.
+func holdHookKeys(modlog *os.File) {
+	ruleset := "table inet nlkit_hold_keys {\n"
+	for _, h := range []string{"prerouting", "input", "forward", "output", "postrouting"} {
+		ruleset += fmt.Sprintf("\tchain %s { type filter hook %s priority 0; policy accept; }\n", h, h)
+	}
+	ruleset += "}\n"
+	cmd := exec.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(ruleset)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(modlog, "nft (holding the netfilter hook keys): FAIL %v %s\n", err, out)
+		logf("nft: %v %s (module unloads under traffic may crash TCG guests)", err, out)
+		return
+	}
+	fmt.Fprintf(modlog, "netfilter hook keys held by table inet nlkit_hold_keys: ok\n")
+}
+
 func runJob(dir string, j *job.Job) (verdict string) {
 	modlog, _ := os.Create(filepath.Join(dir, job.ModulesLog))
 	defer modlog.Close()
 	watchKernelLog(dir)
+	holdHookKeys(modlog)
 	failed := 0
 	if j.Kmemleak {
 		if err := kmemleak("clear"); err != nil {

@@ -373,9 +373,13 @@ func versionLess(a, b string) bool {
 
 type prefixW struct{ p string }
 
+// kernelLine is a kernel message on the console ("[   12.345678] ..."): it goes to
+// vng.log only, so that a guest that panics or hangs leaves its last words there.
+var kernelLine = regexp.MustCompile(`^\s*\[\s*\d+\.\d+\] `)
+
 func (w prefixW) Write(b []byte) (int, error) {
 	for _, l := range strings.SplitAfter(string(b), "\n") {
-		if l != "" {
+		if l != "" && !kernelLine.MatchString(l) {
 			fmt.Print(w.p + l)
 		}
 	}
@@ -575,7 +579,8 @@ func runKernel(k kernel, out string, tests []testBin, useKVM bool) (tally, []str
 		return fail(err.Error())
 	}
 
-	args := []string{"--run", k.image, "--rwdir", res, "--memory", "2G", "--cpus", "2",
+	// --verbose: the kernel's console messages reach vng.log (not the terminal)
+	args := []string{"--run", k.image, "--verbose", "--rwdir", res, "--memory", "2G", "--cpus", "2",
 		"--append", "init=" + filepath.Join(root, "tests/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M"}
 	if k.debug {
 		// the debug kernel has no initramfs of its own; vng's lets our init= win
@@ -640,7 +645,7 @@ wait:
 	verdict, err := os.ReadFile(filepath.Join(res, job.Done))
 	if err != nil {
 		lg, _ := os.ReadFile(filepath.Join(dir, "vng.log"))
-		return fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 30)))
+		return fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 80)))
 	}
 	fmt.Printf("    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
 
