@@ -145,20 +145,5 @@ func decodeNexthop(b []byte) (NexthopObj, error) {
 
 // Nexthops dumps the nexthop objects.
 func (c *Conn) Nexthops() ([]NexthopObj, error) {
-	msgs, err := c.execute("dump nexthops", unix.RTM_GETNEXTHOP, netlink.Dump, nhmsg(unix.AF_UNSPEC, 0, 0))
-	if err != nil {
-		return nil, err
-	}
-	var out []NexthopObj
-	for _, m := range msgs {
-		if m.Header.Type != unix.RTM_NEWNEXTHOP {
-			continue
-		}
-		n, err := decodeNexthop(m.Data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, nil
+	return dumpStrict(c, "dump nexthops", unix.RTM_GETNEXTHOP, nhmsg(unix.AF_UNSPEC, 0, 0), unix.RTM_NEWNEXTHOP, decodeNexthop)
 }

@@ -318,23 +318,36 @@ func decodeMultipath(b []byte) ([]Nexthop, error) {
 // Routes dumps the routes of a family (AF_INET, AF_INET6 or 0 for both) in a table (0:
 // every table). Cached (cloned) IPv6 routes are left out, as `ip route show` does.
 func (c *Conn) Routes(family int, table uint32) ([]Route, error) {
-	msgs, err := c.execute("dump routes", unix.RTM_GETROUTE, netlink.Dump, rtmsg(family, 0, 0, 0, 0, 0, 0))
+	all, err := dumpStrict(c, "dump routes", unix.RTM_GETROUTE, rtmsg(family, 0, 0, 0, 0, 0, 0), unix.RTM_NEWROUTE, decodeRoute)
 	if err != nil {
 		return nil, err
 	}
 	var out []Route
+	for _, r := range all {
+		if r.Flags&unix.RTM_F_CLONED == 0 && (table == 0 || r.Table == table) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// dumpStrict dumps with request req and decodes every message of type want; one that
+// does not decode fails the dump (a listing that silently drops routes would mislead).
+func dumpStrict[T any](c *Conn, op string, typ netlink.HeaderType, req []byte, want netlink.HeaderType, decode func([]byte) (T, error)) ([]T, error) {
+	msgs, err := c.execute(op, typ, netlink.Dump, req)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
 	for _, m := range msgs {
-		if m.Header.Type != unix.RTM_NEWROUTE {
+		if m.Header.Type != want {
 			continue
 		}
-		r, err := decodeRoute(m.Data)
+		v, err := decode(m.Data)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", op, err)
 		}
-		if r.Flags&unix.RTM_F_CLONED != 0 || (table != 0 && r.Table != table) {
-			continue
-		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, nil
 }

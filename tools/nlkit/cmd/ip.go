@@ -132,17 +132,26 @@ func sysctlPolicy(fam int) string {
 	return "/proc/sys/net/ipv4/fib_multipath_hash_policy"
 }
 
-func routeAdd(c *cli.Context, how rtnl.RouteHow) error {
-	args, _, fam := rawArgs(c)
+// routeCommand parses an add/replace/del command line, opens rtnetlink and resolves the
+// device names of the route and its nexthops; errors are ready to return (exit 2 for bad
+// input, 1 for the kernel's refusals).
+func routeCommand(args []string, fam int) (routeSpec, *rtnl.Conn, error) {
 	spec, err := parseRouteArgs(args, fam)
 	if err != nil {
-		return usageErr("ip route: %v", err)
+		return spec, nil, usageErr("ip route: %v", err)
 	}
 	conn, err := rtnl.Dial(0)
 	if err != nil {
-		return fail(err)
+		return spec, nil, fail(err)
 	}
-	defer conn.Close()
+	if err := resolveRouteDevs(conn, &spec); err != nil {
+		conn.Close()
+		return spec, nil, err
+	}
+	return spec, conn, nil
+}
+
+func resolveRouteDevs(conn *rtnl.Conn, spec *routeSpec) error {
 	_, byName, err := linkNames(conn)
 	if err != nil {
 		return fail(err)
@@ -155,6 +164,16 @@ func routeAdd(c *cli.Context, how rtnl.RouteHow) error {
 			return usageErr("ip route: nexthop %d: %v", i+1, err)
 		}
 	}
+	return nil
+}
+
+func routeAdd(c *cli.Context, how rtnl.RouteHow) error {
+	args, _, fam := rawArgs(c)
+	spec, conn, err := routeCommand(args, fam)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	var sup equalize.Support
 	if spec.Equalize {
 		sup = equalize.Detect()
@@ -227,27 +246,11 @@ func moduleAddPrefix(p *net.IPNet) error {
 
 func routeDel(c *cli.Context) error {
 	args, _, fam := rawArgs(c)
-	spec, err := parseRouteArgs(args, fam)
+	spec, conn, err := routeCommand(args, fam)
 	if err != nil {
-		return usageErr("ip route: %v", err)
-	}
-	conn, err := rtnl.Dial(0)
-	if err != nil {
-		return fail(err)
+		return err
 	}
 	defer conn.Close()
-	_, byName, err := linkNames(conn)
-	if err != nil {
-		return fail(err)
-	}
-	if spec.Route.Index, err = devIndex(byName, spec.Dev); err != nil {
-		return usageErr("ip route: %v", err)
-	}
-	for i := range spec.Route.Nexthops {
-		if spec.Route.Nexthops[i].Index, err = devIndex(byName, spec.NhDevs[i]); err != nil {
-			return usageErr("ip route: nexthop %d: %v", i+1, err)
-		}
-	}
 	spec.Route.Flags = 0 // the kernel matches routes by key, not by flags
 	if err := conn.DelRoute(spec.Route); err != nil {
 		return fail(err)
