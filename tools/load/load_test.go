@@ -74,9 +74,12 @@ func TestWgetRSSPorts(t *testing.T) {
 		mu.Unlock()
 	}})
 	rss := &RSS{Key: MicrosoftKey, Queues: 2}
-	r, err := Wget(context.Background(), WgetConfig{URL: "http://" + s.Addr() + "/1k", Requests: 40, Cores: 2,
+	// A duration, not a request count: with a count, a busy host can let one slot serve
+	// every request before the others ever dial. Every slot dials once (keep-alive) and
+	// then loops until the time is up.
+	r, err := Wget(context.Background(), WgetConfig{URL: "http://" + s.Addr() + "/1k", Duration: time.Second, Cores: 2,
 		Concurrency: 2, KeepAlive: true, RSS: rss, Source: netip.MustParseAddr("127.0.0.1")})
-	if err != nil || r.Errors != 0 || r.Requests != 40 {
+	if err != nil || r.Errors != 0 || r.Requests == 0 {
 		t.Fatalf("%+v %v", r, err)
 	}
 	server := netip.MustParseAddrPort(s.Addr())
