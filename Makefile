@@ -61,19 +61,19 @@ deps:
 
 # Every test: host-side Go tests (go vet, go test ./...), then the kernel-facing tests
 # in VMs on every kernel (stock 6.1, stock 6.12, the debug kernel).
-test: deps
-	$(GO) run ./tests/vm/cmd/vmrun -host -kernels all
+test:
+	$(GO) run ./tests/vm/cmd/vmrun -deps -host -kernels all
 
 hosttest:
 	$(GO) vet ./...
 	$(GO) test ./...
 
 # One kernel / package / test: make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestX
-vmtest: deps
-	$(GO) run ./tests/vm/cmd/vmrun -kernels "$(or $(KERNELS),all)" $(if $(PKG),-pkg "$(PKG)") $(if $(RUN),-run "$(RUN)")
+vmtest:
+	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),all)" $(if $(PKG),-pkg "$(PKG)") $(if $(RUN),-run "$(RUN)")
 
-vmshell: deps
-	$(GO) run ./tests/vm/cmd/vmrun -kernels "$(or $(KERNEL),6.12)" -shell
+vmshell:
+	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNEL),6.12)" -shell
 
-demo: deps
-	$(GO) run ./tests/vm/cmd/vmrun -kernels "$(or $(KERNELS),6.12)" -scenarios
+demo:
+	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),6.12)" -scenarios

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -254,11 +255,29 @@ func holdHookKeys(modlog *os.File) {
 	fmt.Fprintf(modlog, "netfilter hook keys held by table inet nlkit_hold_keys: ok\n")
 }
 
-func runJob(dir string, j *job.Job) (verdict string) {
+// phases records how long each step of the job took (job.Timings), rewritten after
+// every step so that a guest that is killed still leaves what it did.
+type phases struct {
+	dir  string
+	list []job.Phase
+	last time.Time
+}
+
+func (p *phases) done(name string) {
+	now := time.Now()
+	p.list = append(p.list, job.Phase{Name: name, Seconds: now.Sub(p.last).Seconds()})
+	p.last = now
+	if b, err := json.Marshal(p.list); err == nil {
+		writeFile(p.dir, job.Timings, string(b))
+	}
+}
+
+func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 	modlog, _ := os.Create(filepath.Join(dir, job.ModulesLog))
 	defer modlog.Close()
 	watchKernelLog(dir)
 	holdHookKeys(modlog)
+	ph.done("hold hook keys (nft)")
 	failed := 0
 	if j.Kmemleak {
 		if err := kmemleak("clear"); err != nil {
@@ -277,12 +296,14 @@ func runJob(dir string, j *job.Job) (verdict string) {
 		fmt.Fprintf(modlog, "load %s: ok (%v)\n", m, time.Since(start).Round(time.Millisecond))
 		loaded = append(loaded, moduleName(m))
 	}
+	ph.done("load modules")
 	if j.Shell {
 		logf("modules loaded: %s; starting a shell (exit to power off)", strings.Join(loaded, " "))
 		shell()
 	} else {
 		for i, t := range j.Tests {
 			failed += runTest(dir, i, t, j)
+			ph.done(t.Pkg)
 		}
 	}
 	for i := len(loaded) - 1; i >= 0; i-- {
@@ -293,6 +314,7 @@ func runJob(dir string, j *job.Job) (verdict string) {
 			fmt.Fprintf(modlog, "unload %s: ok\n", loaded[i])
 		}
 	}
+	ph.done("unload modules")
 	if j.Kmemleak {
 		// Objects must be older than kmemleak's minimum age (5 s) and seen
 		// unreferenced by a scan to be reported.
@@ -306,8 +328,10 @@ func runJob(dir string, j *job.Job) (verdict string) {
 		} else {
 			writeFile(dir, job.Kmemleak, string(b))
 		}
+		ph.done("kmemleak scan")
 	}
 	writeFile(dir, job.Dmesg, dmesg())
+	ph.done("save kernel log")
 	return fmt.Sprintf("uptime %s, %d failures before analysis\n", uptime(), failed)
 }
 
@@ -464,6 +488,10 @@ func main() {
 	}
 	writeFile(dir, job.Booted, uptime()+"\n")
 	logf("%s booted in %ss", j.Kernel, uptime())
-	verdict := runJob(dir, &j)
+	ph := &phases{dir: dir, last: time.Now()}
+	if up, err := strconv.ParseFloat(strings.TrimSpace(uptime()), 64); err == nil {
+		ph.list = append(ph.list, job.Phase{Name: "boot (kernel + init, guest uptime)", Seconds: up})
+	}
+	verdict := runJob(dir, &j, ph)
 	writeFile(dir, job.Done, verdict)
 }

@@ -37,7 +37,14 @@ const (
 	Dmesg      = "dmesg.txt"    // the whole kernel log at the end
 	Kmemleak   = "kmemleak.txt" // kmemleak report after unloading (empty is clean)
 	Done       = "done"         // written last: holds the guest's verdict line
+	Timings    = "timings.json" // the guest's phases and how long each took ([]Phase)
 )
+
+// Phase is one step of the guest's job and its duration, for the runner's time table.
+type Phase struct {
+	Name    string  `json:"name"`    // "boot", "load modules", a test package's path, ...
+	Seconds float64 `json:"seconds"` // wall time in the guest
+}
 
 // Output is the name of a test binary's output file (-test.v=test2json framing).
 func Output(i int) string { return "test-" + itoa(i) + ".out" }

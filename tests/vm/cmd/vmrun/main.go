@@ -41,6 +41,7 @@ var (
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
 	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios) and print their results")
 	flagHost      = flag.Bool("host", false, "also run the host-side tests (go vet, go test ./...) first")
+	flagDeps      = flag.Bool("deps", false, "first install what the runner needs (tests/setup/deps.sh), timed in the time table")
 	flagOut       = flag.String("out", "out/vm", "build and result directory")
 	flagVerbose   = flag.Bool("v", false, "stream every test's output while it runs")
 	flagBootWait  = flag.Duration("boot-timeout", 6*time.Minute, "longest a boot may take to reach the guest init")
@@ -81,6 +82,17 @@ func main() {
 	var total tally
 	failures := []string{}
 
+	if *flagDeps {
+		progress("installing what the runner needs (tests/setup/deps.sh)")
+		t0 := time.Now()
+		cmd := exec.Command(filepath.Join(root, "tests/setup/deps.sh"))
+		cmd.Stdout, cmd.Stderr = prefixWriter("    "), prefixWriter("    ")
+		if err := cmd.Run(); err != nil {
+			fatal(fmt.Errorf("tests/setup/deps.sh: %w", err))
+		}
+		timings.since("", "install (tests/setup/deps.sh)", t0)
+	}
+
 	if *flagHost && !*flagShell {
 		t, fails := hostTests()
 		total.add(t)
@@ -115,6 +127,11 @@ func main() {
 			fmt.Println("  " + f)
 		}
 	}
+	var names []string
+	for _, k := range kernels {
+		names = append(names, k.name)
+	}
+	timings.print(os.Stdout, names, time.Since(start))
 	fmt.Printf("total time %s\n", time.Since(start).Round(time.Second))
 	if total.skipped > 0 {
 		fmt.Printf("%d passed, %d failed, %d skipped\n", total.passed, total.failed, total.skipped)
@@ -187,6 +204,8 @@ func hostTests() (tally, []string) {
 	progress("host: go vet ./... and go test ./... (pure-Go tests; kernel tests run in the VMs)")
 	var t tally
 	var fails []string
+	t0 := time.Now()
+	defer func() { timings.since("", "host: go vet + go test ./...", t0) }()
 	if out, err := run(root, nil, goBin(), "vet", "./..."); err != nil {
 		fmt.Println(string(out))
 		t.failed++
@@ -200,6 +219,9 @@ func hostTests() (tally, []string) {
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	err := cmd.Run()
 	res := summarize("host", &buf)
+	for _, tt := range res.times {
+		timings.addTest(tt)
+	}
 	t.add(res.tally)
 	fails = append(fails, res.failures...)
 	for _, p := range res.order {
@@ -220,6 +242,7 @@ type summary struct {
 	pkgStatus map[string]string
 	pkgNote   map[string]string
 	failOut   map[string]string // test -> output of a failed test
+	times     []testTime        // every top-level test and how long it took
 }
 
 // summarize reads `go test -json` events and counts leaf and top-level tests.
@@ -260,6 +283,8 @@ func summarize(where string, r io.Reader) summary {
 				continue // subtests are reported through their parent
 			}
 			c := counts[e.Package]
+			s.times = append(s.times, testTime{kernel: where, pkg: e.Package, test: e.Test,
+				d: time.Duration(e.Elapsed * float64(time.Second)), failed: e.Action == "fail"})
 			switch e.Action {
 			case "pass":
 				c.passed++
@@ -325,7 +350,7 @@ func resolveKernels(spec string) ([]kernel, error) {
 			}
 			kdir := strings.TrimSpace(string(b))
 			rel, _ := os.ReadFile(filepath.Join(kdir, "include/config/kernel.release"))
-			progress("debug kernel ready in %s: %s", time.Since(start).Round(time.Second), kdir)
+			progress("debug kernel ready in %s: %s", timings.since("", "debug kernel: build or find in cache", start).Round(time.Second), kdir)
 			ks = append(ks, kernel{name: "debug", image: filepath.Join(kdir, "arch/x86/boot/bzImage"), kdir: kdir, ver: strings.TrimSpace(string(rel)), debug: true})
 		default:
 			return nil, fmt.Errorf("unknown kernel %q (want 6.1, 6.12, debug or all)", n)
@@ -395,6 +420,7 @@ type testBin struct{ pkg, bin, dir string }
 // buildGuestSide builds the static guest init and every package's vmtest binary.
 func buildGuestSide(out string) ([]testBin, error) {
 	progress("building guest init and integration test binaries")
+	defer func(t0 time.Time) { timings.since("", "build guest init, nlkit, tc plugins, test binaries", t0) }(time.Now())
 	env := []string{"CGO_ENABLED=0"}
 	// tc plugins (iproute-ext/q_*.so): the tests run Debian's tc with TC_LIB_DIR there
 	if _, err := run(root, nil, "make", "-s", "-C", "iproute-ext"); err != nil {
@@ -565,7 +591,7 @@ func runKernel(k kernel, out string, tests []testBin, useKVM bool) (tally, []str
 	if err != nil {
 		return fail("module build: " + err.Error())
 	}
-	fmt.Printf("    built %d module(s) in %s\n", len(mods), time.Since(start).Round(100*time.Millisecond))
+	fmt.Printf("    built %d module(s) in %s\n", len(mods), timings.since(k.name, "module build (host)", start).Round(100*time.Millisecond))
 	t.passed++ // module build
 
 	j := job.Job{Kernel: k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: *flagRun, Verbose: *flagVerbose || *flagScenarios,
@@ -626,7 +652,7 @@ wait:
 				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
 					booted = true
 					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
-					fmt.Printf("    boot: %.1fs wall, guest uptime %ss at init\n", time.Since(bootStart).Seconds(), strings.TrimSpace(string(b)))
+					fmt.Printf("    boot: %.1fs wall, guest uptime %ss at init\n", timings.since(k.name, "boot (host wall, vng start to guest init)", bootStart).Seconds(), strings.TrimSpace(string(b)))
 				} else if time.Since(bootStart) > *flagBootWait {
 					kill()
 					consoleLog.Close()
@@ -648,6 +674,8 @@ wait:
 		return fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 80)))
 	}
 	fmt.Printf("    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
+	guestPhases(k.name, res)
+	timings.since(k.name, "guest total (host wall, vng start to exit)", bootStart)
 
 	var fails []string
 	// modules
@@ -673,6 +701,10 @@ wait:
 		conv.Stdin = bytes.NewReader(raw)
 		js, _ := conv.Output()
 		s := summarize(where, bytes.NewReader(js))
+		for _, tt := range s.times {
+			tt.kernel = k.name
+			timings.addTest(tt)
+		}
 		rc, _ := os.ReadFile(filepath.Join(res, job.Status(i)))
 		status := "ok"
 		if s.failed > 0 || s.skipped > 0 || strings.TrimSpace(string(rc)) != "0" {
@@ -718,6 +750,21 @@ wait:
 		}
 	}
 	return t, fails
+}
+
+// guestPhases adds the guest's own account of its job (job.Timings) to the time table.
+func guestPhases(kernel, res string) {
+	b, err := os.ReadFile(filepath.Join(res, job.Timings))
+	if err != nil {
+		return
+	}
+	var ph []job.Phase
+	if json.Unmarshal(b, &ph) != nil {
+		return
+	}
+	for _, p := range ph {
+		timings.add(kernel, "guest: "+p.Name, time.Duration(p.Seconds*float64(time.Second)))
+	}
 }
 
 // hangReport says what a guest that had to be killed was doing: the packages that

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The time table: where a run's wall time went, per kernel (install, module build, boot,
+// each test package, the kernel log and kmemleak checks) and the slowest tests. It is
+// printed at the end of every run so that a change that makes `make test` slower shows.
+
+type timeRow struct {
+	kernel string // "" for the run as a whole (install, host tests, builds)
+	phase  string
+	d      time.Duration
+}
+
+type testTime struct {
+	kernel, pkg, test string
+	d                 time.Duration
+	failed            bool
+}
+
+type timeTable struct {
+	mu    sync.Mutex
+	rows  []timeRow
+	tests []testTime
+}
+
+var timings timeTable
+
+func (tt *timeTable) add(kernel, phase string, d time.Duration) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	tt.rows = append(tt.rows, timeRow{kernel, phase, d})
+}
+
+// since records the time from start to now and returns it.
+func (tt *timeTable) since(kernel, phase string, start time.Time) time.Duration {
+	d := time.Since(start)
+	tt.add(kernel, phase, d)
+	return d
+}
+
+func (tt *timeTable) addTest(t testTime) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	tt.tests = append(tt.tests, t)
+}
+
+func fmtDur(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	if d < time.Minute {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// print writes the table: one row per phase, one column per kernel, phases in the
+// order they first happened; then the slowest tests.
+func (tt *timeTable) print(w io.Writer, kernels []string, total time.Duration) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	fmt.Fprintln(w, "\ntime table (wall time; kernels' columns overlap when guests run side by side)")
+	var run []timeRow
+	var phases []string
+	seen := map[string]bool{}
+	cell := map[string]map[string]time.Duration{}
+	for _, r := range tt.rows {
+		if r.kernel == "" {
+			run = append(run, r)
+			continue
+		}
+		if !seen[r.phase] {
+			seen[r.phase] = true
+			phases = append(phases, r.phase)
+		}
+		if cell[r.phase] == nil {
+			cell[r.phase] = map[string]time.Duration{}
+		}
+		cell[r.phase][r.kernel] += r.d
+	}
+	for _, r := range run {
+		fmt.Fprintf(w, "  %-52s %10s\n", r.phase, fmtDur(r.d))
+	}
+	if len(phases) > 0 {
+		fmt.Fprintf(w, "  %-52s", "per kernel")
+		for _, k := range kernels {
+			fmt.Fprintf(w, " %10s", k)
+		}
+		fmt.Fprintln(w)
+		for _, p := range phases {
+			name := strings.TrimPrefix(p, "github.com/nlkit/nlkit/")
+			if len(name) > 52 {
+				name = name[:49] + "..."
+			}
+			fmt.Fprintf(w, "  %-52s", name)
+			for _, k := range kernels {
+				fmt.Fprintf(w, " %10s", fmtDur(cell[p][k]))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintf(w, "  %-52s %10s\n", "total", fmtDur(total))
+	if len(tt.tests) == 0 {
+		return
+	}
+	ts := append([]testTime(nil), tt.tests...)
+	sort.Slice(ts, func(i, j int) bool { return ts[i].d > ts[j].d })
+	if len(ts) > 15 {
+		ts = ts[:15]
+	}
+	fmt.Fprintln(w, "slowest tests")
+	for _, t := range ts {
+		mark := ""
+		if t.failed {
+			mark = " (failed)"
+		}
+		fmt.Fprintf(w, "  %10s  %-6s %s %s%s\n", fmtDur(t.d), t.kernel, strings.TrimPrefix(t.pkg, "github.com/nlkit/nlkit/"), t.test, mark)
+	}
+}
