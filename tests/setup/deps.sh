@@ -87,8 +87,10 @@ if [ "$want_kernels" = 1 ]; then
 	if [ -n "$need" ]; then
 		apt_update
 		log "installing kernels: $need"
+		# INITRD=No: virtme-ng boots them with its own initramfs, so Debian's (most of
+		# an install's time: every module decompressed and packed again) is not made.
 		# shellcheck disable=SC2086
-		apt-get install -y -qq --no-install-recommends $need >/dev/null
+		INITRD=No apt-get install -y -qq --no-install-recommends $need >/dev/null
 	fi
 fi
 # Go: the machines carry it at /usr/local/go; go.mod names the version.

@@ -434,6 +434,9 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if _, err := run(root, env, goBin(), "build", "-o", filepath.Join(root, "out/vm/nlkit"), "./tools/nlkit"); err != nil {
 		return nil, err
 	}
+	if err := buildKselftests(filepath.Join(root, "out/vm/kselftest")); err != nil {
+		return nil, err
+	}
 	patterns := []string{"./..."}
 	if *flagPkg != "" {
 		patterns = strings.Split(*flagPkg, ",")
@@ -471,6 +474,29 @@ func buildGuestSide(out string) ([]testBin, error) {
 		fmt.Printf("    %s\n", t.pkg)
 	}
 	return bins, nil
+}
+
+// buildKselftests takes the selftests the patch series adds (tools/testing/...) out of
+// patches/linux-6.12 into dir and builds their helpers there, static, so that every
+// kernel's guest runs the same files (tests/kselftest runs them).
+func buildKselftests(dir string) error {
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	patches, _ := filepath.Glob(filepath.Join(root, "patches/linux-6.12/*.patch"))
+	for _, p := range patches {
+		if _, err := run(dir, nil, "git", "apply", "--exclude=*/Makefile", "--include=tools/testing/selftests/*", "--exclude=*", p); err != nil {
+			return err
+		}
+	}
+	cs, _ := filepath.Glob(filepath.Join(dir, "tools/testing/selftests/*/*.c"))
+	for _, c := range cs {
+		if _, err := run(filepath.Dir(c), nil, "gcc", "-O2", "-Wall", "-static", "-o", strings.TrimSuffix(c, ".c"), c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var vmtestTag = regexp.MustCompile(`(?m)^//go:build .*\bvmtest\b`)
