@@ -352,27 +352,37 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 	cmd.Env = append(os.Environ(), "NLKIT_VM=1", "NLKIT_KERNEL="+j.Kernel, "NLKIT_MODULES="+strings.Join(j.Modules, ":"), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "GOCACHE=/tmp/gocache", "TMPDIR=/tmp")
 	start := time.Now()
-	if j.Verbose {
-		pr, pw, _ := os.Pipe()
-		cmd.Stdout, cmd.Stderr = pw, pw
-		go func() {
-			s := bufio.NewScanner(pr)
-			s.Buffer(make([]byte, 1<<20), 1<<20)
-			for s.Scan() {
-				line := s.Text()
-				fmt.Fprintln(out, line)
-				if !strings.HasPrefix(line, "\x16") {
-					fmt.Fprintf(console, "    %s\n", line)
-				}
+	// The raw output (test2json framing) goes to test-N.out for the host; a copy with
+	// each line's time since the binary started goes to test-N.log (where a test's
+	// time goes), and with -v the text lines to the console.
+	tlog, _ := os.Create(filepath.Join(dir, job.TimedLog(i)))
+	defer tlog.Close()
+	pr, pw, _ := os.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	copied := make(chan struct{})
+	go func() {
+		defer close(copied)
+		s := bufio.NewScanner(pr)
+		s.Buffer(make([]byte, 1<<20), 1<<20)
+		for s.Scan() {
+			line := s.Text()
+			fmt.Fprintln(out, line)
+			if strings.HasPrefix(line, "\x16") {
+				continue
 			}
-		}()
-		err = waitTest(dir, t, j, cmd)
-		pw.Close()
-		time.Sleep(100 * time.Millisecond)
-	} else {
-		cmd.Stdout, cmd.Stderr = out, out
-		err = waitTest(dir, t, j, cmd)
+			fmt.Fprintf(tlog, "%8.2f %s\n", time.Since(start).Seconds(), line)
+			if j.Verbose {
+				fmt.Fprintf(console, "    %s\n", line)
+			}
+		}
+	}()
+	err = waitTest(dir, t, j, cmd)
+	pw.Close()
+	select { // a child the test left behind may hold the pipe open
+	case <-copied:
+	case <-time.After(2 * time.Second):
 	}
+	pr.Close()
 	rc := 0
 	if err != nil {
 		rc = 1

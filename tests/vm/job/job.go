@@ -49,6 +49,10 @@ type Phase struct {
 // Output is the name of a test binary's output file (-test.v=test2json framing).
 func Output(i int) string { return "test-" + itoa(i) + ".out" }
 
+// TimedLog is the name of a copy of a test binary's text output with each line's time
+// (seconds since the binary started).
+func TimedLog(i int) string { return "test-" + itoa(i) + ".log" }
+
 // Status is the name of the file holding a test binary's exit status.
 func Status(i int) string { return "test-" + itoa(i) + ".rc" }
 
