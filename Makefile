@@ -4,6 +4,7 @@
 #   make                     build nlkit and the modules for the running kernel (or KDIR=...)
 #   make install             install modules (updates/ + depmod), tc plugins and nlkit
 #   make demo                boot a VM with the modules and run the mechanisms' scenarios
+#   make bench               the benchmarks in full, nlkit against its in-tree peers
 #   make test                run every test: host Go tests, then all kernel tests in VMs
 #                            on every supported kernel (installs what it needs)
 #   make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestInfo   one kernel/package/test
@@ -20,7 +21,7 @@ VERSION := $(shell cat VERSION)
 GOFLAGS_LD := -ldflags "-X github.com/nlkit/nlkit/tools/nlkit/cmd.Version=$(VERSION)"
 
 .PHONY: all tools modules iproute-ext install modules_install clean generate \
-	check-generated test hosttest vmtest demo vmshell deps
+	check-generated test hosttest vmtest demo bench vmshell deps
 
 all: tools modules iproute-ext
 
@@ -77,3 +78,8 @@ vmshell:
 
 demo:
 	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),6.12)" -scenarios
+
+# The benchmarks (tests/scenarios TestBenchmark*) in full, on the stock kernels; `make
+# test` runs each of them once, briefly, so that they cannot rot.
+bench:
+	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),6.1,6.12)" -bench

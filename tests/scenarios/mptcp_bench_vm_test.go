@@ -25,7 +25,10 @@ func TestBenchmarkMPTCPPathManager(t *testing.T) {
 	vmtest.Require(t)
 	n := 500
 	within := 90 * time.Second
-	if vmtest.Kernel() == "debug" {
+	switch {
+	case !vmtest.Bench():
+		n = 20
+	case vmtest.Kernel() == "debug":
 		n, within = 100, 240*time.Second
 	}
 	tp := mptcpTopo(t, "")

@@ -27,6 +27,11 @@ func Require(t testing.TB) {
 // Kernel names the kernel under test (6.1, 6.12, debug).
 func Kernel() string { return os.Getenv("NLKIT_KERNEL") }
 
+// Bench says whether benchmarks (TestBenchmark*) run in full, for `make bench`
+// (vmrun -bench). Otherwise, in `make test`, they run once briefly: their set-up,
+// one short round of each side and their assertions, so that they cannot rot.
+func Bench() bool { return os.Getenv("NLKIT_BENCH") == "1" }
+
 // ModulePath returns the path of the built module name (e.g. "nlkit_smoke").
 func ModulePath(t testing.TB, name string) string {
 	t.Helper()

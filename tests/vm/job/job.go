@@ -17,6 +17,7 @@ type Job struct {
 	Tests    []Test            `json:"tests"`    // test binaries to run, in order
 	Run      string            `json:"run"`      // -test.run filter, if any
 	Verbose  bool              `json:"verbose"`  // stream every test's output to the host console
+	Bench    bool              `json:"bench"`    // benchmarks in full (NLKIT_BENCH=1), not briefly
 	Kmemleak bool              `json:"kmemleak"` // check kmemleak after the modules are unloaded
 	Shell    bool              `json:"shell"`    // interactive shell on the console instead of tests
 	Timeout  int               `json:"timeout"`  // per-binary timeout, seconds

@@ -28,7 +28,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nlkit/nlkit/tests/vm/job"
@@ -39,7 +38,8 @@ var (
 	flagPkg       = flag.String("pkg", "", "only these packages, comma-separated (e.g. ./netlinkproto/smoke)")
 	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
-	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios) and print their results")
+	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios, TestScenario*) and print their results")
+	flagBench     = flag.Bool("bench", false, "run the benchmarks (tests/scenarios, TestBenchmark*) in full and print their results")
 	flagHost      = flag.Bool("host", false, "also run the host-side tests (go vet, go test ./...) first")
 	flagDeps      = flag.Bool("deps", false, "first install what the runner needs (tests/setup/deps.sh), timed in the time table")
 	flagOut       = flag.String("out", "out/vm", "build and result directory")
@@ -112,14 +112,13 @@ func main() {
 	}
 	useKVM := probeKVM(kernels[0], out)
 
-	for _, k := range kernels {
-		t, fails := runKernel(k, out, tests, useKVM)
-		total.add(t)
-		failures = append(failures, fails...)
-	}
 	if *flagShell {
+		runGuest(guest{k: kernels[0], tests: tests, cpus: 2}, out, useKVM)
 		return
 	}
+	t, fails := runGuests(plan(kernels, tests), out, useKVM)
+	total.add(t)
+	failures = append(failures, fails...)
 	fmt.Println()
 	if len(failures) > 0 {
 		fmt.Println("FAILED:")
@@ -127,11 +126,7 @@ func main() {
 			fmt.Println("  " + f)
 		}
 	}
-	var names []string
-	for _, k := range kernels {
-		names = append(names, k.name)
-	}
-	timings.print(os.Stdout, names, time.Since(start))
+	timings.print(os.Stdout, time.Since(start))
 	fmt.Printf("total time %s\n", time.Since(start).Round(time.Second))
 	if total.skipped > 0 {
 		fmt.Printf("%d passed, %d failed, %d skipped\n", total.passed, total.failed, total.skipped)
@@ -441,7 +436,7 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if *flagPkg != "" {
 		patterns = strings.Split(*flagPkg, ",")
 	}
-	if *flagScenarios {
+	if *flagScenarios || *flagBench {
 		patterns = []string{"./tests/scenarios/..."}
 	}
 	b, err := run(root, nil, goBin(), append([]string{"list", "-tags", "vmtest", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}"}, patterns...)...)
@@ -591,191 +586,6 @@ func probeKVM(k kernel, out string) bool {
 		progress("KVM: does not work here (%s), using TCG", strings.TrimSpace(tail(buf.String(), 1)))
 	}
 	return ok
-}
-
-// ---------------------------------------------------------------- one kernel
-
-var splatRe = regexp.MustCompile(`WARNING:|BUG:|KASAN|UBSAN:|Call Trace:|kernel BUG at|general protection fault|Oops|possible circular locking|suspicious RCU usage|INFO: task .* blocked|refcount_t:|kmemleak: .*new suspected|Kernel panic|list_add corruption|list_del corruption`)
-
-func runKernel(k kernel, out string, tests []testBin, useKVM bool) (tally, []string) {
-	var t tally
-	where := "kernel " + k.name + " (" + k.ver + ")"
-	fail := func(what string) (tally, []string) {
-		fmt.Printf("    FAIL %s\n", what)
-		t.failed++
-		return t, []string{where + ": " + what}
-	}
-	dir := filepath.Join(out, "kernel-"+k.name)
-	res := filepath.Join(dir, "results")
-	_ = os.RemoveAll(res)
-	if err := os.MkdirAll(res, 0o755); err != nil {
-		return fail(err.Error())
-	}
-	progress("%s: building modules against %s", where, k.kdir)
-	start := time.Now()
-	mods, err := buildModules(k, dir)
-	if err != nil {
-		return fail("module build: " + err.Error())
-	}
-	fmt.Printf("    built %d module(s) in %s\n", len(mods), timings.since(k.name, "module build (host)", start).Round(100*time.Millisecond))
-	t.passed++ // module build
-
-	j := job.Job{Kernel: k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: *flagRun, Verbose: *flagVerbose || *flagScenarios,
-		Kmemleak: k.debug, Shell: *flagShell, Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
-	for _, tb := range tests {
-		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir})
-	}
-	jb, _ := json.MarshalIndent(j, "", "  ")
-	jobPath := filepath.Join(res, job.FileName)
-	if err := os.WriteFile(jobPath, jb, 0o644); err != nil {
-		return fail(err.Error())
-	}
-
-	// --verbose: the kernel's console messages reach vng.log (not the terminal)
-	args := []string{"--run", k.image, "--verbose", "--rwdir", res, "--memory", "2G", "--cpus", "2",
-		"--append", "init=" + filepath.Join(root, "tests/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M"}
-	if k.debug {
-		// the debug kernel has no initramfs of its own; vng's lets our init= win
-		args = append(args, "--force-initramfs")
-	}
-	if !useKVM {
-		args = append(args, "--disable-kvm")
-	}
-	if *flagShell {
-		progress("%s: booting for a shell (modules load first; `exit` powers off)", where)
-		cmd := exec.Command("vng", args...)
-		cmd.Dir = "/"
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-		_ = cmd.Run()
-		return t, nil
-	}
-	args = append(args, "--", "true") // script mode; our init runs the job instead
-	progress("%s: booting %s (%s)", where, filepath.Base(k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM])
-	bootStart := time.Now()
-	cmd := exec.Command("vng", args...)
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	consoleLog, _ := os.Create(filepath.Join(dir, "vng.log"))
-	cmd.Stdout = io.MultiWriter(prefixWriter("    "), consoleLog)
-	cmd.Stderr = consoleLog
-	if err := cmd.Start(); err != nil {
-		return fail("vng: " + err.Error())
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done }
-	booted := false
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	var vngErr error
-wait:
-	for {
-		select {
-		case vngErr = <-done:
-			break wait
-		case <-tick.C:
-			if !booted {
-				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
-					booted = true
-					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
-					fmt.Printf("    boot: %.1fs wall, guest uptime %ss at init\n", timings.since(k.name, "boot (host wall, vng start to guest init)", bootStart).Seconds(), strings.TrimSpace(string(b)))
-				} else if time.Since(bootStart) > *flagBootWait {
-					kill()
-					consoleLog.Close()
-					lg, _ := os.ReadFile(filepath.Join(dir, "vng.log"))
-					return fail(fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30)))
-				}
-			}
-			if time.Since(bootStart) > *flagTimeout {
-				kill()
-				consoleLog.Close()
-				return fail(fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, tests)))
-			}
-		}
-	}
-	consoleLog.Close()
-	verdict, err := os.ReadFile(filepath.Join(res, job.Done))
-	if err != nil {
-		lg, _ := os.ReadFile(filepath.Join(dir, "vng.log"))
-		return fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 80)))
-	}
-	fmt.Printf("    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
-	guestPhases(k.name, res)
-	timings.since(k.name, "guest total (host wall, vng start to exit)", bootStart)
-
-	var fails []string
-	// modules
-	ml, _ := os.ReadFile(filepath.Join(res, job.ModulesLog))
-	if bytes.Contains(ml, []byte("FAIL")) {
-		tt, f := fail("module load/unload:\n" + string(ml))
-		t = tt
-		fails = append(fails, f...)
-	} else {
-		t.passed++
-	}
-	// tests
-	dmesgText, _ := os.ReadFile(filepath.Join(res, job.Dmesg))
-	for i, tb := range tests {
-		raw, err := os.ReadFile(filepath.Join(res, job.Output(i)))
-		if err != nil {
-			tt, f := fail(tb.pkg + ": no output (binary did not run)")
-			t = tt
-			fails = append(fails, f...)
-			continue
-		}
-		conv := exec.Command(goBin(), "tool", "test2json", "-p", tb.pkg)
-		conv.Stdin = bytes.NewReader(raw)
-		js, _ := conv.Output()
-		s := summarize(where, bytes.NewReader(js))
-		for _, tt := range s.times {
-			tt.kernel = k.name
-			timings.addTest(tt)
-		}
-		rc, _ := os.ReadFile(filepath.Join(res, job.Status(i)))
-		status := "ok"
-		if s.failed > 0 || s.skipped > 0 || strings.TrimSpace(string(rc)) != "0" {
-			status = "FAIL"
-		}
-		fmt.Printf("    %-4s %s (%d passed, %d failed, %d skipped)\n", status, tb.pkg, s.passed, s.failed, s.skipped)
-		for _, name := range s.failures {
-			fmt.Printf("      --- %s\n", name)
-			if o := s.failOut[name]; o != "" {
-				fmt.Print(indent(tail(o, 60), "        "))
-			}
-		}
-		t.add(s.tally)
-		fails = append(fails, s.failures...)
-		if strings.TrimSpace(string(rc)) != "0" && s.failed == 0 {
-			t.failed++
-			fails = append(fails, fmt.Sprintf("%s: %s exited %s outside a test:\n%s", where, tb.pkg, strings.TrimSpace(string(rc)), tail(string(raw), 30)))
-			fmt.Print(indent(tail(string(raw), 30), "        "))
-		}
-	}
-	// dmesg splats
-	if sp := splats(string(dmesgText)); sp != "" {
-		fmt.Printf("    FAIL kernel log has splats:\n%s", indent(sp, "      "))
-		t.failed++
-		fails = append(fails, where+": kernel splat in dmesg (see "+filepath.Join(res, job.Dmesg)+")")
-	} else {
-		fmt.Printf("    ok   kernel log clean (no WARNING/BUG/KASAN/lockdep/Call Trace)\n")
-		t.passed++
-	}
-	if k.debug {
-		kl, err := os.ReadFile(filepath.Join(res, job.Kmemleak))
-		switch {
-		case err != nil:
-			t.failed++
-			fails = append(fails, where+": no kmemleak report")
-		case strings.TrimSpace(string(kl)) != "":
-			fmt.Printf("    FAIL kmemleak after unloading the modules:\n%s", indent(tail(string(kl), 40), "      "))
-			t.failed++
-			fails = append(fails, where+": kmemleak found leaks (see "+filepath.Join(res, job.Kmemleak)+")")
-		default:
-			fmt.Printf("    ok   kmemleak clean after unloading the modules\n")
-			t.passed++
-		}
-	}
-	return t, fails
 }
 
 // guestPhases adds the guest's own account of its job (job.Timings) to the time table.

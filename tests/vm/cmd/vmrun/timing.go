@@ -64,18 +64,22 @@ func fmtDur(d time.Duration) string {
 
 // print writes the table: one row per phase, one column per kernel, phases in the
 // order they first happened; then the slowest tests.
-func (tt *timeTable) print(w io.Writer, kernels []string, total time.Duration) {
+func (tt *timeTable) print(w io.Writer, total time.Duration) {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
 	fmt.Fprintln(w, "\ntime table (wall time; kernels' columns overlap when guests run side by side)")
 	var run []timeRow
-	var phases []string
-	seen := map[string]bool{}
+	var phases, kernels []string
+	seen, seenK := map[string]bool{}, map[string]bool{}
 	cell := map[string]map[string]time.Duration{}
 	for _, r := range tt.rows {
 		if r.kernel == "" {
 			run = append(run, r)
 			continue
+		}
+		if !seenK[r.kernel] {
+			seenK[r.kernel] = true
+			kernels = append(kernels, r.kernel)
 		}
 		if !seen[r.phase] {
 			seen[r.phase] = true
@@ -92,7 +96,7 @@ func (tt *timeTable) print(w io.Writer, kernels []string, total time.Duration) {
 	if len(phases) > 0 {
 		fmt.Fprintf(w, "  %-52s", "per kernel")
 		for _, k := range kernels {
-			fmt.Fprintf(w, " %10s", k)
+			fmt.Fprintf(w, " %14s", k)
 		}
 		fmt.Fprintln(w)
 		for _, p := range phases {
@@ -102,7 +106,7 @@ func (tt *timeTable) print(w io.Writer, kernels []string, total time.Duration) {
 			}
 			fmt.Fprintf(w, "  %-52s", name)
 			for _, k := range kernels {
-				fmt.Fprintf(w, " %10s", fmtDur(cell[p][k]))
+				fmt.Fprintf(w, " %14s", fmtDur(cell[p][k]))
 			}
 			fmt.Fprintln(w)
 		}
@@ -122,6 +126,6 @@ func (tt *timeTable) print(w io.Writer, kernels []string, total time.Duration) {
 		if t.failed {
 			mark = " (failed)"
 		}
-		fmt.Fprintf(w, "  %10s  %-6s %s %s%s\n", fmtDur(t.d), t.kernel, strings.TrimPrefix(t.pkg, "github.com/nlkit/nlkit/"), t.test, mark)
+		fmt.Fprintf(w, "  %10s  %-14s %s %s%s\n", fmtDur(t.d), t.kernel, strings.TrimPrefix(t.pkg, "github.com/nlkit/nlkit/"), t.test, mark)
 	}
 }

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nlkit/nlkit/tests/vm/job"
+)
+
+// A guest is one boot of a kernel that runs some of the test binaries. A kernel's
+// tests may be spread over several guests (see plan in schedule.go); each guest loads
+// the modules, runs its binaries, unloads the modules and is checked on its own: a
+// test failure, a splat in its kernel log, or (debug kernel) a kmemleak report.
+type guest struct {
+	k     kernel
+	part  string    // "" when the kernel has one guest; else what this guest runs
+	tests []testBin // in order
+	cpus  int
+	alone bool // no other guest may run beside it (timing-sensitive scenarios)
+}
+
+func (g guest) name() string {
+	if g.part == "" {
+		return g.k.name
+	}
+	return g.k.name + "/" + g.part
+}
+
+func (g guest) dir(out string) string { return filepath.Join(out, "kernel-"+g.k.name) }
+
+func (g guest) results(out string) string {
+	if g.part == "" {
+		return filepath.Join(g.dir(out), "results")
+	}
+	return filepath.Join(g.dir(out), "results-"+g.part)
+}
+
+// moduleBuilds builds each kernel's modules once, whichever of its guests asks first.
+var moduleBuilds = struct {
+	mu sync.Mutex
+	m  map[string]*moduleBuild
+}{m: map[string]*moduleBuild{}}
+
+type moduleBuild struct {
+	once sync.Once
+	kos  []string
+	err  error
+}
+
+func modulesFor(k kernel, out string) ([]string, error, bool) {
+	moduleBuilds.mu.Lock()
+	mb := moduleBuilds.m[k.name]
+	if mb == nil {
+		mb = &moduleBuild{}
+		moduleBuilds.m[k.name] = mb
+	}
+	moduleBuilds.mu.Unlock()
+	first := false
+	mb.once.Do(func() {
+		first = true
+		progress("%s: building modules against %s", k.name, k.kdir)
+		start := time.Now()
+		mb.kos, mb.err = buildModules(k, filepath.Join(out, "kernel-"+k.name))
+		d := timings.since(k.name, "module build (host)", start)
+		if mb.err == nil {
+			progress("%s: built %d module(s) in %s", k.name, len(mb.kos), d.Round(100*time.Millisecond))
+		}
+	})
+	return mb.kos, mb.err, first
+}
+
+// printMu keeps a guest's report in one piece when guests run side by side.
+var printMu sync.Mutex
+
+// runGuest boots g and reports on it. Its report is printed in one block at the end.
+func runGuest(g guest, out string, useKVM bool) (tally, []string) {
+	var t tally
+	var rep strings.Builder
+	where := "kernel " + g.name() + " (" + g.k.ver + ")"
+	var fails []string
+	fail := func(what string) {
+		fmt.Fprintf(&rep, "    FAIL %s\n", what)
+		t.failed++
+		fails = append(fails, where+": "+what)
+	}
+	defer func() {
+		printMu.Lock()
+		defer printMu.Unlock()
+		fmt.Printf("==> %s: results\n%s", where, rep.String())
+	}()
+	dir, res := g.dir(out), g.results(out)
+	_ = os.RemoveAll(res)
+	if err := os.MkdirAll(res, 0o755); err != nil {
+		fail(err.Error())
+		return t, fails
+	}
+	mods, err, first := modulesFor(g.k, out)
+	if err != nil {
+		if first {
+			fail("module build: " + err.Error())
+		}
+		return t, fails
+	}
+	if first {
+		t.passed++ // the kernel's module build, counted once
+	}
+
+	run := *flagRun
+	switch {
+	case *flagScenarios && run == "":
+		run = "^TestScenario"
+	case *flagBench && run == "":
+		run = "^TestBenchmark"
+	}
+	j := job.Job{Kernel: g.k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: run,
+		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Kmemleak: g.k.debug, Shell: *flagShell,
+		Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
+	for _, tb := range g.tests {
+		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir})
+	}
+	jb, _ := json.MarshalIndent(j, "", "  ")
+	jobPath := filepath.Join(res, job.FileName)
+	if err := os.WriteFile(jobPath, jb, 0o644); err != nil {
+		fail(err.Error())
+		return t, fails
+	}
+
+	// --verbose: the kernel's console messages reach vng.log (not the terminal)
+	args := []string{"--run", g.k.image, "--verbose", "--rwdir", res, "--memory", "2G", "--cpus", fmt.Sprint(g.cpus),
+		"--append", "init=" + filepath.Join(root, "tests/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M"}
+	if g.k.debug {
+		// the debug kernel has no initramfs of its own; vng's lets our init= win
+		args = append(args, "--force-initramfs")
+	}
+	if !useKVM {
+		args = append(args, "--disable-kvm")
+	}
+	if *flagShell {
+		progress("%s: booting for a shell (modules load first; `exit` powers off)", where)
+		cmd := exec.Command("vng", args...)
+		cmd.Dir = "/"
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+		_ = cmd.Run()
+		return t, nil
+	}
+	args = append(args, "--", "true") // script mode; our init runs the job instead
+	progress("%s: booting %s (%s, %d vCPU)", where, filepath.Base(g.k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM], g.cpus)
+	bootStart := time.Now()
+	cmd := exec.Command("vng", args...)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logName := "vng.log"
+	if g.part != "" {
+		logName = "vng-" + g.part + ".log"
+	}
+	consoleLog, _ := os.Create(filepath.Join(dir, logName))
+	cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
+	cmd.Stderr = consoleLog
+	if err := cmd.Start(); err != nil {
+		fail("vng: " + err.Error())
+		return t, fails
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done }
+	booted := false
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var vngErr error
+	phase := g.name()
+wait:
+	for {
+		select {
+		case vngErr = <-done:
+			break wait
+		case <-tick.C:
+			if !booted {
+				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
+					booted = true
+					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
+					fmt.Fprintf(&rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
+						timings.since(phase, "boot (host wall, vng start to guest init)", bootStart).Seconds(), strings.TrimSpace(string(b)))
+				} else if time.Since(bootStart) > *flagBootWait {
+					kill()
+					consoleLog.Close()
+					lg, _ := os.ReadFile(consoleLog.Name())
+					fail(fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30)))
+					return t, fails
+				}
+			}
+			if time.Since(bootStart) > *flagTimeout {
+				kill()
+				consoleLog.Close()
+				fail(fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, g.tests)))
+				return t, fails
+			}
+		}
+	}
+	consoleLog.Close()
+	verdict, err := os.ReadFile(filepath.Join(res, job.Done))
+	if err != nil {
+		lg, _ := os.ReadFile(consoleLog.Name())
+		fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 80)))
+		return t, fails
+	}
+	fmt.Fprintf(&rep, "    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
+	guestPhases(phase, res)
+	timings.since(phase, "guest total (host wall, vng start to exit)", bootStart)
+
+	// modules
+	ml, _ := os.ReadFile(filepath.Join(res, job.ModulesLog))
+	if bytes.Contains(ml, []byte("FAIL")) {
+		fail("module load/unload:\n" + string(ml))
+	} else {
+		t.passed++
+	}
+	// tests
+	dmesgText, _ := os.ReadFile(filepath.Join(res, job.Dmesg))
+	for i, tb := range g.tests {
+		raw, err := os.ReadFile(filepath.Join(res, job.Output(i)))
+		if err != nil {
+			fail(tb.pkg + ": no output (binary did not run)")
+			continue
+		}
+		conv := exec.Command(goBin(), "tool", "test2json", "-p", tb.pkg)
+		conv.Stdin = bytes.NewReader(raw)
+		js, _ := conv.Output()
+		s := summarize(where, bytes.NewReader(js))
+		for _, tt := range s.times {
+			tt.kernel = g.name()
+			timings.addTest(tt)
+		}
+		rc, _ := os.ReadFile(filepath.Join(res, job.Status(i)))
+		status := "ok"
+		if s.failed > 0 || s.skipped > 0 || strings.TrimSpace(string(rc)) != "0" {
+			status = "FAIL"
+		}
+		fmt.Fprintf(&rep, "    %-4s %s (%d passed, %d failed, %d skipped)\n", status, tb.pkg, s.passed, s.failed, s.skipped)
+		for _, name := range s.failures {
+			fmt.Fprintf(&rep, "      --- %s\n", name)
+			if o := s.failOut[name]; o != "" {
+				rep.WriteString(indent(tail(o, 60), "        "))
+			}
+		}
+		t.add(s.tally)
+		fails = append(fails, s.failures...)
+		if strings.TrimSpace(string(rc)) != "0" && s.failed == 0 {
+			t.failed++
+			fails = append(fails, fmt.Sprintf("%s: %s exited %s outside a test:\n%s", where, tb.pkg, strings.TrimSpace(string(rc)), tail(string(raw), 30)))
+			rep.WriteString(indent(tail(string(raw), 30), "        "))
+		}
+	}
+	// dmesg splats
+	if sp := splats(string(dmesgText)); sp != "" {
+		fmt.Fprintf(&rep, "    FAIL kernel log has splats:\n%s", indent(sp, "      "))
+		t.failed++
+		fails = append(fails, where+": kernel splat in dmesg (see "+filepath.Join(res, job.Dmesg)+")")
+	} else {
+		fmt.Fprintf(&rep, "    ok   kernel log clean (no WARNING/BUG/KASAN/lockdep/Call Trace)\n")
+		t.passed++
+	}
+	if g.k.debug {
+		kl, err := os.ReadFile(filepath.Join(res, job.Kmemleak))
+		switch {
+		case err != nil:
+			t.failed++
+			fails = append(fails, where+": no kmemleak report")
+		case strings.TrimSpace(string(kl)) != "":
+			fmt.Fprintf(&rep, "    FAIL kmemleak after unloading the modules:\n%s", indent(tail(string(kl), 40), "      "))
+			t.failed++
+			fails = append(fails, where+": kmemleak found leaks (see "+filepath.Join(res, job.Kmemleak)+")")
+		default:
+			fmt.Fprintf(&rep, "    ok   kmemleak clean after unloading the modules\n")
+			t.passed++
+		}
+	}
+	return t, fails
+}
+
+var splatRe = regexp.MustCompile(`WARNING:|BUG:|KASAN|UBSAN:|Call Trace:|kernel BUG at|general protection fault|Oops|possible circular locking|suspicious RCU usage|INFO: task .* blocked|refcount_t:|kmemleak: .*new suspected|Kernel panic|list_add corruption|list_del corruption`)
