@@ -1,9 +1,9 @@
 // Command guestinit is nlkit's PID 1 inside virtme-ng test VMs.
 //
-// The runner boots `vng ... --append "init=tests/vm/guest-init nlkit.job=<dir>/job.json"`.
-// vng's initramfs mounts the host's root over 9p and execs that script instead of
-// virtme-init; it mounts /proc, /sys and devtmpfs (without which the Go runtime hangs at
-// start-up) and execs this binary (out/vm/guestinit).
+// The runner boots `vng ... --append "init=out/vm/guest-init nlkit.job=<dir>/job.json"`.
+// vng's initramfs mounts the host's root over 9p and execs that program (tests/vm/
+// guest-init.c) instead of virtme-init; it mounts /proc, /sys and devtmpfs (without
+// which the Go runtime hangs at start-up) and execs this binary (out/vm/guestinit).
 // One static Go process does what a shell init would do with dozens of executables:
 // under TCG on the KASAN kernel every exec costs ~1.5 s, and virtme-init's udev
 // coldplug and settle costs 30-100 s, so this is where most of the boot time goes.
@@ -16,16 +16,19 @@ package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/nlkit/nlkit/tests/vm/job"
@@ -65,7 +68,7 @@ func setupMounts() []error {
 			errs = append(errs, err)
 		}
 	}
-	// tests/vm/guest-init mounted devtmpfs, /proc and /sys before exec'ing us.
+	// out/vm/guest-init mounted devtmpfs, /proc and /sys before exec'ing us.
 	trace("init started")
 	must(mount("run", "/run", "tmpfs", 0, "mode=0755"))
 	must(mount("devpts", "/dev/pts", "devpts", 0, "gid=5,mode=620,ptmxmode=666"))
@@ -83,6 +86,35 @@ func setupMounts() []error {
 			must(mount("tmpfs", d, "tmpfs", 0, "mode=1777"))
 		}
 	}
+	_ = unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
+	_ = unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "")
+	_ = unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, "")
+	_ = unix.Mount("bpf", "/sys/fs/bpf", "bpf", 0, "")
+	// vng's --rwdir and --rodir shares: virtme_initmountN=<path relative to />,
+	// mounted outer paths first (the results directory lies inside out/vm). The
+	// results directory (the job's) is the one writable share, uncached so that the
+	// host sees what the guest writes; the read-only ones (/usr, out/vm: the
+	// binaries) are mounted with the page cache on, so a binary exec'd again loads
+	// from memory instead of over 9p.
+	jobDir := filepath.Dir(cmdlineArg("nlkit.job"))
+	type share struct{ tag, path string }
+	var shares []share
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "virtme_initmount") {
+			shares = append(shares, share{"virtme.initmount" + strings.TrimPrefix(k, "virtme_initmount"), "/" + v})
+		}
+	}
+	sort.Slice(shares, func(i, j int) bool {
+		return strings.Count(shares[i].path, "/") < strings.Count(shares[j].path, "/")
+	})
+	for _, s := range shares {
+		opts, flags := "version=9p2000.L,trans=virtio,access=any,msize=512000", uintptr(0)
+		if s.path != jobDir {
+			opts, flags = opts+",cache=loose", unix.MS_RDONLY
+		}
+		must(mount(s.tag, s.path, "9p", flags, opts))
+	}
 	// Hide the host's modules when they are not this kernel's.
 	var uts unix.Utsname
 	_ = unix.Uname(&uts)
@@ -91,19 +123,6 @@ func setupMounts() []error {
 		if _, err := os.Stat("/lib/modules/" + kver); err == nil {
 			_ = unix.Mount("disallow_modules", "/lib/modules/"+kver, "tmpfs", unix.MS_RDONLY, "mode=0000")
 		}
-	}
-	_ = unix.Mount("debugfs", "/sys/kernel/debug", "debugfs", 0, "")
-	_ = unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, "")
-	_ = unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, "")
-	_ = unix.Mount("bpf", "/sys/fs/bpf", "bpf", 0, "")
-	// vng's --rwdir shares: virtme_initmountN=<path relative to />.
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "virtme_initmount") {
-			continue
-		}
-		must(mount("virtme.initmount"+strings.TrimPrefix(k, "virtme_initmount"), "/"+v, "9p", 0,
-			"version=9p2000.L,trans=virtio,access=any,msize=512000"))
 	}
 	// /dev/virtio-ports/<name>, which udev would have made.
 	_ = os.MkdirAll("/dev/virtio-ports", 0o755)
@@ -233,26 +252,76 @@ func sysrq(c string) {
 }
 
 // holdHookKeys registers an empty nftables base chain on every IPv4/IPv6 hook of the
-// initial netns, so that the netfilter hooks' static keys stay enabled while the tests
-// load and unload modules that register hooks (fcm_receiver, equalize). Turning such a
-// key off patches live kernel text (__ip_local_out, ...) with int3; under QEMU's TCG a
-// CPU that runs that code meanwhile can take the int3 after the patch is done, and the
-// guest dies with "Oops: int3" (seen on 6.12 during TestUnloadUnderTraffic) or hangs.
-// The chains have no rules, and the tests' traffic runs in other namespaces.
+// initial netns (table inet nlkit_hold_keys), so that the netfilter hooks' static keys
+// stay enabled while the tests load and unload modules that register hooks
+// (fcm_receiver, equalize). Turning such a key off patches live kernel text
+// (__ip_local_out, ...) with int3; under QEMU's TCG a CPU that runs that code meanwhile
+// can take the int3 after the patch is done, and the guest dies with "Oops: int3" (seen
+// on 6.12 during TestUnloadUnderTraffic) or hangs. The chains have no rules, and the
+// tests' traffic runs in other namespaces. It speaks nf_tables' netlink itself: an
+// exec of nft took 7 s of every stock boot and 11 s on the debug kernel.
 func holdHookKeys(modlog *os.File) {
-	ruleset := "table inet nlkit_hold_keys {\n"
-	for _, h := range []string{"prerouting", "input", "forward", "output", "postrouting"} {
-		ruleset += fmt.Sprintf("\tchain %s { type filter hook %s priority 0; policy accept; }\n", h, h)
-	}
-	ruleset += "}\n"
-	cmd := exec.Command("nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(ruleset)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(modlog, "nft (holding the netfilter hook keys): FAIL %v %s\n", err, out)
-		logf("nft: %v %s (module unloads under traffic may crash TCG guests)", err, out)
+	if err := nftHoldKeys(); err != nil {
+		fmt.Fprintf(modlog, "nftables (holding the netfilter hook keys): FAIL %v\n", err)
+		logf("nftables: %v (module unloads under traffic may crash TCG guests)", err)
 		return
 	}
 	fmt.Fprintf(modlog, "netfilter hook keys held by table inet nlkit_hold_keys: ok\n")
+}
+
+// nftHoldKeys adds table inet nlkit_hold_keys with a filter chain, policy accept, at
+// priority 0 of each hook, in one nf_tables batch.
+func nftHoldKeys() error {
+	c, err := netlink.Dial(unix.NETLINK_NETFILTER, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	msg := func(typ uint16, family uint8, resID uint16, flags netlink.HeaderFlags, attrs func(ae *netlink.AttributeEncoder)) netlink.Message {
+		data := []byte{family, unix.NFNETLINK_V0, byte(resID >> 8), byte(resID)}
+		if attrs != nil {
+			ae := netlink.NewAttributeEncoder()
+			ae.ByteOrder = binary.BigEndian
+			attrs(ae)
+			b, _ := ae.Encode()
+			data = append(data, b...)
+		}
+		return netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(typ), Flags: netlink.Request | flags}, Data: data}
+	}
+	const table = "nlkit_hold_keys"
+	nft := func(m uint16) uint16 { return unix.NFNL_SUBSYS_NFTABLES<<8 | m }
+	msgs := []netlink.Message{
+		msg(unix.NFNL_MSG_BATCH_BEGIN, unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES, 0, nil),
+		msg(nft(unix.NFT_MSG_NEWTABLE), unix.NFPROTO_INET, 0, netlink.Create|netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+			ae.String(unix.NFTA_TABLE_NAME, table)
+		}),
+	}
+	hooks := []string{"prerouting", "input", "forward", "output", "postrouting"} // NF_INET_PRE_ROUTING ...
+	for num, name := range hooks {
+		msgs = append(msgs, msg(nft(unix.NFT_MSG_NEWCHAIN), unix.NFPROTO_INET, 0, netlink.Create|netlink.Acknowledge, func(ae *netlink.AttributeEncoder) {
+			ae.String(unix.NFTA_CHAIN_TABLE, table)
+			ae.String(unix.NFTA_CHAIN_NAME, name)
+			ae.Nested(unix.NFTA_CHAIN_HOOK, func(nae *netlink.AttributeEncoder) error {
+				nae.Uint32(unix.NFTA_HOOK_HOOKNUM, uint32(num))
+				nae.Uint32(unix.NFTA_HOOK_PRIORITY, 0)
+				return nil
+			})
+			ae.Uint32(unix.NFTA_CHAIN_POLICY, 1) // NF_ACCEPT
+			ae.String(unix.NFTA_CHAIN_TYPE, "filter")
+		}))
+	}
+	msgs = append(msgs, msg(unix.NFNL_MSG_BATCH_END, unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES, 0, nil))
+	if _, err := c.SendMessages(msgs); err != nil {
+		return err
+	}
+	for acks := 0; acks < 1+len(hooks); {
+		ms, err := c.Receive()
+		if err != nil {
+			return err
+		}
+		acks += len(ms)
+	}
+	return nil
 }
 
 // phases records how long each step of the job took (job.Timings), rewritten after
@@ -277,7 +346,7 @@ func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 	defer modlog.Close()
 	watchKernelLog(dir)
 	holdHookKeys(modlog)
-	ph.done("hold hook keys (nft)")
+	ph.done("hold hook keys (nftables)")
 	failed := 0
 	if j.Kmemleak {
 		if err := kmemleak("clear"); err != nil {

@@ -137,7 +137,13 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 
 	// --verbose: the kernel's console messages reach vng.log (not the terminal)
 	args := []string{"--run", g.k.image, "--verbose", "--rwdir", res, "--memory", "2G", "--cpus", fmt.Sprint(g.cpus),
-		"--append", "init=" + filepath.Join(root, "tests/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M"}
+		"--append", "init=" + filepath.Join(root, "out/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M",
+		// Read-only shares that the guest init mounts with the page cache on (cache=loose):
+		// the binaries the tests exec over and over (ip, tc, nlkit, ...) then load from
+		// memory after the first time. The root filesystem vng shares has no cache, and
+		// every exec read its binary and libraries over 9p again: seconds on the debug
+		// kernel. The results directory is the only writable share.
+		"--rodir", "/usr", "--rodir", filepath.Join(root, "out/vm")}
 	if g.k.debug {
 		// the debug kernel has no initramfs of its own; vng's lets our init= win
 		args = append(args, "--force-initramfs")

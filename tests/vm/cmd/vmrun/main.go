@@ -421,8 +421,11 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if _, err := run(root, nil, "make", "-s", "-C", "iproute-ext"); err != nil {
 		return nil, err
 	}
-	gi := filepath.Join(root, "out/vm/guestinit") // tests/vm/guest-init execs it from there
+	gi := filepath.Join(root, "out/vm/guestinit") // out/vm/guest-init execs it from there
 	if _, err := run(root, env, goBin(), "build", "-o", gi, "./tests/vm/guestinit"); err != nil {
+		return nil, err
+	}
+	if _, err := run(root, nil, "gcc", "-Os", "-Wall", "-static", "-o", filepath.Join(root, "out/vm/guest-init"), "tests/vm/guest-init.c"); err != nil {
 		return nil, err
 	}
 	// the nlkit command itself, for tests that check what users run
