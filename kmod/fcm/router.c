@@ -39,7 +39,7 @@
 
 #define FCM_DEFAULT_BVAL	10
 #define FCM_DEFAULT_QMIN	30
-#define FCM_SLACK_NS		(2 * NSEC_PER_MSEC)	/* catch-up allowed after a late dequeue */
+#define FCM_CATCHUP_NS		(100 * NSEC_PER_MSEC)	/* most a late dequeue catches up */
 
 LIST_HEAD(fcm_list);		/* every fcm qdisc; RTNL */
 unsigned int fcm_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
@@ -53,6 +53,13 @@ static int fcm_enqueue_one(struct sk_buff *skb, struct Qdisc *sch, struct sk_buf
 
 	if (unlikely(sch->qstats.backlog + qdisc_pkt_len(skb) > q->cfg.limit))
 		return qdisc_drop(skb, sch, to_free);
+	if (!sch->q.qlen) {
+		/* the link was idle: its clock restarts now, with no credit banked */
+		u64 now = ktime_get_ns();
+
+		if (q->t_next < now)
+			q->t_next = now;
+	}
 	return qdisc_enqueue_tail(skb, sch);
 }
 
@@ -91,7 +98,7 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 {
 	struct fcm_sched *q = qdisc_priv(sch);
 	struct sk_buff *skb = qdisc_peek_head(sch);
-	u64 now, slack;
+	u64 now;
 
 	if (!skb)
 		return NULL;
@@ -102,13 +109,12 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 		return NULL;
 	}
 	skb = qdisc_dequeue_head(sch);
-	/* A late wake-up (timer slack, a busy CPU) may be caught up within FCM_SLACK_NS
-	 * or two full-size packets' time, whichever is longer, so the long-term rate
-	 * holds at low rates too; an idle link banks no more credit than that.
+	/* While packets wait, the link's clock runs on: a late wake-up (a busy CPU, a
+	 * descheduled vCPU, timer slack) is caught up, up to FCM_CATCHUP_NS, so the queue
+	 * drains at rate over time whatever the timer did. An idle link banks nothing:
+	 * the clock restarts when a packet arrives at an empty queue (enqueue above).
 	 */
-	slack = max_t(u64, FCM_SLACK_NS,
-		      div64_u64(2ULL * psched_mtu(qdisc_dev(sch)) * NSEC_PER_SEC, q->cfg.rate));
-	q->t_next = max(q->t_next, now - min_t(u64, now, slack)) +
+	q->t_next = max(q->t_next, now - min_t(u64, now, FCM_CATCHUP_NS)) +
 		    div64_u64((u64)qdisc_pkt_len(skb) * NSEC_PER_SEC, q->cfg.rate);
 	q->price = fcm_price(&q->cfg, sch->q.qlen);
 	switch (fcm_stamp(skb, q->price, READ_ONCE(qdisc_dev(sch)->mtu))) {
