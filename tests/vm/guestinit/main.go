@@ -440,10 +440,10 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 		for s.Scan() {
 			line := s.Text()
 			fmt.Fprintln(out, line)
+			fmt.Fprintf(tlog, "%8.2f %s\n", time.Since(start).Seconds(), strings.TrimPrefix(line, "\x16"))
 			if strings.HasPrefix(line, "\x16") {
 				continue
 			}
-			fmt.Fprintf(tlog, "%8.2f %s\n", time.Since(start).Seconds(), line)
 			if j.Verbose {
 				fmt.Fprintf(console, "    %s\n", line)
 			}
