@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -240,10 +241,13 @@ type summary struct {
 	times     []testTime        // every top-level test and how long it took
 }
 
+var resultLine = regexp.MustCompile(`^\s*--- (?:PASS|FAIL|SKIP): \S+ \(([0-9.]+)s\)`)
+
 // summarize reads `go test -json` events and counts leaf and top-level tests.
 func summarize(where string, r io.Reader) summary {
 	s := summary{pkgStatus: map[string]string{}, pkgNote: map[string]string{}, failOut: map[string]string{}}
 	outputs := map[string]*strings.Builder{}
+	elapsed := map[string]float64{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4<<20), 4<<20)
 	counts := map[string]*tally{}
@@ -259,6 +263,11 @@ func summarize(where string, r io.Reader) summary {
 		key := e.Package + " " + e.Test
 		switch e.Action {
 		case "output":
+			if m := resultLine.FindStringSubmatch(e.Output); m != nil && e.Test != "" {
+				if f, err := strconv.ParseFloat(m[1], 64); err == nil {
+					elapsed[key] = f // test2json leaves Elapsed out for a test binary's output
+				}
+			}
 			if e.Test != "" {
 				if outputs[key] == nil {
 					outputs[key] = &strings.Builder{}
@@ -278,6 +287,9 @@ func summarize(where string, r io.Reader) summary {
 				continue // subtests are reported through their parent
 			}
 			c := counts[e.Package]
+			if e.Elapsed == 0 {
+				e.Elapsed = elapsed[key]
+			}
 			s.times = append(s.times, testTime{kernel: where, pkg: e.Package, test: e.Test,
 				d: time.Duration(e.Elapsed * float64(time.Second)), failed: e.Action == "fail"})
 			switch e.Action {
