@@ -496,7 +496,9 @@ func buildKselftests(dir string) error {
 	}
 	patches, _ := filepath.Glob(filepath.Join(root, "patches/linux-6.12/*.patch"))
 	for _, p := range patches {
-		if _, err := run(dir, nil, "git", "apply", "--exclude=*/Makefile", "--include=tools/testing/selftests/*", "--exclude=*", p); err != nil {
+		// outside any repository (not this one's: git apply would take the paths as
+		// relative to its root), git apply works as patch(1)
+		if _, err := run(dir, []string{"GIT_CEILING_DIRECTORIES=" + root}, "git", "apply", "--exclude=*/Makefile", "--include=tools/testing/selftests/*", "--exclude=*", p); err != nil {
 			return err
 		}
 	}
