@@ -34,7 +34,8 @@ type fcmRun struct {
 	short           load.Result
 	drops           uint32 // at the bottleneck during the measurement
 	perSecondQ      []float64
-	perSecondWindow [][]uint32 // FCM only: each long flow's window, once per second
+	perSecondWindow [][]uint32            // FCM only: each long flow's window, once per second
+	perSecondConns  map[uint16][]fcm.Conn // FCM only: each long flow's receiver state, once per second
 }
 
 // fcmScenarioTopo: server fs -- router fr -- receiver fd. The bottleneck is fr's r1
@@ -231,6 +232,10 @@ func TestScenarioFCM(t *testing.T) {
 					for _, c := range cs {
 						if c.Local.Port() >= 5001 && c.Local.Port() <= 5004 {
 							ws = append(ws, c.Window)
+							if r.perSecondConns == nil {
+								r.perSecondConns = map[uint16][]fcm.Conn{}
+							}
+							r.perSecondConns[c.Local.Port()] = append(r.perSecondConns[c.Local.Port()], c)
 						}
 					}
 					r.perSecondWindow = append(r.perSecondWindow, ws)
@@ -247,19 +252,39 @@ func TestScenarioFCM(t *testing.T) {
 		if fc != nil {
 			out := nlkitIn(t, "fd", "fcm", "receiver", "conns")
 			t.Logf("fcm: nlkit fcm receiver conns (end of the measurement):\n%s", out)
-			cs, err := fc.Conns()
-			if err != nil {
-				t.Fatal(err)
-			}
-			steady := 0
-			for _, c := range cs {
-				if c.Local.Port() >= 5001 && c.Local.Port() <= 5004 && c.State == fcm.ConnStateSteady && c.Lowered > 0 && c.Price > 0 &&
-					c.Window < c.KernelWindow {
-					steady++
+			// Under window control, judged over the measurement's once-a-second samples
+			// rather than at one instant (when the queue dips below qmin for a moment the
+			// last price is 0, rightly): steady in every sample, the receiver lowering
+			// its windows all along, and priced and held below the kernel's window in
+			// most samples.
+			controlled := 0
+			for _, p := range ports {
+				ss := r.perSecondConns[uint16(p)]
+				steady, priced, below := 0, 0, 0
+				for _, c := range ss {
+					if c.State == fcm.ConnStateSteady {
+						steady++
+					}
+					if c.Price > 0 {
+						priced++
+					}
+					if c.Window < c.KernelWindow {
+						below++
+					}
+				}
+				var first, last uint64
+				if len(ss) > 0 {
+					first, last = ss[0].Lowered, ss[len(ss)-1].Lowered
+				}
+				if len(ss) > 0 && steady == len(ss) && last > first && 2*priced > len(ss) && 2*below > len(ss) {
+					controlled++
+				} else {
+					t.Logf("fcm: flow to port %d: %d samples, %d steady, %d priced, %d with the window below the kernel's, lowered %d -> %d",
+						p, len(ss), steady, priced, below, first, last)
 				}
 			}
-			if steady != len(ports) {
-				t.Errorf("fcm: %d of the %d long flows are under window control (steady, priced, window lowered)", steady, len(ports))
+			if controlled != len(ports) {
+				t.Errorf("fcm: %d of the %d long flows were under window control (steady throughout, windows lowered all along, priced and below the kernel's window in most seconds)", controlled, len(ports))
 			}
 			rs, _ := fc.Receiver()
 			t.Logf("fcm: receiver: %+v", rs)
