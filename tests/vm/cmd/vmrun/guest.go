@@ -17,35 +17,22 @@ import (
 	"github.com/nlkit/nlkit/tests/vm/job"
 )
 
-// A guest is one boot of a kernel that runs some of the test binaries. A kernel's
-// tests may be spread over several guests (see plan in schedule.go); each guest loads
-// the modules, runs its binaries, unloads the modules and is checked on its own: a
-// test failure, a splat in its kernel log, or (debug kernel) a kmemleak report.
+// A guest is one boot of a kernel that runs test binaries (see plan in schedule.go):
+// it loads the modules, runs its binaries, unloads the modules and is checked on its
+// own: a test failure, a splat in its kernel log, or (debug kernel) a kmemleak report.
 type guest struct {
 	k     kernel
-	part  string    // "" when the kernel has one guest; else what this guest runs
 	tests []testBin // in order
 	cpus  int
-	alone bool // no other guest may run beside it (timing-sensitive scenarios)
 }
 
-func (g guest) name() string {
-	if g.part == "" {
-		return g.k.name
-	}
-	return g.k.name + "/" + g.part
-}
+func (g guest) name() string { return g.k.name }
 
 func (g guest) dir(out string) string { return filepath.Join(out, "kernel-"+g.k.name) }
 
-func (g guest) results(out string) string {
-	if g.part == "" {
-		return filepath.Join(g.dir(out), "results")
-	}
-	return filepath.Join(g.dir(out), "results-"+g.part)
-}
+func (g guest) results(out string) string { return filepath.Join(g.dir(out), "results") }
 
-// moduleBuilds builds each kernel's modules once, whichever of its guests asks first.
+// moduleBuilds builds each kernel's modules once (a kernel may boot more than once).
 var moduleBuilds = struct {
 	mu sync.Mutex
 	m  map[string]*moduleBuild
@@ -165,11 +152,7 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	cmd := exec.Command("vng", args...)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	logName := "vng.log"
-	if g.part != "" {
-		logName = "vng-" + g.part + ".log"
-	}
-	consoleLog, _ := os.Create(filepath.Join(dir, logName))
+	consoleLog, _ := os.Create(filepath.Join(dir, "vng.log"))
 	cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
 	cmd.Stderr = consoleLog
 	if err := cmd.Start(); err != nil {
