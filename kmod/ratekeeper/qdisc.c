@@ -259,9 +259,14 @@ static void rk_detect(struct rk_sched *q, u64 now, u64 n)
 static void rk_roll(struct rk_sched *q, u64 now)
 {
 	u64 ival = (u64)q->cfg.interval_us * NSEC_PER_USEC;
-	u64 elapsed = now - q->ival_start;
-	u64 inst, n, m;
+	u64 elapsed, inst, n, m;
 
+	/* now must be read under the qdisc lock: a time read before it may be older than
+	 * the interval another CPU's enqueue just started (elapsed would wrap around)
+	 */
+	if (now < q->ival_start)
+		return;
+	elapsed = now - q->ival_start;
 	if (elapsed < ival)
 		return;
 	inst = mul_u64_u64_div_u64(q->ival_bytes, NSEC_PER_SEC, elapsed);
@@ -315,11 +320,12 @@ void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 /* Caller holds RTNL. */
 void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
 {
-	u64 now = ktime_get_ns();
+	u64 now;
 
 	ASSERT_RTNL();
 	rcu_read_lock();
 	sch_tree_lock(q->sch);
+	now = ktime_get_ns();	/* under the lock: see rk_roll() */
 	rk_roll(q, now);	/* an idle qdisc's state moves on when it is read */
 	rk_snapshot_locked(q, s, now);
 	sch_tree_unlock(q->sch);
@@ -657,10 +663,11 @@ static int rk_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
 {
 	struct rk_sched *q = qdisc_priv(sch);
 	struct tc_ratekeeper_xstats st = { 0 };
-	u64 now = ktime_get_ns();
+	u64 now;
 
 	rcu_read_lock();
 	sch_tree_lock(sch);
+	now = ktime_get_ns();	/* under the lock: see rk_roll() */
 	rk_roll(q, now);
 	st.rate = q->cfg.rate;
 	st.measured = rk_decayed(q, now);
