@@ -22,17 +22,29 @@ import (
 // own: a test failure, a splat in its kernel log, or (debug kernel) a kmemleak report.
 type guest struct {
 	k     kernel
+	part  string    // "" when the kernel has one guest; else which of its guests
 	tests []testBin // in order
 	cpus  int
 }
 
-func (g guest) name() string { return g.k.name }
+func (g guest) name() string {
+	if g.part == "" {
+		return g.k.name
+	}
+	return g.k.name + "/" + g.part
+}
 
 func (g guest) dir(out string) string { return filepath.Join(out, "kernel-"+g.k.name) }
 
-func (g guest) results(out string) string { return filepath.Join(g.dir(out), "results") }
+// results is the guest's --rwdir: results/, or results-<part>/.
+func (g guest) results(out string) string {
+	if g.part == "" {
+		return filepath.Join(g.dir(out), "results")
+	}
+	return filepath.Join(g.dir(out), "results-"+g.part)
+}
 
-// moduleBuilds builds each kernel's modules once (a kernel may boot more than once).
+// moduleBuilds builds each kernel's modules once, whichever of its guests asks first.
 var moduleBuilds = struct {
 	mu sync.Mutex
 	m  map[string]*moduleBuild
@@ -152,7 +164,11 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	cmd := exec.Command("vng", args...)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	consoleLog, _ := os.Create(filepath.Join(dir, "vng.log"))
+	logName := "vng.log"
+	if g.part != "" {
+		logName = "vng-" + g.part + ".log"
+	}
+	consoleLog, _ := os.Create(filepath.Join(dir, logName))
 	cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
 	cmd.Stderr = consoleLog
 	if err := cmd.Start(); err != nil {
