@@ -103,6 +103,11 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		fail(err.Error())
 		return t, fails
 	}
+	if err := g.k.ready(); err != nil { // the debug kernel's build
+		fail(err.Error())
+		return t, fails
+	}
+	where = "kernel " + g.name() + " (" + g.k.ver + ")"
 	mods, err, first := modulesFor(g.k, out)
 	if err != nil {
 		if first {

@@ -56,6 +56,7 @@ type kernel struct {
 	kdir  string // build tree for modules
 	ver   string // release
 	debug bool
+	build *debugBuild // the debug kernel's build, until ready() fills in the above
 }
 
 type tally struct{ passed, failed, skipped int }
@@ -94,26 +95,39 @@ func main() {
 		timings.since("", "install (tests/setup/deps.sh)", t0)
 	}
 
-	if *flagHost && !*flagShell {
-		t, fails := hostTests()
-		total.add(t)
-		failures = append(failures, fails...)
-	}
-
-	kernels, err := resolveKernels(*flagKernels)
+	kernels, err := resolveKernels(*flagKernels) // the debug kernel builds meanwhile
 	if err != nil {
 		fatal(err)
 	}
 	if *flagShell {
 		kernels = kernels[:1]
 	}
+	if *flagHost && !*flagShell {
+		t, fails := hostTests()
+		total.add(t)
+		failures = append(failures, fails...)
+	}
 	tests, err := buildGuestSide(out)
 	if err != nil {
 		fatal(err)
 	}
-	useKVM := probeKVM(kernels[0], out)
+	// the KVM probe boots a stock kernel if there is one: the debug kernel may still build
+	probe := kernels[0]
+	for _, k := range kernels {
+		if k.build == nil {
+			probe = k
+			break
+		}
+	}
+	if err := probe.ready(); err != nil {
+		fatal(err)
+	}
+	useKVM := probeKVM(probe, out)
 
 	if *flagShell {
+		if err := kernels[0].ready(); err != nil {
+			fatal(err)
+		}
 		runGuest(guest{k: kernels[0], tests: tests, cpus: 2}, out, useKVM)
 		return
 	}
@@ -347,23 +361,55 @@ func resolveKernels(spec string) ([]kernel, error) {
 			}
 			ks = append(ks, k)
 		case "debug":
-			progress("debug kernel: build or find in cache (tests/kernel/build-debug.sh)")
-			start := time.Now()
-			cmd := exec.Command(filepath.Join(root, "tests/kernel/build-debug.sh"))
-			cmd.Stderr = prefixWriter("    ")
-			b, err := cmd.Output()
-			if err != nil {
-				return nil, fmt.Errorf("debug kernel build: %w", err)
-			}
-			kdir := strings.TrimSpace(string(b))
-			rel, _ := os.ReadFile(filepath.Join(kdir, "include/config/kernel.release"))
-			progress("debug kernel ready in %s: %s", timings.since("", "debug kernel: build or find in cache", start).Round(time.Second), kdir)
-			ks = append(ks, kernel{name: "debug", image: filepath.Join(kdir, "arch/x86/boot/bzImage"), kdir: kdir, ver: strings.TrimSpace(string(rel)), debug: true})
+			ks = append(ks, kernel{name: "debug", debug: true, build: buildDebugKernel()})
 		default:
 			return nil, fmt.Errorf("unknown kernel %q (want 6.1, 6.12, debug or all)", n)
 		}
 	}
 	return ks, nil
+}
+
+// debugBuild is the debug kernel being built (or found in the cache) in the background:
+// on a machine without it, its 10-15 minutes of compiling overlap the host tests and
+// the stock kernels' guests.
+type debugBuild struct {
+	done             chan struct{}
+	image, kdir, ver string
+	err              error
+}
+
+func buildDebugKernel() *debugBuild {
+	b := &debugBuild{done: make(chan struct{})}
+	progress("debug kernel: build or find in cache (tests/kernel/build-debug.sh), in the background")
+	go func() {
+		defer close(b.done)
+		start := time.Now()
+		cmd := exec.Command(filepath.Join(root, "tests/kernel/build-debug.sh"))
+		cmd.Stderr = prefixWriter("    ")
+		out, err := cmd.Output()
+		if err != nil {
+			b.err = fmt.Errorf("debug kernel build: %w", err)
+			return
+		}
+		b.kdir = strings.TrimSpace(string(out))
+		rel, _ := os.ReadFile(filepath.Join(b.kdir, "include/config/kernel.release"))
+		b.image, b.ver = filepath.Join(b.kdir, "arch/x86/boot/bzImage"), strings.TrimSpace(string(rel))
+		progress("debug kernel ready in %s: %s", timings.since("", "debug kernel: build or find in cache", start).Round(time.Second), b.kdir)
+	}()
+	return b
+}
+
+// ready waits for the kernel's build, if it has one, and fills in where it is.
+func (k *kernel) ready() error {
+	if k.build == nil {
+		return nil
+	}
+	<-k.build.done
+	if k.build.err != nil {
+		return k.build.err
+	}
+	k.image, k.kdir, k.ver = k.build.image, k.build.kdir, k.build.ver
+	return nil
 }
 
 // stockKernel finds the newest installed Debian kernel of a series with its headers.
