@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/nlkit/nlkit/netlinkproto/equalize"
 	"github.com/nlkit/nlkit/tests/vmtest"
 	nlkitcmd "github.com/nlkit/nlkit/tools/nlkit/cmd"
@@ -219,8 +221,24 @@ func newUDPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *udpSink {
 	s := &udpSink{done: make(chan struct{})}
 	tp.Must(ns, func() error {
 		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return err
+		}
 		s.c = c
-		return err
+		// a receive buffer that holds seconds of the flows: a reader starved on a
+		// busy host must not drop what the paths delivered (the default 208 KB
+		// holds ~270 datagrams)
+		rc, err := c.(*net.UDPConn).SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 16<<20)
+		}); err != nil {
+			return err
+		}
+		return serr
 	})
 	go func() {
 		defer close(s.done)
@@ -234,6 +252,37 @@ func newUDPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *udpSink {
 	}()
 	t.Cleanup(func() { s.c.Close(); <-s.done })
 	return s
+}
+
+// udpRcvbufErrors reads the namespace's UDP RcvbufErrors counter (datagrams dropped
+// because a socket's receive buffer was full).
+func udpRcvbufErrors(t *testing.T, tp *vmtest.Topo, ns string) int64 {
+	t.Helper()
+	var n int64
+	tp.Must(ns, func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/snmp")
+		if err != nil {
+			return err
+		}
+		var head []string
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 0 || f[0] != "Udp:" {
+				continue
+			}
+			if head == nil {
+				head = f
+				continue
+			}
+			for i := range head {
+				if head[i] == "RcvbufErrors" && i < len(f) {
+					n, _ = strconv.ParseInt(f[i], 10, 64)
+				}
+			}
+		}
+		return nil
+	})
+	return n
 }
 
 // tcpSend writes size bytes over one TCP connection from ns to addr.
@@ -409,6 +458,7 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }, true)...)
 	sink := newUDPSink(t, tp, "ed", "10.99.0.1:9100")
 	const pps, secs = 2000, 4
+	rcvbufErrs := udpRcvbufErrors(t, tp, "ed")
 	var wg sync.WaitGroup
 	before := txPackets(t, tp, "er", "p1", "p2", "p3")
 	var pre, post []uint64
@@ -432,7 +482,7 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	s1, dev1 := eqDeviation(first)
 	t.Logf("before p3 down: p1 %d p2 %d p3 %d (shares %.3f %.3f %.3f, ±%.2f pt)", first[0], first[1], first[2], s1[0], s1[1], s1[2], 100*dev1)
 	t.Logf("after p3 down:  p1 %d p2 %d p3 %d", second[0], second[1], second[2])
-	t.Logf("sent %d, received %d, lost %d", sent, got, sent-got)
+	t.Logf("sent %d, received %d, lost %d; the sink's socket dropped %d (UDP RcvbufErrors in ed)", sent, got, sent-got, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
 	if dev1 > 0.02 {
 		t.Errorf("before the failure the shares were not 1:1:2")
 	}
