@@ -324,10 +324,12 @@ func TestPacesAtRate(t *testing.T) {
 	if busy < 3*time.Second {
 		t.Fatalf("the senders kept a queue at the qdisc for only %v in 30 s", busy)
 	}
-	if paced < 0.90*float64(rate) || paced > 1.01*float64(rate) {
-		t.Errorf("the qdisc sent %.2f Mbit/s while backlogged, not within 90-101%% of the rate", paced/mbit)
+	// the samples' times are taken on the host side of netlink calls: over 3 s,
+	// tens of ms of jitter at either end are a few percent
+	if paced < 0.90*float64(rate) || paced > 1.05*float64(rate) {
+		t.Errorf("the qdisc sent %.2f Mbit/s while backlogged, not within 90-105%% of the rate", paced/mbit)
 	}
-	if got > 1.01*float64(rate) {
+	if got > 1.05*float64(rate) {
 		t.Errorf("goodput %.2f Mbit/s exceeds the rate", got/mbit)
 	}
 }

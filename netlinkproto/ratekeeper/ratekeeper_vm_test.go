@@ -232,10 +232,12 @@ func TestShaperHoldsRate(t *testing.T) {
 		if busy < 2*time.Second {
 			t.Fatalf("the senders kept a queue at the shaper for only %v in 30 s", busy)
 		}
-		if shaped > 1.02*float64(want) || shaped < 0.90*float64(want) {
+		// the samples' times are taken on the host side of netlink calls (tens of ms
+		// of jitter over 2 s), and the bucket starts with up to a burst (10 ms) of credit
+		if shaped > 1.05*float64(want) || shaped < 0.90*float64(want) {
 			t.Errorf("the shaper sent %.2f Mbit/s while backlogged with rate %.1f Mbit/s", shaped/mbit, float64(want)/mbit)
 		}
-		if got > 1.02*float64(want) {
+		if got > 1.05*float64(want) {
 			t.Errorf("goodput %.2f Mbit/s exceeds the rate %.1f Mbit/s", got/mbit, float64(want)/mbit)
 		}
 	}
