@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
@@ -114,4 +115,39 @@ func (tp *Topo) Flood(ctx context.Context, ns, addr string, flows int) {
 			}
 		}(c)
 	}
+}
+
+// BackloggedRate is a qdisc's own output while packets wait in it: sample reads the
+// qdisc's queue length and sent-bytes counter; over 100 ms samples that saw a queue
+// at both ends it sums the bytes and the time, until want of such time has passed
+// (or 30 s). It returns bytes per second, the backlogged time and the time it took.
+// Unlike goodput at a sink, it does not measure senders that cannot keep a queue (a
+// starved guest).
+func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32, bytes uint64, err error)) (rate float64, busy, took time.Duration) {
+	t.Helper()
+	var sum uint64
+	start := time.Now()
+	pq, pb, err := sample()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := time.Now()
+	for busy < want && time.Since(start) < 30*time.Second {
+		time.Sleep(100 * time.Millisecond)
+		q, b, err := sample()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		if pq > 0 && q > 0 {
+			busy += now.Sub(pt)
+			sum += b - pb
+		}
+		pq, pb, pt = q, b, now
+	}
+	took = time.Since(start)
+	if busy < want {
+		t.Fatalf("the senders kept a queue at the qdisc for only %v in %v", busy, took.Round(100*time.Millisecond))
+	}
+	return float64(sum) / busy.Seconds(), busy, took
 }
