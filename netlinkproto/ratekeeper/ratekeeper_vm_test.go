@@ -206,9 +206,9 @@ func TestShaperHoldsRate(t *testing.T) {
 		b0 := sink.Bytes()
 		shaped, busy, took := vmtest.BackloggedRate(t, 2*time.Second, func() (uint32, uint64, error) {
 			// each read closes the measurement interval: read once the flood has filled one
-	// again, not the few ms since the last sample above
-	time.Sleep(500 * time.Millisecond)
-	q, err := c.Qdisc(uint32(l.Index), 0)
+			// again, not the few ms since the last sample above
+			time.Sleep(500 * time.Millisecond)
+			q, err := c.Qdisc(uint32(l.Index), 0)
 			return q.Qlen, q.Bytes, err
 		})
 		got := float64(sink.Bytes()-b0) / took.Seconds()
