@@ -205,9 +205,6 @@ func TestShaperHoldsRate(t *testing.T) {
 		// queue: the debug kernel beside other guests got 40% with no queue.)
 		b0 := sink.Bytes()
 		shaped, busy, took := vmtest.BackloggedRate(t, 2*time.Second, func() (uint32, uint64, error) {
-			// each read closes the measurement interval: read once the flood has filled one
-			// again, not the few ms since the last sample above
-			time.Sleep(500 * time.Millisecond)
 			q, err := c.Qdisc(uint32(l.Index), 0)
 			return q.Qlen, q.Bytes, err
 		})
@@ -225,6 +222,9 @@ func TestShaperHoldsRate(t *testing.T) {
 			t.Errorf("goodput %.2f Mbit/s exceeds the rate %.1f Mbit/s", got/mbit, float64(want)/mbit)
 		}
 	}
+	// each read closes the measurement interval: read once the flood has filled one
+	// again, not the few ms since the last sample above
+	time.Sleep(500 * time.Millisecond)
 	q, err := c.Qdisc(uint32(l.Index), 0)
 	if err != nil {
 		t.Fatal(err)
