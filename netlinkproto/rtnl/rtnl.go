@@ -200,6 +200,13 @@ func (c *Conn) SetUp(index int) error {
 	return err
 }
 
+// SetDown takes a device down.
+func (c *Conn) SetDown(index int) error {
+	_, err := c.execute("set link down", unix.RTM_NEWLINK, netlink.Acknowledge,
+		ifinfomsg(int32(index), 0, unix.IFF_UP))
+	return err
+}
+
 // DelLink deletes a device.
 func (c *Conn) DelLink(index int) error {
 	_, err := c.execute("delete link", unix.RTM_DELLINK, netlink.Acknowledge, ifinfomsg(int32(index), 0, 0))

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nlkit/nlkit/netlinkproto/equalize"
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vmtest"
 	nlkitcmd "github.com/nlkit/nlkit/tools/nlkit/cmd"
 )
@@ -58,8 +59,12 @@ func eqTopo(t *testing.T) *vmtest.Topo {
 	for _, k := range []string{"all", "default", "q1", "q2", "q3"} {
 		tp.Sysctl("ed", "net/ipv4/conf/"+k+"/rp_filter", "0")
 	}
-	// one packet per segment, so that packet shares are segment shares
-	for ns, devs := range map[string][]string{"es": {"s0"}, "er": {"p1", "p2", "p3", "ri"}} {
+	// Forwarded traffic: one packet per segment (no GSO from the sender, no GRO at the
+	// router), so that packet shares are segment shares; the router forwards each packet
+	// as it came. The router's own paths p1-p3 keep veth's defaults (TSO and GSO on): a
+	// local sender's GSO packets would cross them whole, so the local rows see whether
+	// the kernel keeps a socket on an equalize route to one packet per lookup.
+	for ns, devs := range map[string][]string{"es": {"s0"}, "er": {"ri"}} {
 		for _, d := range devs {
 			if out, err := exec.Command("ip", "netns", "exec", ns, "ethtool", "-K", d, "tso", "off", "gso", "off", "gro", "off").CombinedOutput(); err != nil {
 				t.Fatalf("ethtool %s: %v\n%s", d, err, out)
@@ -111,7 +116,27 @@ func eqNlkit(t *testing.T, tp *vmtest.Topo, ns string, args ...string) string {
 // thread in ns).
 func txPackets(t *testing.T, tp *vmtest.Topo, ns string, devs ...string) []uint64 {
 	t.Helper()
-	out := make([]uint64, len(devs))
+	pkts, _ := txCounters(t, tp, ns, devs...)
+	return pkts
+}
+
+// txCounters reads the transmit packet and byte counters of devs in ns.
+func txCounters(t *testing.T, tp *vmtest.Topo, ns string, devs ...string) (pkts, bytes []uint64) {
+	t.Helper()
+	return devCounters(t, tp, ns, 8, devs)
+}
+
+// rxCounters reads the receive packet and byte counters of devs in ns.
+func rxCounters(t *testing.T, tp *vmtest.Topo, ns string, devs ...string) (pkts, bytes []uint64) {
+	t.Helper()
+	return devCounters(t, tp, ns, 0, devs)
+}
+
+// devCounters reads the bytes (field first) and packets (first+1) of devs from
+// /proc/net/dev of a thread in ns.
+func devCounters(t *testing.T, tp *vmtest.Topo, ns string, first int, devs []string) (pkts, bytes []uint64) {
+	t.Helper()
+	pkts, bytes = make([]uint64, len(devs)), make([]uint64, len(devs))
 	tp.Must(ns, func() error {
 		f, err := os.Open("/proc/thread-self/net/dev")
 		if err != nil {
@@ -127,34 +152,43 @@ func txPackets(t *testing.T, tp *vmtest.Topo, ns string, devs ...string) []uint6
 			fields := strings.Fields(rest)
 			for i, d := range devs {
 				if strings.TrimSpace(name) == d && len(fields) >= 10 {
-					out[i], _ = strconv.ParseUint(fields[9], 10, 64)
+					bytes[i], _ = strconv.ParseUint(fields[first], 10, 64)
+					pkts[i], _ = strconv.ParseUint(fields[first+1], 10, 64)
 				}
 			}
 		}
 		return s.Err()
 	})
-	return out
+	return pkts, bytes
 }
 
 // eqShares runs send and returns the packets each path carried meanwhile.
 func eqShares(t *testing.T, tp *vmtest.Topo, send func()) []uint64 {
-	before := txPackets(t, tp, "er", "p1", "p2", "p3")
+	t.Helper()
+	pkts, _ := eqTraffic(t, tp, send)
+	return pkts
+}
+
+// eqTraffic runs send and returns the packets and bytes each path carried meanwhile.
+func eqTraffic(t *testing.T, tp *vmtest.Topo, send func()) (pkts, bytes []uint64) {
+	t.Helper()
+	p0, b0 := txCounters(t, tp, "er", "p1", "p2", "p3")
 	send()
 	// a TCP sender's buffer drains after close: wait until the paths are quiet
-	after := txPackets(t, tp, "er", "p1", "p2", "p3")
+	p1, b1 := txCounters(t, tp, "er", "p1", "p2", "p3")
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		time.Sleep(300 * time.Millisecond)
-		now := txPackets(t, tp, "er", "p1", "p2", "p3")
-		if slices.Equal(now, after) {
+		pn, bn := txCounters(t, tp, "er", "p1", "p2", "p3")
+		if slices.Equal(pn, p1) {
 			break
 		}
-		after = now
+		p1, b1 = pn, bn
 	}
-	d := make([]uint64, 3)
-	for i := range d {
-		d[i] = after[i] - before[i]
+	pkts, bytes = make([]uint64, 3), make([]uint64, 3)
+	for i := range pkts {
+		pkts[i], bytes[i] = p1[i]-p0[i], b1[i]-b0[i]
 	}
-	return d
+	return pkts, bytes
 }
 
 // eqCheck compares shares with the weights: the largest deviation in percentage points.
@@ -328,6 +362,10 @@ func multipathArgs(prefix string, gw func(int) string, equalize bool) []string {
 	return args
 }
 
+// maxFrame is the largest Ethernet frame on the paths (MTU 1500 plus the header), as
+// veth counts transmitted bytes.
+const maxFrame = 1514
+
 func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
 
 // TestScenarioEqualize: per-packet weighted multipath on real traffic. With nlkit's patch
@@ -372,15 +410,27 @@ func TestScenarioEqualize(t *testing.T) {
 		counts                         []uint64
 		shares                         []float64
 		dev                            float64
+		mean                           float64 // bytes per packet
 		verdict                        string
 		took                           time.Duration
 	}
 	var rows []row
 	last := time.Now()
-	record := func(fam, route, traffic string, counts []uint64, spread bool, must bool) {
+	record := func(fam, route, traffic string, send func(), spread bool, must bool) {
+		counts, bytes := eqTraffic(t, tp, send)
 		shares, dev := eqDeviation(counts)
-		r := row{vmtest.Kernel(), fam, route, traffic, counts, shares, dev, "", time.Since(last).Round(100 * time.Millisecond)}
+		var npkt, nbytes uint64
+		for i := range counts {
+			npkt, nbytes = npkt+counts[i], nbytes+bytes[i]
+		}
+		mean := float64(nbytes) / math.Max(float64(npkt), 1)
+		r := row{vmtest.Kernel(), fam, route, traffic, counts, shares, dev, mean, "", time.Since(last).Round(100 * time.Millisecond)}
 		last = time.Now()
+		// A spread route decides per packet: a GSO packet (one decision for many
+		// segments) larger than an Ethernet frame must not leave on it.
+		if spread && mean > maxFrame {
+			t.Errorf("%s %s %s: %.0f bytes per packet on the paths, more than a %d-byte frame: GSO packets took one decision for all their segments", fam, route, traffic, mean, maxFrame)
+		}
 		switch {
 		case spread && dev <= 0.01:
 			r.verdict = "spread 1:1:2"
@@ -409,16 +459,16 @@ func TestScenarioEqualize(t *testing.T) {
 			t.Errorf("%s: route show does not mark the equalize route:\n%s", f.name, show)
 		}
 		udpDst, tcpDst := hostPort(f.dst, 9000), hostPort(f.dst, 5001)
-		record(f.name, "multipath", "forwarded UDP", eqShares(t, tp, func() { udpSend(t, tp, "es", udpDst, udpN, 0) }), true, true)
-		record(f.name, "multipath", "forwarded TCP", eqShares(t, tp, func() { tcpSend(t, tp, "es", tcpDst, tcpBytes) }), true, true)
+		record(f.name, "multipath", "forwarded UDP", func() { udpSend(t, tp, "es", udpDst, udpN, 0) }, true, true)
+		record(f.name, "multipath", "forwarded TCP", func() { tcpSend(t, tp, "es", tcpDst, tcpBytes) }, true, true)
 		// locally generated: spread by the patch only (the module sees forwarded packets)
-		record(f.name, "multipath", "local UDP", eqShares(t, tp, func() { udpSend(t, tp, "er", udpDst, udpN, 0) }), patched, true)
-		record(f.name, "multipath", "local TCP", eqShares(t, tp, func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }), patched, true)
+		record(f.name, "multipath", "local UDP", func() { udpSend(t, tp, "er", udpDst, udpN, 0) }, patched, true)
+		record(f.name, "multipath", "local TCP", func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }, patched, true)
 
 		// the same route without the flag: a flow stays on one path
 		eqNlkit(t, tp, "er", multipathArgs(f.prefix, f.gw, false)...)
-		record(f.name, "multipath, no flag", "forwarded UDP", eqShares(t, tp, func() { udpSend(t, tp, "es", udpDst, udpN, 0) }), false, true)
-		record(f.name, "multipath, no flag", "local TCP", eqShares(t, tp, func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }), false, true)
+		record(f.name, "multipath, no flag", "forwarded UDP", func() { udpSend(t, tp, "es", udpDst, udpN, 0) }, false, true)
+		record(f.name, "multipath, no flag", "local TCP", func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }, false, true)
 
 		// a nexthop group (hash-threshold) with the same weights
 		base := 10
@@ -431,27 +481,30 @@ func TestScenarioEqualize(t *testing.T) {
 		eqNlkit(t, tp, "er", "ip", "nexthop", "replace", "id", strconv.Itoa(base), "group",
 			fmt.Sprintf("%d,1/%d,1/%d,2", base+1, base+2, base+3))
 		eqNlkit(t, tp, "er", "ip", "route", "replace", f.prefix, "nhid", strconv.Itoa(base), "equalize")
-		record(f.name, "nexthop group", "forwarded UDP", eqShares(t, tp, func() { udpSend(t, tp, "es", udpDst, udpN, 0) }), true, true)
-		record(f.name, "nexthop group", "local UDP", eqShares(t, tp, func() { udpSend(t, tp, "er", udpDst, udpN, 0) }), patched, true)
+		record(f.name, "nexthop group", "forwarded UDP", func() { udpSend(t, tp, "es", udpDst, udpN, 0) }, true, true)
+		record(f.name, "nexthop group", "local UDP", func() { udpSend(t, tp, "er", udpDst, udpN, 0) }, patched, true)
+		record(f.name, "nexthop group", "local TCP", func() { tcpSend(t, tp, "er", tcpDst, tcpBytes) }, patched, true)
 		eqNlkit(t, tp, "er", "ip", "route", "del", f.prefix)
 		eqNlkit(t, tp, "er", "ip", "nexthop", "del", "id", strconv.Itoa(base))
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%-6s %-6s %-19s %-14s %8s %8s %8s   %-34s %-14s %s\n", "kernel", "family", "route", "traffic", "p1", "p2", "p3", "shares (weights: .25 .25 .50)", "verdict", "took")
+	fmt.Fprintf(&b, "\n%-6s %-6s %-19s %-14s %8s %8s %8s   %-34s %6s %-14s %s\n", "kernel", "family", "route", "traffic", "p1", "p2", "p3", "shares (weights: .25 .25 .50)", "B/pkt", "verdict", "took")
 	for _, r := range rows {
 		dev := fmt.Sprintf("±%.2f pt", 100*r.dev)
 		if r.verdict == "one path" {
 			dev = "-"
 		}
-		fmt.Fprintf(&b, "%-6s %-6s %-19s %-14s %8d %8d %8d   %.4f %.4f %.4f %-10s %-14s %s\n", r.kernel, r.family, r.route, r.traffic,
-			r.counts[0], r.counts[1], r.counts[2], r.shares[0], r.shares[1], r.shares[2], dev, r.verdict, r.took)
+		fmt.Fprintf(&b, "%-6s %-6s %-19s %-14s %8d %8d %8d   %.4f %.4f %.4f %-10s %6.0f %-14s %s\n", r.kernel, r.family, r.route, r.traffic,
+			r.counts[0], r.counts[1], r.counts[2], r.shares[0], r.shares[1], r.shares[2], dev, r.mean, r.verdict, r.took)
 	}
 	t.Log(b.String())
 }
 
-// TestScenarioEqualizeNexthopDown: a path going down moves its share to the others; a
-// paced UDP flow loses no more than the packets in flight at that moment.
+// TestScenarioEqualizeNexthopDown: a path going down moves its share to the others. The
+// router loses only packets it held while the kernel took the device down (the device's
+// qdisc drops from the moment it stops until the FIB marks the nexthop dead); from then on
+// it forwards everything it receives over the remaining paths, 1:1.
 func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	vmtest.Require(t)
 	tp := eqTopo(t)
@@ -459,30 +512,70 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	sink := newUDPSink(t, tp, "ed", "10.99.0.1:9100")
 	const pps, secs = 2000, 4
 	rcvbufErrs := udpRcvbufErrors(t, tp, "ed")
+	rt, err := rtnl.Dial(tp.FD("er"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	p3, err := rt.LinkByName("p3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// er's counters: packets in on ri, out on p1, p2, p3
+	devs := []string{"p1", "p2", "p3"}
+	type snap struct {
+		in, out uint64
+		tx      []uint64
+	}
+	read := func() snap {
+		rx, _ := rxCounters(t, tp, "er", "ri")
+		tx, _ := txCounters(t, tp, "er", devs...)
+		return snap{rx[0], tx[0] + tx[1] + tx[2], tx}
+	}
+	start := read()
+	var pre, post snap
+	var took time.Duration
+	var downErr error
 	var wg sync.WaitGroup
-	before := txPackets(t, tp, "er", "p1", "p2", "p3")
-	var pre, post []uint64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		time.Sleep(secs * time.Second / 2)
-		pre = txPackets(t, tp, "er", "p1", "p2", "p3")
-		tp.IP("er", "link set p3 down")
-		post = txPackets(t, tp, "er", "p1", "p2", "p3")
+		pre = read()
+		t0 := time.Now()
+		downErr = rt.SetDown(p3.Index)
+		took = time.Since(t0)
+		post = read()
 	}()
 	udpSend(t, tp, "es", "10.99.0.1:9100", pps*secs, pps)
 	wg.Wait()
+	if downErr != nil {
+		t.Fatal(downErr)
+	}
 	time.Sleep(500 * time.Millisecond)
-	after := txPackets(t, tp, "er", "p1", "p2", "p3")
-	tp.IP("er", "link set p3 up")
-	sent, got := int64(pps*secs), sink.n.Load()
-	// between pre and post the command ran (an exec: seconds under KASAN)
-	first := []uint64{pre[0] - before[0], pre[1] - before[1], pre[2] - before[2]}
-	second := []uint64{after[0] - post[0], after[1] - post[1], after[2] - post[2]}
+	end := read()
+	if err := rt.SetUp(p3.Index); err != nil {
+		t.Fatal(err)
+	}
+	sent := int64(pps * secs)
+	lostEr := int64(end.in-start.in) - int64(end.out-start.out)
+	// the sink's reader may lag behind its socket: wait until it has read what arrived
+	got := sink.n.Load()
+	for deadline := time.Now().Add(5 * time.Second); got < sent-lostEr && time.Now().Before(deadline); got = sink.n.Load() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	first := []uint64{pre.tx[0] - start.tx[0], pre.tx[1] - start.tx[1], pre.tx[2] - start.tx[2]}
+	second := []uint64{end.tx[0] - post.tx[0], end.tx[1] - post.tx[1], end.tx[2] - post.tx[2]}
 	s1, dev1 := eqDeviation(first)
+	// what er held when the down began: received, not yet sent (nothing was lost before)
+	held := int64(pre.in-start.in) - int64(pre.out-start.out)
+	during := int64(post.in - pre.in)
+	lostAfter := int64(end.in-post.in) - int64(end.out-post.out) // in flight at post makes this lower
 	t.Logf("before p3 down: p1 %d p2 %d p3 %d (shares %.3f %.3f %.3f, ±%.2f pt)", first[0], first[1], first[2], s1[0], s1[1], s1[2], 100*dev1)
-	t.Logf("after p3 down:  p1 %d p2 %d p3 %d", second[0], second[1], second[2])
-	t.Logf("sent %d, received %d, lost %d; the sink's socket dropped %d (UDP RcvbufErrors in ed)", sent, got, sent-got, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
+	t.Logf("taking p3 down took %v (RTM_NEWLINK to its ack); er held %d packets when it began and received %d meanwhile", took.Round(time.Microsecond), held, during)
+	t.Logf("after p3 down:  p1 %d p2 %d p3 %d; er received %d and sent %d", second[0], second[1], second[2], end.in-post.in, end.out-post.out)
+	t.Logf("sent %d, received %d, lost %d, of which at er %d; the sink's socket dropped %d (UDP RcvbufErrors in ed)",
+		sent, got, sent-got, lostEr, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
 	if dev1 > 0.02 {
 		t.Errorf("before the failure the shares were not 1:1:2")
 	}
@@ -492,7 +585,13 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	if tot := second[0] + second[1]; tot == 0 || math.Abs(float64(second[0])/float64(tot)-0.5) > 0.02 {
 		t.Errorf("after the failure p1 and p2 did not share 1:1: %d and %d", second[0], second[1])
 	}
-	if sent-got > 10 {
-		t.Errorf("lost %d packets, more than could be in flight at %d packets/s", sent-got, pps)
+	if lostAfter > 0 {
+		t.Errorf("after p3 was down er lost %d packets: it still chose the dead path", lostAfter)
+	}
+	if lostEr > held+during {
+		t.Errorf("er lost %d packets, more than the %d it held or received while p3 went down", lostEr, held+during)
+	}
+	if lostElsewhere := sent - got - lostEr; lostElsewhere != 0 {
+		t.Errorf("%d packets lost outside er (the links and the sink are lossless)", lostElsewhere)
 	}
 }
