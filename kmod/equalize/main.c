@@ -126,8 +126,16 @@ static unsigned int eq_in4(void *priv, struct sk_buff *skb, const struct nf_hook
 	if (ipv4_is_multicast(iph->daddr) || ipv4_is_lbcast(iph->daddr) || ipv4_is_zeronet(iph->daddr))
 		return NF_ACCEPT;
 	p = eq_lookup_prefix(en, AF_INET, &iph->daddr);
-	if (!p && !IN_DEV_FORWARD(__in_dev_get_rcu(state->in)))
-		return NF_ACCEPT;	/* a host, not a router: nothing to spread */
+	if (!p) {
+		/* A device can be without IPv4 config while its packets still get
+		 * here (a VLAN below IPv4's minimum MTU: ip_rcv does not look), and
+		 * such a device forwards nothing.
+		 */
+		struct in_device *in_dev = __in_dev_get_rcu(state->in);
+
+		if (!in_dev || !IN_DEV_FORWARD(in_dev))
+			return NF_ACCEPT;	/* a host, not a router: nothing to spread */
+	}
 	if (p) {
 		next = &p->next;
 		atomic64_inc(&p->packets);

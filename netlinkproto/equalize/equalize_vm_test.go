@@ -9,11 +9,14 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/nlkit/nlkit/netlinkproto/equalize"
 	"github.com/nlkit/nlkit/netlinkproto/genl"
@@ -256,4 +259,83 @@ func TestModuleGone(t *testing.T) {
 	if !strings.Contains(show, "equalize(ignored)") {
 		t.Errorf("the route kept from before does not say it is ignored now:\n%s", show)
 	}
+}
+
+// A packet that arrives on a device without IPv4 config passes the module's PRE_ROUTING
+// hook all the same: a VLAN device set below IPv4's minimum MTU (68) loses its config,
+// and ip_rcv does not look. The hook must not read the missing config (it dereferenced
+// it: a NULL pointer in softirq, a kernel panic, from any netns owner). IPv6 drops such
+// packets before PRE_ROUTING (ip6_rcv_core wants the device's inet6 config).
+func TestNoIPv4Config(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "eqa", "eqb")
+	tp.IP("", "link add v0 netns eqa type veth peer name v1 netns eqb")
+	tp.IP("eqa", "link set lo up", "link set v0 up", "link add link v0 name v0.10 type vlan id 10",
+		"link set v0.10 up", "addr add 10.77.0.1/24 dev v0.10")
+	tp.IP("eqb", "link set lo up", "link set v1 up", "link add link v1 name v1.10 type vlan id 10",
+		"addr add 10.77.0.2/24 dev v1.10", "link set v1.10 mtu 60", "link set v1.10 up")
+	tp.Must("eqb", func() error {
+		if _, err := os.Stat("/proc/sys/net/ipv4/conf/v1.10"); err == nil {
+			return fmt.Errorf("v1.10 kept its IPv4 config at MTU 60: the test would not test anything")
+		}
+		return nil
+	})
+	rx := func() uint64 {
+		var n uint64
+		tp.Must("eqb", func() error {
+			b, err := os.ReadFile("/proc/thread-self/net/dev")
+			if err != nil {
+				return err
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if name, rest, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(name) == "v1.10" {
+					if f := strings.Fields(rest); len(f) > 1 {
+						n, err = strconv.ParseUint(f[1], 10, 64)
+						return err
+					}
+				}
+			}
+			return fmt.Errorf("no v1.10 in /proc/net/dev")
+		})
+		return n
+	}
+	before := rx()
+	const n = 20
+	tp.Must("eqa", func() error {
+		c, err := net.ListenPacket("udp4", "10.77.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		rc, err := c.(*net.UDPConn).SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_BROADCAST, 1) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return serr
+		}
+		dst := &net.UDPAddr{IP: net.IPv4(10, 77, 0, 255), Port: 9}
+		for i := 0; i < n; i++ {
+			if _, err := c.WriteTo([]byte("tagged broadcast"), dst); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	got := rx() - before
+	for deadline := time.Now().Add(5 * time.Second); got < n && time.Now().Before(deadline); got = rx() - before {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got < n {
+		t.Fatalf("v1.10 received %d of %d broadcasts: the hook was not exercised", got, n)
+	}
+	st, err := client(t, tp, "eqb").Status()
+	if err != nil {
+		t.Fatalf("the module no longer answers: %v", err)
+	}
+	t.Logf("%d tagged IPv4 broadcasts reached a device without IPv4 config; the module answers (%+v)", got, st)
 }
