@@ -596,3 +596,38 @@ func TestHostileSegments(t *testing.T) {
 		t.Errorf("counters: modified +%d (want 2), passed +%d (want 1), other +%d (want >= 4)", dm, dp, do)
 	}
 }
+
+// Under classful parents that peek at their leaves (HFSC, DRR, QFQ, ETS) the shaper
+// behaves as tbf, the in-tree shaper, at the same rate in the same boot: the parent
+// warns "non-work-conserving" about it when, and only when, it warns about tbf, it does
+// not leak above its rate and it does not stall. tbf answers peek with the packet its
+// dequeue will return (qdisc_peek_dequeued); a shaper that answers with the head of its
+// queue, which its dequeue then refuses, draws HFSC's warning and DRR's deficit charge.
+func TestUnderClassfulParents(t *testing.T) {
+	vmtest.Require(t)
+	const rate = 8 * mbit
+	res := vmtest.UnderParents(t, []string{"tbf", "rate", "8mbit", "burst", "16kb", "latency", "50ms"}, []string{"fcm", "rate", "8mbit"})
+	source := func(ws []string) string {
+		var s []string
+		for _, w := range ws {
+			s = append(s, strings.SplitN(w, ":", 2)[0])
+		}
+		return strings.Join(s, ",")
+	}
+	for i := 0; i+1 < len(res); i += 2 {
+		ref, got := res[i], res[i+1]
+		t.Logf("under %-4s: tbf %5.2f Mbit/s, warned by [%s]; %s %5.2f Mbit/s, warned by [%s]", got.Parent,
+			ref.Goodput/mbit, source(ref.Warnings), "fcm", got.Goodput/mbit, source(got.Warnings))
+		// which of the parent's sites warns first depends on bursts (tbf's burst, a
+		// pacer's none); whether the parent finds the leaf non-work-conserving does not
+		if (len(ref.Warnings) == 0) != (len(got.Warnings) == 0) {
+			t.Errorf("under %s the kernel warned about %s %q, about tbf %q", got.Parent, "fcm", got.Warnings, ref.Warnings)
+		}
+		if got.Goodput > 1.05*rate {
+			t.Errorf("under %s %s let %.2f Mbit/s through at rate 8 Mbit/s", got.Parent, "fcm", got.Goodput/mbit)
+		}
+		if got.Goodput < 0.5*ref.Goodput {
+			t.Errorf("under %s %s sent %.2f Mbit/s where tbf sent %.2f: it stalls", got.Parent, "fcm", got.Goodput/mbit, ref.Goodput/mbit)
+		}
+	}
+}

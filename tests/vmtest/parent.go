@@ -1,0 +1,143 @@
+package vmtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TC runs tc in netns ns with nlkit's qdisc plugins (iproute-ext) on TC_LIB_DIR.
+func TC(t testing.TB, ns string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("tc", append([]string{"-n", ns}, args...)...)
+	cmd.Env = append(os.Environ(), "TC_LIB_DIR="+filepath.Join(RepoRoot(t), "iproute-ext"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// Parents are the classful qdiscs whose dequeue asks a leaf's peek first and then takes
+// the peeked packet (qdisc_dequeue_peeked): a leaf that shapes must answer peek with the
+// packet its dequeue will return, or with nothing while it waits.
+var Parents = []string{"hfsc", "drr", "qfq", "ets"}
+
+// AddUnderParent makes parent dev's root (handle 1:) with one class 1:1 that gets every
+// packet, and the leaf qdisc (tc words: the kind and its options, e.g. "ratekeeper",
+// "rate", "8mbit") as that class's qdisc with the given handle (hex, without colon).
+func AddUnderParent(t testing.TB, ns, dev, parent, handle string, leaf ...string) {
+	t.Helper()
+	var cmds [][]string
+	switch parent {
+	case "hfsc":
+		cmds = [][]string{
+			{"qdisc", "add", "dev", dev, "root", "handle", "1:", "hfsc", "default", "1"},
+			{"class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "hfsc", "sc", "rate", "10gbit", "ul", "rate", "10gbit"},
+		}
+	case "drr", "qfq", "ets":
+		cmds = [][]string{{"qdisc", "add", "dev", dev, "root", "handle", "1:", parent}}
+		switch parent {
+		case "drr":
+			cmds = append(cmds, []string{"class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "drr"})
+		case "qfq":
+			cmds = append(cmds, []string{"class", "add", "dev", dev, "parent", "1:", "classid", "1:1", "qfq", "weight", "1"})
+		case "ets":
+			cmds[0] = append(cmds[0], "bands", "1", "quanta", "1514", "priomap", "0")
+		}
+		cmds = append(cmds, []string{"filter", "add", "dev", dev, "parent", "1:", "matchall", "classid", "1:1"})
+	default:
+		t.Fatalf("no parent %q", parent)
+	}
+	cmds = append(cmds, append([]string{"qdisc", "add", "dev", dev, "parent", "1:1", "handle", handle + ":"}, leaf...))
+	for _, c := range cmds {
+		if out, err := TC(t, ns, c...); err != nil {
+			t.Fatalf("tc %s: %v\n%s", strings.Join(c, " "), err, out)
+		}
+	}
+}
+
+// KernelLog returns the kernel log lines after record seq (0: all) that contain substr,
+// and the last record's sequence number (read from /dev/kmsg with plain non-blocking
+// reads: one record per read, EAGAIN at the end).
+func KernelLog(t testing.TB, substr string, seq uint64) ([]string, uint64) {
+	t.Helper()
+	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	var lines []string
+	last := seq
+	buf := make([]byte, 8192)
+	for {
+		n, err := syscall.Read(fd, buf)
+		if errors.Is(err, syscall.EPIPE) {
+			continue // records overwritten while reading: go on with the next
+		}
+		if err != nil || n <= 0 {
+			break
+		}
+		// "prio,seq,time,flags;message"
+		head, msg, ok := strings.Cut(string(buf[:n]), ";")
+		f := strings.Split(head, ",")
+		if !ok || len(f) < 2 {
+			continue
+		}
+		s, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil || s <= seq && seq != 0 {
+			continue
+		}
+		last = s
+		if strings.Contains(msg, substr) {
+			lines = append(lines, strings.TrimSpace(msg))
+		}
+	}
+	return lines, last
+}
+
+// ParentResult is what one leaf did under one parent.
+type ParentResult struct {
+	Parent, Leaf string
+	Goodput      float64  // bytes/s at the sink
+	Warnings     []string // the kernel's "non-work-conserving" lines about the leaf
+}
+
+// UnderParents puts each leaf (tc words: kind and options) in turn under each of Parents
+// on a veth between two fresh namespaces, floods TCP through it for a few seconds, and
+// returns the goodput and the kernel's non-work-conserving warnings about the leaf.
+// Callers pass tbf at the same rate first: the in-tree shaper is the reference.
+func UnderParents(t *testing.T, leaves ...[]string) []ParentResult {
+	t.Helper()
+	var res []ParentResult
+	n := 0
+	for _, parent := range Parents {
+		for _, leaf := range leaves {
+			n++
+			a, b := fmt.Sprintf("upa%d", n), fmt.Sprintf("upb%d", n)
+			tp := NewTopo(t, a, b)
+			tp.IP("", fmt.Sprintf("link add a0 netns %s type veth peer name b0 netns %s", a, b))
+			tp.IP(a, "link set lo up", "link set a0 up", "addr add 10.9.0.1/24 dev a0")
+			tp.IP(b, "link set lo up", "link set b0 up", "addr add 10.9.0.2/24 dev b0")
+			// a fresh handle per run: the kernel warns once per qdisc, by handle
+			handle := fmt.Sprintf("%x", 0x100+n)
+			_, seq := KernelLog(t, "", 0)
+			AddUnderParent(t, a, "a0", parent, handle, leaf...)
+			sink := tp.NewSink(b, "10.9.0.2:5001")
+			ctx, cancel := context.WithCancel(context.Background())
+			tp.Flood(ctx, a, "10.9.0.2:5001", 2)
+			time.Sleep(time.Second)
+			rate := sink.Rate(2 * time.Second)
+			cancel()
+			sink.Close()
+			warn, _ := KernelLog(t, fmt.Sprintf(" %s qdisc %s: is non-work-conserving", leaf[0], strings.ToUpper(handle)), seq)
+			res = append(res, ParentResult{parent, leaf[0], rate, warn})
+		}
+	}
+	return res
+}
