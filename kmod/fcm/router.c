@@ -22,12 +22,11 @@
 #include <linux/rtnetlink.h>
 #include <linux/seq_file.h>
 #include <net/net_namespace.h>
-#if __has_include(<net/gso.h>)
-#include <net/gso.h>	/* skb_gso_segment() moved here in 6.4 */
-#endif
 #include <net/netlink.h>
+#include <net/netns/generic.h>
 #include <net/pkt_sched.h>
 
+#include <nlkit/compat.h>
 #include <uapi/linux/fcm_qdisc.h>
 
 #include "fcm.h"
@@ -43,7 +42,19 @@
 
 LIST_HEAD(fcm_list);		/* every fcm qdisc; RTNL */
 unsigned int fcm_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
-static DEFINE_IDA(fcm_ids);
+/* Instance ids (/proc/net/fcm_queue's first column) are per netns: one namespace's
+ * owner cannot use up another's.
+ */
+struct fcm_net {
+	struct ida ids;
+};
+
+static unsigned int fcm_net_id;
+
+static struct fcm_net *fcm_ids(struct net *net)
+{
+	return net_generic(net, fcm_net_id);
+}
 
 /* ---- datapath ------------------------------------------------------------------------- */
 
@@ -248,9 +259,9 @@ static int fcm_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ac
 	err = fcm_parse(sch, opt, &c, true, extack);
 	if (err)
 		return err;
-	id = ida_alloc_max(&fcm_ids, FCM_MAX_INSTANCES - 1, GFP_KERNEL);
+	id = ida_alloc_max(&fcm_ids(qdisc_net(sch))->ids, FCM_MAX_INSTANCES - 1, GFP_KERNEL);
 	if (id < 0) {
-		NL_SET_ERR_MSG(extack, "at most 128 fcm qdiscs per machine");
+		NL_SET_ERR_MSG(extack, "at most 128 fcm qdiscs per network namespace");
 		return -ENOSPC;
 	}
 	q->id = id;
@@ -271,7 +282,7 @@ static void fcm_destroy(struct Qdisc *sch)
 		fcm_list_gen++;
 	}
 	if (q->id < FCM_MAX_INSTANCES)
-		ida_free(&fcm_ids, q->id);
+		ida_free(&fcm_ids(qdisc_net(sch))->ids, q->id);
 	q->id = FCM_MAX_INSTANCES;
 }
 
@@ -361,6 +372,7 @@ static int fcm_proc_show(struct seq_file *seq, void *v)
 
 static int __net_init fcm_net_init(struct net *net)
 {
+	ida_init(&fcm_ids(net)->ids);
 	if (!proc_create_net_single("fcm_queue", 0444, net->proc_net, fcm_proc_show, NULL))
 		return -ENOMEM;
 	return 0;
@@ -369,11 +381,15 @@ static int __net_init fcm_net_init(struct net *net)
 static void __net_exit fcm_net_exit(struct net *net)
 {
 	remove_proc_entry("fcm_queue", net->proc_net);
+	/* the namespace's devices, and their qdiscs, are gone by now */
+	ida_destroy(&fcm_ids(net)->ids);
 }
 
 static struct pernet_operations fcm_net_ops = {
 	.init = fcm_net_init,
 	.exit = fcm_net_exit,
+	.id = &fcm_net_id,
+	.size = sizeof(struct fcm_net),
 };
 
 static struct Qdisc_ops fcm_qdisc_ops __read_mostly = {
@@ -419,7 +435,6 @@ static void __exit fcm_module_exit(void)
 	unregister_qdisc(&fcm_qdisc_ops);
 	fcm_genl_unregister();
 	unregister_pernet_subsys(&fcm_net_ops);
-	ida_destroy(&fcm_ids);
 }
 
 module_init(fcm_module_init);

@@ -35,6 +35,7 @@
 #include <net/netlink.h>
 #include <net/pkt_sched.h>
 
+#include <nlkit/compat.h>
 #include <uapi/linux/ratekeeper_qdisc.h>
 
 #include "ratekeeper.h"
@@ -369,6 +370,39 @@ static u32 rk_auto_limit(u64 rate)
 	return min_t(u64, max_t(u64, div_u64(rate, 10), 128 * 1024), 1U << 30);
 }
 
+/* A GSO packet larger than the whole queue limit could never be queued: queue its
+ * segments instead (as tbf does with packets above its burst), each against the limit.
+ */
+static int rk_enqueue_segments(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
+{
+	struct rk_sched *q = qdisc_priv(sch);
+	unsigned int len = qdisc_pkt_len(skb), slen = 0;
+	netdev_features_t features = netif_skb_features(skb);
+	struct sk_buff *segs, *nskb;
+	int n = 0;
+
+	segs = skb_gso_segment(skb, features & ~NETIF_F_GSO_MASK);
+	if (IS_ERR_OR_NULL(segs))
+		return qdisc_drop(skb, sch, to_free);
+	skb_list_walk_safe(segs, segs, nskb) {
+		skb_mark_not_on_list(segs);
+		qdisc_skb_cb(segs)->pkt_len = segs->len;
+		if (sch->qstats.backlog + segs->len > q->cfg.limit) {
+			qdisc_drop(segs, sch, to_free);
+			continue;
+		}
+		slen += segs->len;
+		n++;
+		qdisc_enqueue_tail(segs, sch);
+	}
+	consume_skb(skb);
+	if (!n)
+		return NET_XMIT_DROP;	/* every segment was dropped (and counted) */
+	/* our parents count one packet of len bytes: make it n of slen */
+	qdisc_tree_reduce_backlog(sch, 1 - n, (int)len - (int)slen);
+	return NET_XMIT_SUCCESS;
+}
+
 static int rk_enqueue(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
 {
 	struct rk_sched *q = qdisc_priv(sch);
@@ -377,9 +411,11 @@ static int rk_enqueue(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **t
 	rk_roll(q, ktime_get_ns());
 	q->ival_bytes += len;
 	rk_account_sender(q, skb, len);
-	if (unlikely(sch->qstats.backlog + len > q->cfg.limit))
-		return qdisc_drop(skb, sch, to_free);
-	return qdisc_enqueue_tail(skb, sch);
+	if (likely(sch->qstats.backlog + len <= q->cfg.limit))
+		return qdisc_enqueue_tail(skb, sch);
+	if (skb_is_gso(skb) && len > q->cfg.limit)
+		return rk_enqueue_segments(skb, sch, to_free);
+	return qdisc_drop(skb, sch, to_free);
 }
 
 static struct sk_buff *rk_dequeue(struct Qdisc *sch)
@@ -553,8 +589,16 @@ static int rk_apply(struct Qdisc *sch, const struct rk_config *c, struct netlink
 		}
 	}
 	if (g != old) {
-		if (old)
+		if (old) {
 			list_del_rcu(&q->group_node);
+			/* A reader walking the old group (rk_group_load(), in the datapath
+			 * too) may stand on q: wait until none can before q joins another
+			 * list, or it would follow q into that list, take its head for a
+			 * qdisc and go round it for ever.
+			 */
+			if (g)
+				synchronize_net();
+		}
 		if (g)
 			list_add_rcu(&q->group_node, &g->members);
 	}

@@ -15,7 +15,7 @@ const (
 	OptionKind = 92
 	// OptionLen: Its length (kind, length, 16-bit price).
 	OptionLen = 4
-	// MaxInstances: sch_fcm qdiscs per machine (each has an id in /proc/net/fcm_queue).
+	// MaxInstances: sch_fcm qdiscs per network namespace (each has an id in its /proc/net/fcm_queue).
 	MaxInstances = 128
 	// PriceMax: Highest price.
 	PriceMax = 65535

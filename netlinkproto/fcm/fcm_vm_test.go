@@ -631,3 +631,45 @@ func TestUnderClassfulParents(t *testing.T) {
 		}
 	}
 }
+
+// Instance ids are per network namespace: one namespace's owner filling its 128 cannot
+// keep another namespace from adding an fcm qdisc (they were one machine-wide set).
+func TestInstanceIdsPerNetns(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "fia", "fib")
+	var cmds []string
+	for i := 0; i <= fcm.MaxInstances; i++ {
+		cmds = append(cmds, fmt.Sprintf("link add d%d type dummy", i))
+	}
+	tp.IP("fia", cmds...)
+	tp.IP("fib", "link add d0 type dummy")
+	add := func(ns, dev string) error {
+		rc, err := rtnl.Dial(tp.FD(ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		l, err := rc.LinkByName(dev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := fcm.EncodeOptions(fcm.Config{Rate: 10 * mbit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Create)
+	}
+	for i := 0; i < fcm.MaxInstances; i++ {
+		if err := add("fia", fmt.Sprintf("d%d", i)); err != nil {
+			t.Fatalf("fcm qdisc %d of %d in one namespace: %v", i+1, fcm.MaxInstances, err)
+		}
+	}
+	err := add("fia", fmt.Sprintf("d%d", fcm.MaxInstances))
+	if err == nil || !strings.Contains(err.Error(), "per network namespace") {
+		t.Errorf("qdisc %d in the same namespace: %v, want the limit's extack message", fcm.MaxInstances+1, err)
+	}
+	t.Logf("qdisc %d in the full namespace: %v", fcm.MaxInstances+1, err)
+	if err := add("fib", "d0"); err != nil {
+		t.Errorf("another namespace could not add an fcm qdisc while the first holds %d: %v", fcm.MaxInstances, err)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -467,5 +469,153 @@ func TestUnderClassfulParents(t *testing.T) {
 		if got.Goodput < 0.5*ref.Goodput {
 			t.Errorf("under %s %s sent %.2f Mbit/s where tbf sent %.2f: it stalls", got.Parent, "ratekeeper", got.Goodput/mbit, ref.Goodput/mbit)
 		}
+	}
+}
+
+// Configuration, reads and traffic at once: tc change (rates, and the link group a
+// qdisc belongs to), genl get and dump, and rtnetlink stats dumps (tc -s qdisc show) in
+// loops on every CPU while TCP floods through four ratekeeper qdiscs of one link group,
+// each closing a measurement interval every 100 µs (so the datapath walks the group all
+// the time); 30 s on the debug kernel (lockdep, KASAN), 8 s on the others. Moving a
+// qdisc between groups once let a reader walking the old group follow it into the new
+// group's list (list_del_rcu then list_add_rcu without a grace period), take that list's
+// head for a qdisc and go round it for ever. The kernel log is checked after the run.
+func TestContention(t *testing.T) {
+	vmtest.Require(t)
+	d := 8 * time.Second
+	if vmtest.Kernel() == "debug" {
+		d = 30 * time.Second
+	}
+	const n = 4
+	tp := vmtest.NewTopo(t, "rkca", "rkcb")
+	for i := 0; i < n; i++ {
+		tp.IP("", fmt.Sprintf("link add a%d netns rkca type veth peer name b%d netns rkcb", i, i))
+		tp.IP("rkca", fmt.Sprintf("link set a%d up", i), fmt.Sprintf("addr add 10.20.%d.1/24 dev a%d", i, i))
+		tp.IP("rkcb", fmt.Sprintf("link set b%d up", i), fmt.Sprintf("addr add 10.20.%d.2/24 dev b%d", i, i))
+	}
+	tp.IP("rkca", "link set lo up")
+	tp.IP("rkcb", "link set lo up")
+	cfg := func(group uint32, rate uint64) []byte {
+		return opts(t, rk.Config{Rate: rate, MinRate: 1 * mbit, MaxRate: 100 * mbit, LinkRate: 100 * mbit,
+			HighMark: 50, Group: group, Interval: 100 * time.Microsecond})
+	}
+	rc, c := dialNS(t, tp, "rkca")
+	idx := make([]int, n)
+	sinks := make([]*vmtest.Sink, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range idx {
+		l, err := rc.LinkByName(fmt.Sprintf("a%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx[i] = l.Index
+		if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg(1, 20*mbit), rtnl.Replace); err != nil {
+			t.Fatal(err)
+		}
+		addr := fmt.Sprintf("10.20.%d.2:5001", i)
+		sinks[i] = tp.NewSink("rkcb", addr)
+		defer sinks[i].Close()
+		tp.Flood(ctx, "rkca", addr, 1)
+	}
+
+	kinds := []string{"tc change (rate, group)", "genl get + dump", "rtnetlink stats dump"}
+	var ops [3]atomic.Int64
+	var wg sync.WaitGroup
+	errc := make(chan error, len(kinds))
+	deadline := time.Now().Add(d)
+	loop := func(k int, fn func(i int) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				if err := fn(i); err != nil {
+					errc <- fmt.Errorf("%s: %w", kinds[k], err)
+					return
+				}
+				ops[k].Add(1)
+			}
+		}()
+	}
+	// qdisc 0 goes back and forth between groups 1 and 2; the others change rate
+	wrc, _ := dialNS(t, tp, "rkca")
+	loop(0, func(i int) error {
+		q := i % n
+		group := uint32(1)
+		if q == 0 && i/n%2 == 1 {
+			group = 2
+		}
+		return wrc.AddQdisc(idx[q], 0, rtnl.HandleRoot, "ratekeeper", cfg(group, uint64(10+i%20)*mbit), rtnl.Change)
+	})
+	loop(1, func(i int) error {
+		if i%2 == 0 {
+			_, err := c.Qdisc(uint32(idx[i/2%n]), 0)
+			return err
+		}
+		qs, err := c.Qdiscs()
+		if err == nil && len(qs) != n {
+			err = fmt.Errorf("dump returned %d qdiscs, want %d", len(qs), n)
+		}
+		return err
+	})
+	src, _ := dialNS(t, tp, "rkca")
+	loop(2, func(i int) error {
+		_, err := src.Qdiscs(0)
+		return err
+	})
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	for k, name := range kinds {
+		t.Logf("%-24s %7d in %v (%.0f/s)", name, ops[k].Load(), d, float64(ops[k].Load())/d.Seconds())
+		if ops[k].Load() == 0 {
+			t.Errorf("%s never completed", name)
+		}
+	}
+	// the datapath and the families still work: every link carries its flood
+	for i, s := range sinks {
+		if r := s.Rate(500 * time.Millisecond); r == 0 {
+			t.Errorf("link %d carried nothing after the run", i)
+		}
+	}
+	qs, err := c.Qdiscs()
+	if err != nil || len(qs) != n {
+		t.Fatalf("dump after the run: %d qdiscs, %v", len(qs), err)
+	}
+}
+
+// A queue limit below the size of a GSO packet (the policy allows 1500 bytes) must not
+// stop a TSO flow: such packets are queued as their segments, each against the limit
+// (they were dropped whole, every time, and the flow stalled).
+func TestLimitBelowGSOSize(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkg", "rkh")
+	rc, c := dialNS(t, tp, "rkg")
+	l, _ := rc.LinkByName("a0")
+	const rate, limit = 8 * mbit, 6000
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
+		opts(t, rk.Config{Rate: rate, MinRate: 1 * mbit, MaxRate: 16 * mbit, Limit: limit}), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("rkh", "10.9.0.2:5001")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tp.Flood(ctx, "rkg", "10.9.0.2:5001", 1)
+	time.Sleep(time.Second)
+	got := sink.Rate(2 * time.Second)
+	q, err := c.Qdisc(uint32(l.Index), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("limit %d bytes, rate %.0f Mbit/s: goodput %.2f Mbit/s; %d packets sent, %d dropped, backlog %d bytes",
+		limit, float64(rate)/mbit, got/mbit, q.Packets, q.Drops, q.Backlog)
+	// a stalled flow sends nothing; a small queue costs TCP some of the rate
+	if got < 0.5*rate {
+		t.Errorf("goodput %.2f Mbit/s with a %d-byte limit at %.0f Mbit/s", got/mbit, limit, float64(rate)/mbit)
+	}
+	if q.Backlog > limit {
+		t.Errorf("backlog %d bytes above the limit %d", q.Backlog, limit)
 	}
 }

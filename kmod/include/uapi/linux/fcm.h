@@ -13,7 +13,7 @@
 #define FCM_OPTION_KIND	92
 /* Its length (kind, length, 16-bit price). */
 #define FCM_OPTION_LEN	4
-/* sch_fcm qdiscs per machine (each has an id in /proc/net/fcm_queue). */
+/* sch_fcm qdiscs per network namespace (each has an id in its /proc/net/fcm_queue). */
 #define FCM_MAX_INSTANCES	128
 /* Highest price. */
 #define FCM_PRICE_MAX	65535
