@@ -59,12 +59,8 @@
 #include <net/netns/generic.h>
 #include <net/sock.h>
 #include <net/tcp.h>
-#if __has_include(<linux/unaligned.h>)
-#include <linux/unaligned.h>
-#else
-#include <asm/unaligned.h>
-#endif
 
+#include <nlkit/compat.h>
 #include <nlkit/genl.h>
 
 #include "fcm.h"
@@ -72,6 +68,8 @@
 #define FCM_DEFAULT_ROUND_NS	(100 * NSEC_PER_MSEC)
 #define FCM_FIN_TIMEOUT		(10 * HZ)
 #define FCM_MIN_MSS		88
+#define FCM_MAX_WIN		(65535U << TCP_MAX_WSCALE)	/* the most a TCP window can say */
+#define FCM_U_MIN		(-1000000LL)	/* percent: see fcm_round() */
 
 static bool enable = true;
 module_param(enable, bool, 0444);
@@ -371,10 +369,14 @@ static void fcm_round(struct fcm_rcv_net *rn, struct fcm_conn *c, u64 now)
 
 	if (dt < round)
 		return;
-	meas = div64_u64(c->round_bytes * NSEC_PER_SEC, dt);
+	meas = mul_u64_u64_div_u64(c->round_bytes, NSEC_PER_SEC, dt);
 	c->x = c->x ? div_u64(c->x * (100 - a) + meas * a, 100) : meas;
 	pay = div_u64(c->x * 8, 1000) * c->price;		/* kbit/s x price */
-	u = 100 - (s64)div64_u64(pay * 100, wgt);
+	/* u = 100 (1 - pay / W), in percent. The price comes from the network (a peer
+	 * can send the largest), so u is bounded below before it is multiplied: at
+	 * FCM_U_MIN the window drops to one MSS in a round anyway.
+	 */
+	u = 100 - (s64)min_t(u64, mul_u64_u32_div(pay, 100, wgt), 100 - FCM_U_MIN);
 	switch (c->state) {
 	case FCM_CONN_STATE_PRIME:
 		if (u < -(s64)READ_ONCE(rn->p.ps_thresh)) {
@@ -384,8 +386,12 @@ static void fcm_round(struct fcm_rcv_net *rn, struct fcm_conn *c, u64 now)
 		break;
 	case FCM_CONN_STATE_STEADY:
 		w = (s64)c->w + (s64)READ_ONCE(rn->p.tau) * c->mss * u / 100;
+		/* no more than the kernel offers, nor than a TCP window can say (the
+		 * kernel may have offered 0)
+		 */
 		if (c->kwin && w > c->kwin)
 			w = c->kwin;
+		w = min_t(s64, w, FCM_MAX_WIN);
 		c->w = max_t(s64, w, c->mss);
 		break;
 	}
@@ -454,20 +460,30 @@ out:
 	return NF_ACCEPT;
 }
 
-/* Writes a 16-bit field of the TCP header at off (from th) and fixes the checksum. */
+/* Writes a 16-bit field of the TCP header at off (from th) and fixes the checksum. An
+ * option's field can sit at an odd offset (a NOP before MSS): it is then unaligned, and
+ * its two bytes fall in two 16-bit words of the checksum, each in the other half, so
+ * the checksum changes by the byte-swapped difference (RFC 1071's byte-order
+ * independence).
+ */
 static int fcm_rewrite16(struct sk_buff *skb, unsigned int thoff, unsigned int thlen,
 			 unsigned int off, u16 val)
 {
+	__be16 old, new = htons(val);
 	struct tcphdr *th;
-	__be16 *p, old;
+	void *p;
 
 	if (skb_ensure_writable(skb, thoff + thlen))
 		return -ENOMEM;
 	th = (struct tcphdr *)(skb->data + thoff);
-	p = (__be16 *)((u8 *)th + off);
-	old = *p;
-	*p = htons(val);
-	inet_proto_csum_replace2(&th->check, skb, old, *p, false);
+	p = (u8 *)th + off;
+	old = get_unaligned((__be16 *)p);
+	put_unaligned(new, (__be16 *)p);
+	if (off & 1) {
+		old = (__force __be16)swab16((__force u16)old);
+		new = (__force __be16)swab16((__force u16)new);
+	}
+	inet_proto_csum_replace2(&th->check, skb, old, new, false);
 	return 0;
 }
 

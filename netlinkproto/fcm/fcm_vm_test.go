@@ -597,7 +597,7 @@ func TestHostileSegments(t *testing.T) {
 	}
 }
 
-// Under classful parents that peek at their leaves (HFSC, DRR, QFQ, ETS) the shaper
+// Under classful parents that peek at their leaves (HFSC, DRR) the shaper
 // behaves as tbf, the in-tree shaper, at the same rate in the same boot: the parent
 // warns "non-work-conserving" about it when, and only when, it warns about tbf, it does
 // not leak above its rate and it does not stall. tbf answers peek with the packet its

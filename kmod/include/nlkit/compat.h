@@ -13,4 +13,11 @@
 #include <net/gso.h>
 #endif
 
+/* get_unaligned() and friends moved from asm/unaligned.h to linux/unaligned.h in 6.12 */
+#if __has_include(<linux/unaligned.h>)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 #endif /* _NLKIT_COMPAT_H */
