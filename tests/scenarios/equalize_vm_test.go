@@ -439,12 +439,15 @@ func TestScenarioEqualize(t *testing.T) {
 			if must {
 				t.Errorf("%s %s %s: shares %.4f %.4f %.4f deviate %.2f points from 1:1:2", fam, route, traffic, shares[0], shares[1], shares[2], 100*dev)
 			}
-		case maxShare(counts) >= 0.99:
+		case maxShare(bytes) >= 0.99:
+			// by bytes: a flow's data on one path (its SYN can take another: the
+			// kernel routes it before the source port is chosen), whatever GSO did
 			r.verdict = "one path"
 		default:
 			r.verdict = "NOT on one path"
 			if must {
-				t.Errorf("%s %s %s without equalize: shares %.4f %.4f %.4f, not on one path", fam, route, traffic, shares[0], shares[1], shares[2])
+				bs, _ := eqDeviation(bytes)
+				t.Errorf("%s %s %s without equalize: byte shares %.4f %.4f %.4f, not on one path", fam, route, traffic, bs[0], bs[1], bs[2])
 			}
 		}
 		rows = append(rows, r)
@@ -501,16 +504,19 @@ func TestScenarioEqualize(t *testing.T) {
 	t.Log(b.String())
 }
 
-// TestScenarioEqualizeNexthopDown: a path going down moves its share to the others. The
-// router loses only packets it held while the kernel took the device down (the device's
-// qdisc drops from the moment it stops until the FIB marks the nexthop dead); from then on
-// it forwards everything it receives over the remaining paths, 1:1.
+// TestScenarioEqualizeNexthopDown: a path going down moves its share to the others, 1:1,
+// and a paced UDP flow loses only packets that reached the router while the kernel took
+// the device down (its qdisc drops from the moment it stops until the FIB marks the
+// nexthop dead, within the RTM_NEWLINK request) or were on their way on p3.
 func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	vmtest.Require(t)
 	tp := eqTopo(t)
 	eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }, true)...)
 	sink := newUDPSink(t, tp, "ed", "10.99.0.1:9100")
 	const pps, secs = 2000, 4
+	// packets on their way between er's routing decision and the sink's socket (a
+	// veth hop and a backlog): at most 2 ms of the flow
+	const inflight = pps * 2 / 1000
 	rcvbufErrs := udpRcvbufErrors(t, tp, "ed")
 	rt, err := rtnl.Dial(tp.FD("er"))
 	if err != nil {
@@ -521,19 +527,9 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// er's counters: packets in on ri, out on p1, p2, p3
 	devs := []string{"p1", "p2", "p3"}
-	type snap struct {
-		in, out uint64
-		tx      []uint64
-	}
-	read := func() snap {
-		rx, _ := rxCounters(t, tp, "er", "ri")
-		tx, _ := txCounters(t, tp, "er", devs...)
-		return snap{rx[0], tx[0] + tx[1] + tx[2], tx}
-	}
-	start := read()
-	var pre, post snap
+	before := txPackets(t, tp, "er", devs...)
+	var pre, post []uint64
 	var took time.Duration
 	var downErr error
 	var wg sync.WaitGroup
@@ -541,11 +537,11 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		time.Sleep(secs * time.Second / 2)
-		pre = read()
+		pre = txPackets(t, tp, "er", devs...)
 		t0 := time.Now()
 		downErr = rt.SetDown(p3.Index)
 		took = time.Since(t0)
-		post = read()
+		post = txPackets(t, tp, "er", devs...)
 	}()
 	udpSend(t, tp, "es", "10.99.0.1:9100", pps*secs, pps)
 	wg.Wait()
@@ -553,29 +549,26 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 		t.Fatal(downErr)
 	}
 	time.Sleep(500 * time.Millisecond)
-	end := read()
+	after := txPackets(t, tp, "er", devs...)
 	if err := rt.SetUp(p3.Index); err != nil {
 		t.Fatal(err)
 	}
 	sent := int64(pps * secs)
-	lostEr := int64(end.in-start.in) - int64(end.out-start.out)
 	// the sink's reader may lag behind its socket: wait until it has read what arrived
 	got := sink.n.Load()
-	for deadline := time.Now().Add(5 * time.Second); got < sent-lostEr && time.Now().Before(deadline); got = sink.n.Load() {
+	for deadline := time.Now().Add(3 * time.Second); got < sent && time.Now().Before(deadline); got = sink.n.Load() {
 		time.Sleep(100 * time.Millisecond)
 	}
-	first := []uint64{pre.tx[0] - start.tx[0], pre.tx[1] - start.tx[1], pre.tx[2] - start.tx[2]}
-	second := []uint64{end.tx[0] - post.tx[0], end.tx[1] - post.tx[1], end.tx[2] - post.tx[2]}
+	first := []uint64{pre[0] - before[0], pre[1] - before[1], pre[2] - before[2]}
+	second := []uint64{after[0] - post[0], after[1] - post[1], after[2] - post[2]}
 	s1, dev1 := eqDeviation(first)
-	// what er held when the down began: received, not yet sent (nothing was lost before)
-	held := int64(pre.in-start.in) - int64(pre.out-start.out)
-	during := int64(post.in - pre.in)
-	lostAfter := int64(end.in-post.in) - int64(end.out-post.out) // in flight at post makes this lower
+	bound := int64(math.Ceil(took.Seconds()*pps)) + inflight
 	t.Logf("before p3 down: p1 %d p2 %d p3 %d (shares %.3f %.3f %.3f, ±%.2f pt)", first[0], first[1], first[2], s1[0], s1[1], s1[2], 100*dev1)
-	t.Logf("taking p3 down took %v (RTM_NEWLINK to its ack); er held %d packets when it began and received %d meanwhile", took.Round(time.Microsecond), held, during)
-	t.Logf("after p3 down:  p1 %d p2 %d p3 %d; er received %d and sent %d", second[0], second[1], second[2], end.in-post.in, end.out-post.out)
-	t.Logf("sent %d, received %d, lost %d, of which at er %d; the sink's socket dropped %d (UDP RcvbufErrors in ed)",
-		sent, got, sent-got, lostEr, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
+	t.Logf("taking p3 down took %v (RTM_NEWLINK to its ack): %d packets of the flow meanwhile, %d more on their way",
+		took.Round(time.Microsecond), bound-inflight, inflight)
+	t.Logf("after p3 down:  p1 %d p2 %d p3 %d", second[0], second[1], second[2])
+	t.Logf("sent %d, received %d, lost %d; the sink's socket dropped %d (UDP RcvbufErrors in ed)",
+		sent, got, sent-got, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
 	if dev1 > 0.02 {
 		t.Errorf("before the failure the shares were not 1:1:2")
 	}
@@ -585,13 +578,7 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	if tot := second[0] + second[1]; tot == 0 || math.Abs(float64(second[0])/float64(tot)-0.5) > 0.02 {
 		t.Errorf("after the failure p1 and p2 did not share 1:1: %d and %d", second[0], second[1])
 	}
-	if lostAfter > 0 {
-		t.Errorf("after p3 was down er lost %d packets: it still chose the dead path", lostAfter)
-	}
-	if lostEr > held+during {
-		t.Errorf("er lost %d packets, more than the %d it held or received while p3 went down", lostEr, held+during)
-	}
-	if lostElsewhere := sent - got - lostEr; lostElsewhere != 0 {
-		t.Errorf("%d packets lost outside er (the links and the sink are lossless)", lostElsewhere)
+	if sent-got > bound {
+		t.Errorf("lost %d packets, more than the %d that arrived or were on their way while p3 went down", sent-got, bound)
 	}
 }
