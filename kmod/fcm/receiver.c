@@ -34,8 +34,13 @@
  * State: an rhashtable per netns keyed by the connection's addresses and ports, at
  * most max_conns entries (more are counted as table_full and left alone), entries
  * freed after idle_timeout seconds without a segment (10 s after a FIN, at once on a
- * RST) by a per-netns worker; entries are read and changed under their spinlock and
- * freed after an RCU grace period.
+ * RST) by a per-netns worker that runs only while the table holds entries and looks at
+ * most FCM_GC_BATCH of them a second; entries are read and changed under their
+ * spinlock and freed after an RCU grace period. Only a local TCP socket's own segments
+ * create an entry (its SYN, or its first segment once established), charged to the
+ * socket's memory cgroup: SYN-ACKs (a request, a syncookie) and raw packets create
+ * none, so a spoofed SYN flood fills nothing. A namespace's owner may lower max_conns;
+ * raising it above the module parameter takes CAP_NET_ADMIN in the initial namespace.
  */
 
 #include <linux/ip.h>
@@ -48,6 +53,7 @@
 #include <linux/netfilter_ipv6.h>
 #include <linux/percpu.h>
 #include <linux/rhashtable.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/tcp.h>
 #include <linux/workqueue.h>
@@ -68,6 +74,7 @@
 #define FCM_DEFAULT_ROUND_NS	(100 * NSEC_PER_MSEC)
 #define FCM_FIN_TIMEOUT		(10 * HZ)
 #define FCM_MIN_MSS		88
+#define FCM_GC_BATCH		4096	/* entries the worker looks at per run */
 #define FCM_MAX_WIN		(65535U << TCP_MAX_WSCALE)	/* the most a TCP window can say */
 #define FCM_U_MIN		(-1000000LL)	/* percent: see fcm_round() */
 
@@ -142,7 +149,9 @@ struct fcm_rcv_net {
 	struct rhashtable conns;
 	atomic_t count;
 	struct fcm_rcv_stats __percpu *stats;
-	struct delayed_work gc;
+	struct delayed_work gc;		/* queued while count > 0 */
+	struct rhashtable_iter gc_iter;	/* the worker's place in the table */
+	bool gc_walking;
 };
 
 static unsigned int fcm_rcv_net_id __read_mostly;
@@ -325,20 +334,51 @@ static void fcm_conn_unlink(struct fcm_rcv_net *rn, struct fcm_conn *c)
 	call_rcu(&c->rcu, fcm_conn_free_rcu);
 }
 
-/* The connection of key, created if absent (outgoing SYN, SYN-ACK); RCU held. */
-static struct fcm_conn *fcm_conn_get(struct fcm_rcv_net *rn, const struct fcm_key *key)
+/* The local TCP socket that sent skb, or NULL (a request or timewait socket, a raw or
+ * control socket, no socket).
+ */
+static struct sock *fcm_tcp_sk(const struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	if (!sk || !sk_fullsock(sk) || sk->sk_type != SOCK_STREAM || sk->sk_protocol != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+/* An entry charged to the socket's memory cgroup (if it has one), else the caller's. */
+static struct fcm_conn *fcm_conn_alloc(struct sock *sk)
+{
+	struct fcm_conn *c;
+#ifdef CONFIG_MEMCG
+	struct mem_cgroup *old = set_active_memcg(sk->sk_memcg);
+#endif
+
+	c = kzalloc(sizeof(*c), GFP_ATOMIC | __GFP_ACCOUNT);
+#ifdef CONFIG_MEMCG
+	set_active_memcg(old);
+#endif
+	return c;
+}
+
+/* The connection of key, created if absent for sk's segment; RCU held. */
+static struct fcm_conn *fcm_conn_get(struct fcm_rcv_net *rn, const struct fcm_key *key, struct sock *sk)
 {
 	struct fcm_conn *c, *old;
+	int n;
 
 	c = rhashtable_lookup(&rn->conns, key, fcm_conn_params);
 	if (c)
 		return c;
-	if (atomic_inc_return(&rn->count) > READ_ONCE(rn->p.max_conns)) {
+	n = atomic_inc_return(&rn->count);
+	if (n > READ_ONCE(rn->p.max_conns)) {
 		atomic_dec(&rn->count);
 		fcm_stat_inc(rn, table_full);
 		return NULL;
 	}
-	c = kzalloc(sizeof(*c), GFP_ATOMIC);
+	if (n == 1)
+		schedule_delayed_work(&rn->gc, HZ);	/* the worker runs while there are entries */
+	c = fcm_conn_alloc(sk);
 	if (!c) {
 		atomic_dec(&rn->count);
 		return NULL;
@@ -354,6 +394,40 @@ static struct fcm_conn *fcm_conn_get(struct fcm_rcv_net *rn, const struct fcm_ke
 		return IS_ERR(old) ? NULL : old;
 	}
 	fcm_stat_inc(rn, tracked);
+	return c;
+}
+
+/* A connection whose opening the receiver did not see (it answered the SYN, or the
+ * connection was there before the receiver was enabled, or the table was full then):
+ * its entry comes with the established socket's first segment, with the window scale
+ * and the MSS (less mss_delta, as its SYN-ACK went out) the socket advertises. RCU held.
+ */
+static struct fcm_conn *fcm_conn_established(struct fcm_rcv_net *rn, struct sk_buff *skb,
+					     const struct fcm_key *key)
+{
+	struct sock *sk = fcm_tcp_sk(skb);
+	const struct tcp_sock *tp;
+	struct fcm_conn *c;
+	u32 mss, delta;
+
+	if (!sk || READ_ONCE(sk->sk_state) != TCP_ESTABLISHED)
+		return NULL;
+	c = fcm_conn_get(rn, key, sk);
+	if (!c)
+		return NULL;
+	tp = tcp_sk(sk);
+	mss = tp->advmss;
+	delta = READ_ONCE(rn->p.mss_delta);
+	if (delta && mss > FCM_MIN_MSS)
+		mss = max_t(u32, mss - min(delta, mss), FCM_MIN_MSS);
+	spin_lock_bh(&c->lock);
+	if (!c->dead && !c->mss) {	/* new: not set up by another CPU meanwhile */
+		c->state = FCM_CONN_STATE_PRIME;
+		c->shift = tp->rx_opt.wscale_ok ? tp->rx_opt.rcv_wscale : 0;
+		c->mss = mss ?: TCP_MSS_DEFAULT;
+		c->round_start = ktime_get_ns();
+	}
+	spin_unlock_bh(&c->lock);
 	return c;
 }
 
@@ -494,6 +568,7 @@ static unsigned int fcm_out(void *priv, struct sk_buff *skb, const struct nf_hoo
 	struct fcm_conn *c;
 	struct fcm_opts o;
 	struct fcm_seg s;
+	struct sock *sk;
 	u32 win, kwin;
 
 	if (!fcm_tcp(skb, state->pf, true, &s))
@@ -514,7 +589,26 @@ static unsigned int fcm_out(void *priv, struct sk_buff *skb, const struct nf_hoo
 				}
 			}
 		}
-		c = fcm_conn_get(rn, &s.key);
+		if (s.th.ack) {
+			/* A SYN-ACK answers from a request (or a syncookie): the entry waits
+			 * for the established socket's first segment (below), so a SYN
+			 * flood makes none. An earlier connection's entry on these ports
+			 * goes now.
+			 */
+			c = rhashtable_lookup(&rn->conns, &s.key, fcm_conn_params);
+			if (c) {
+				spin_lock_bh(&c->lock);
+				unlink = fcm_conn_kill(c);
+				spin_unlock_bh(&c->lock);
+				if (unlink)
+					fcm_conn_unlink(rn, c);
+			}
+			goto out;
+		}
+		sk = fcm_tcp_sk(skb);
+		if (!sk)
+			goto out;
+		c = fcm_conn_get(rn, &s.key, sk);
 		if (!c)
 			goto out;
 		spin_lock_bh(&c->lock);
@@ -533,22 +627,18 @@ static unsigned int fcm_out(void *priv, struct sk_buff *skb, const struct nf_hoo
 			c->ts_pending = false;
 			c->mss = mss ?: TCP_MSS_DEFAULT;
 			c->last_seen = jiffies;
-			if (!s.th.ack) {
-				c->state = FCM_CONN_STATE_SYN_SENT;
-				c->our_wscale = o.wscale;
-			} else {
-				/* we answer a SYN: we offer a scale only if it offered one */
-				c->state = FCM_CONN_STATE_PRIME;
-				c->shift = o.wscale >= 0 ? o.wscale : 0;
-				c->round_start = ktime_get_ns();
-			}
+			c->state = FCM_CONN_STATE_SYN_SENT;
+			c->our_wscale = o.wscale;
 		}
 		spin_unlock_bh(&c->lock);
 		goto out;
 	}
 	c = rhashtable_lookup(&rn->conns, &s.key, fcm_conn_params);
-	if (!c)
-		goto out;
+	if (!c) {
+		c = fcm_conn_established(rn, skb, &s.key);
+		if (!c)
+			goto out;
+	}
 	spin_lock_bh(&c->lock);
 	if (c->dead || c->state == FCM_CONN_STATE_SYN_SENT)
 		goto unlock;
@@ -622,20 +712,27 @@ static int fcm_set_enabled(struct fcm_rcv_net *rn, bool on)
 
 /* ------------------------------------------------------------- expiry */
 
+/* Runs while the table holds entries; each run looks at FCM_GC_BATCH of them at most,
+ * going on where the last run stopped, so a full table costs a bounded time a second.
+ */
 static void fcm_gc(struct work_struct *work)
 {
 	struct fcm_rcv_net *rn = container_of(to_delayed_work(work), struct fcm_rcv_net, gc);
 	unsigned long idle = READ_ONCE(rn->p.idle_timeout) * HZ, now = jiffies;
-	struct rhashtable_iter it;
-	struct fcm_conn *c;
+	struct fcm_conn *c = NULL;
+	int n = 0;
 
-	rhashtable_walk_enter(&rn->conns, &it);
-	rhashtable_walk_start(&it);
-	while ((c = rhashtable_walk_next(&it))) {
+	if (!rn->gc_walking) {
+		rhashtable_walk_enter(&rn->conns, &rn->gc_iter);
+		rn->gc_walking = true;
+	}
+	rhashtable_walk_start(&rn->gc_iter);
+	while (n < FCM_GC_BATCH && (c = rhashtable_walk_next(&rn->gc_iter))) {
 		bool unlink = false;
 
 		if (IS_ERR(c))
 			continue;	/* -EAGAIN: a resize; the walk goes on */
+		n++;
 		spin_lock_bh(&c->lock);
 		if (time_after(now, c->last_seen + (c->fin ? min(idle, FCM_FIN_TIMEOUT) : idle)))
 			unlink = fcm_conn_kill(c);
@@ -643,9 +740,13 @@ static void fcm_gc(struct work_struct *work)
 		if (unlink)
 			fcm_conn_unlink(rn, c);
 	}
-	rhashtable_walk_stop(&it);
-	rhashtable_walk_exit(&it);
-	schedule_delayed_work(&rn->gc, HZ);
+	rhashtable_walk_stop(&rn->gc_iter);
+	if (!c) {	/* the end of the table: the next run starts from the beginning */
+		rhashtable_walk_exit(&rn->gc_iter);
+		rn->gc_walking = false;
+	}
+	if (atomic_read(&rn->count))
+		schedule_delayed_work(&rn->gc, HZ);
 }
 
 /* ------------------------------------------------------------- netlink */
@@ -745,6 +846,14 @@ static int fcm_set_receiver(struct sk_buff *skb, struct genl_info *info)
 	FCM_SET(weight, FCM_A_RECEIVER_PARAMS_WEIGHT);
 	FCM_SET(mss_delta, FCM_A_RECEIVER_PARAMS_MSS_DELTA);
 	FCM_SET(max_conns, FCM_A_RECEIVER_PARAMS_MAX_CONNS);
+	/* the table's memory is the machine's: only its admin raises the bound */
+	if (tb[FCM_A_RECEIVER_PARAMS_MAX_CONNS] && p.max_conns > max_conns &&
+	    !netlink_capable(skb, CAP_NET_ADMIN)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[FCM_A_RECEIVER_PARAMS_MAX_CONNS],
+				    "raising max-conns above the module parameter needs CAP_NET_ADMIN in the initial user namespace");
+		mutex_unlock(&rn->lock);
+		return -EPERM;
+	}
 	FCM_SET(idle_timeout, FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT);
 #undef FCM_SET
 	if (tb[FCM_A_RECEIVER_PARAMS_ENABLED])
@@ -873,7 +982,6 @@ static int __net_init fcm_rcv_net_init(struct net *net)
 	mutex_unlock(&rn->lock);
 	if (err)
 		goto err_table;
-	schedule_delayed_work(&rn->gc, HZ);
 	return 0;
 err_table:
 	rhashtable_destroy(&rn->conns);
@@ -890,6 +998,8 @@ static void __net_exit fcm_rcv_net_exit(struct net *net)
 	fcm_set_enabled(rn, false);	/* waits for hooks in flight */
 	mutex_unlock(&rn->lock);
 	cancel_delayed_work_sync(&rn->gc);
+	if (rn->gc_walking)
+		rhashtable_walk_exit(&rn->gc_iter);
 	synchronize_rcu();		/* RCU readers of entries */
 	rhashtable_free_and_destroy(&rn->conns, fcm_conn_free, NULL);
 	free_percpu(rn->stats);

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -360,5 +361,129 @@ func TestMSSRewriteChecksum(t *testing.T) {
 		if !seen[sport] {
 			t.Errorf("%s: the SYN was not seen on the wire", k.name)
 		}
+	}
+}
+
+// A spoofed SYN flood creates no entries: the receiver answers SYNs with SYN-ACKs from
+// requests or syncookies, and an entry comes only with a local socket's own segments
+// (each SYN-ACK made one, and a flood filled the table for idle_timeout). A real
+// connection is then tracked from its established socket, with the scale it advertises.
+func TestReceiverSynFlood(t *testing.T) {
+	vmtest.Require(t)
+	tp := routerTopo(t)
+	c := receiverClient(t, tp, "fd")
+	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true)}); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("fd", "10.0.2.2:5003")
+	defer sink.Close()
+	dst := netip.MustParseAddr("10.0.2.2")
+	flood := func(n int) {
+		tp.Must("fs", func() error {
+			fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+			if err != nil {
+				return err
+			}
+			defer syscall.Close(fd)
+			for i := 0; i < n; i++ {
+				src := netip.AddrFrom4([4]byte{10, 0, 1, byte(10 + i%240)})
+				tcp := make([]byte, 24)
+				binary.BigEndian.PutUint16(tcp[0:], uint16(20000+i))
+				binary.BigEndian.PutUint16(tcp[2:], 5003)
+				binary.BigEndian.PutUint32(tcp[4:], uint32(i)*7919)
+				tcp[12], tcp[13] = 6<<4, 0x02
+				binary.BigEndian.PutUint16(tcp[14:], 64240)
+				copy(tcp[20:], []byte{2, 4, 0x05, 0xb4})
+				binary.BigEndian.PutUint16(tcp[16:], vmtest.TCPChecksum(src, dst, tcp))
+				ip := make([]byte, 20)
+				ip[0] = 0x45
+				binary.BigEndian.PutUint16(ip[2:], uint16(20+len(tcp)))
+				ip[8], ip[9] = 64, 6
+				copy(ip[12:], src.AsSlice())
+				copy(ip[16:], dst.AsSlice())
+				if err := syscall.Sendto(fd, append(ip, tcp...), 0, &syscall.SockaddrInet4{Addr: dst.As4()}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	r0, _ := c.Receiver()
+	// request sockets (below the listener's backlog), then syncookies for every SYN
+	flood(100)
+	tp.Sysctl("fd", "net/ipv4/tcp_syncookies", "2")
+	flood(1000)
+	time.Sleep(time.Second)
+	r1, _ := c.Receiver()
+	t.Logf("1100 spoofed SYNs (100 answered from requests, 1000 with syncookies): entries %d, tracked +%d", r1.Conns, r1.Tracked-r0.Tracked)
+	if r1.Conns != 0 || r1.Tracked != r0.Tracked {
+		t.Errorf("a SYN flood created %d entries (tracked +%d)", r1.Conns, r1.Tracked-r0.Tracked)
+	}
+	tp.Sysctl("fd", "net/ipv4/tcp_syncookies", "1")
+	tp.Must("fs", func() error {
+		cn, err := net.DialTimeout("tcp", "10.0.2.2:5003", 10*time.Second)
+		if err != nil {
+			return err
+		}
+		defer cn.Close()
+		_, err = cn.Write(make([]byte, 64<<10))
+		return err
+	})
+	var cs []fcm.Conn
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if cs, _ = c.Conns(); len(cs) > 0 {
+			break
+		}
+	}
+	if len(cs) != 1 || cs[0].Local.Port() != 5003 {
+		t.Fatalf("a real connection to the listener: entries %+v, want one on port 5003", cs)
+	}
+	t.Logf("the real connection: %+v", cs[0])
+	if cs[0].WScale == 0 || cs[0].MSS == 0 {
+		t.Errorf("the entry lacks the socket's window scale or MSS: %+v", cs[0])
+	}
+}
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(vmtest.ChildEnv); mode != "" {
+		os.Exit(childMain(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// childMain runs in a re-executed test binary: as root of its own user namespace, in a
+// network namespace that namespace owns.
+func childMain(mode string) int {
+	if mode != "max-conns" {
+		return 2
+	}
+	c, err := fcm.Dial()
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 2
+	}
+	defer c.Close()
+	up := c.SetReceiver(fcm.ReceiverChange{MaxConns: u32p(1 << 20)})
+	down := c.SetReceiver(fcm.ReceiverChange{MaxConns: u32p(100)})
+	r, err := c.Receiver()
+	fmt.Printf("raise: %v\nlower: %v\nmax_conns now %d (%v)\n", up, down, r.Params.MaxConns, err)
+	if !errors.Is(up, syscall.EPERM) || down != nil || r.Params.MaxConns != 100 {
+		return 1
+	}
+	return 0
+}
+
+// The table's memory is the machine's: a user namespace's root, owning its network
+// namespace, may lower max_conns there but not raise it above the module parameter (it
+// could set 4194304 entries of kernel memory per namespace).
+func TestReceiverMaxConnsBound(t *testing.T) {
+	vmtest.Require(t)
+	out, err := vmtest.RunChild(t, "max-conns", vmtest.OwnUserNs(true))
+	t.Logf("as root of a user namespace, in its own network namespace:\n%s", out)
+	if err != nil {
+		t.Errorf("child: %v", err)
+	}
+	if !strings.Contains(out, "raising max-conns above the module parameter needs CAP_NET_ADMIN in the initial user namespace") {
+		t.Errorf("the refusal does not carry its extack message")
 	}
 }
