@@ -320,11 +320,22 @@ func TestMSSRewriteChecksum(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(500 * time.Millisecond)
-	segs, err := vmtest.ReadPcapTCP(capture.Stop())
-	if err != nil {
-		t.Fatal(err)
+	// tcpdump writes each packet as it reads it (-U), late on a busy guest; stopping it
+	// drops what it has not read yet: wait until the file holds the three SYNs
+	var segs []vmtest.TCPSegment
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		n := 0
+		segs, _ = vmtest.ReadPcapTCP(capture.Path)
+		for _, s := range segs {
+			if _, ok := cases[s.Src.Port()]; ok {
+				n++
+			}
+		}
+		if n >= len(cases) {
+			break
+		}
 	}
+	capture.Stop()
 	seen := map[uint16]bool{}
 	for _, s := range segs {
 		k, ok := cases[s.Src.Port()]

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
@@ -586,36 +588,73 @@ func TestContention(t *testing.T) {
 	}
 }
 
-// A queue limit below the size of a GSO packet (the policy allows 1500 bytes) must not
-// stop a TSO flow: such packets are queued as their segments, each against the limit
-// (they were dropped whole, every time, and the flow stalled).
+// A GSO packet larger than the whole queue limit is queued as its segments (as many as
+// the limit takes), not dropped whole every time (a TSO sender above the limit then got
+// nothing through but its single-segment retransmissions). UDP GSO sends such packets
+// deterministically: 20 segments of 1400 bytes (28000) against a 16000-byte limit, one
+// every 10 ms, each reaching an empty queue at 200 Mbit/s.
 func TestLimitBelowGSOSize(t *testing.T) {
 	vmtest.Require(t)
 	tp := pair(t, "rkg", "rkh")
 	rc, c := dialNS(t, tp, "rkg")
 	l, _ := rc.LinkByName("a0")
-	const rate, limit = 8 * mbit, 6000
+	const limit, seg, segs, sends = 16000, 1400, 20, 100
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
-		opts(t, rk.Config{Rate: rate, MinRate: 1 * mbit, MaxRate: 16 * mbit, Limit: limit}), rtnl.Replace); err != nil {
+		opts(t, rk.Config{Rate: 200 * mbit, MinRate: 1 * mbit, MaxRate: 400 * mbit, Limit: limit}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
-	sink := tp.NewSink("rkh", "10.9.0.2:5001")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	tp.Flood(ctx, "rkg", "10.9.0.2:5001", 1)
-	time.Sleep(time.Second)
-	got := sink.Rate(2 * time.Second)
+	var got atomic.Int64
+	var ln net.PacketConn
+	tp.Must("rkh", func() (err error) {
+		ln, err = net.ListenPacket("udp4", "10.9.0.2:5009")
+		return err
+	})
+	defer ln.Close()
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			if _, _, err := ln.ReadFrom(b); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	tp.Must("rkg", func() error {
+		cn, err := net.Dial("udp4", "10.9.0.2:5009")
+		if err != nil {
+			return err
+		}
+		defer cn.Close()
+		raw, err := cn.(*net.UDPConn).SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, seg) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return serr
+		}
+		buf := make([]byte, seg*segs)
+		for i := 0; i < sends; i++ {
+			if _, err := cn.Write(buf); err != nil {
+				return err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return nil
+	})
+	time.Sleep(500 * time.Millisecond)
 	q, err := c.Qdisc(uint32(l.Index), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("limit %d bytes, rate %.0f Mbit/s: goodput %.2f Mbit/s; %d packets sent, %d dropped, backlog %d bytes",
-		limit, float64(rate)/mbit, got/mbit, q.Packets, q.Drops, q.Backlog)
-	// a stalled flow sends nothing; a small queue costs TCP some of the rate
-	if got < 0.5*rate {
-		t.Errorf("goodput %.2f Mbit/s with a %d-byte limit at %.0f Mbit/s", got/mbit, limit, float64(rate)/mbit)
-	}
-	if q.Backlog > limit {
-		t.Errorf("backlog %d bytes above the limit %d", q.Backlog, limit)
+	// what fits: the limit's worth of segments (with their headers) per packet
+	fit := limit / (seg + 8 + 20 + 14)
+	t.Logf("%d UDP GSO packets of %d x %d bytes, limit %d bytes: %d datagrams arrived (%d fit per packet); qdisc sent %d packets, dropped %d",
+		sends, segs, seg, limit, got.Load(), fit, q.Packets, q.Drops)
+	if got.Load() < int64(sends*fit) {
+		t.Errorf("%d datagrams arrived, want at least %d: GSO packets above the limit were dropped whole", got.Load(), sends*fit)
 	}
 }

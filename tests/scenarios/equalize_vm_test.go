@@ -292,31 +292,7 @@ func newUDPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *udpSink {
 // because a socket's receive buffer was full).
 func udpRcvbufErrors(t *testing.T, tp *vmtest.Topo, ns string) int64 {
 	t.Helper()
-	var n int64
-	tp.Must(ns, func() error {
-		b, err := os.ReadFile("/proc/thread-self/net/snmp")
-		if err != nil {
-			return err
-		}
-		var head []string
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) == 0 || f[0] != "Udp:" {
-				continue
-			}
-			if head == nil {
-				head = f
-				continue
-			}
-			for i := range head {
-				if head[i] == "RcvbufErrors" && i < len(f) {
-					n, _ = strconv.ParseInt(f[i], 10, 64)
-				}
-			}
-		}
-		return nil
-	})
-	return n
+	return snmpCounter(t, tp, ns, "Udp", "RcvbufErrors")
 }
 
 // tcpSend writes size bytes over one TCP connection from ns to addr.

@@ -336,10 +336,16 @@ func TestScenarioMPTCP(t *testing.T) {
 		ctx, cancel = context.WithCancel(context.Background())
 		flood(ctx, c)
 		time.Sleep(2 * time.Second)
+		_, tx0 := txCounters(t, tp, "mpc", "c0", "c1")
+		re0 := snmpCounter(t, tp, "mpc", "Tcp", "RetransSegs")
 		mesh := sink3.Rate(measure)
+		_, tx1 := txCounters(t, tp, "mpc", "c0", "c1")
+		re1 := snmpCounter(t, tp, "mpc", "Tcp", "RetransSegs")
 		cancel()
 		t.Logf("goodput: one path %.2f Mbit/s, fullmesh over two paths %.2f Mbit/s (%.2fx; each path shaped to %.0f Mbit/s)",
 			single/mbit, mesh/mbit, mesh/single, bps/mbit)
+		t.Logf("meanwhile on the wire: c0 %.2f Mbit/s, c1 %.2f Mbit/s; %d TCP segments retransmitted",
+			float64(tx1[0]-tx0[0])/measure.Seconds()/mbit, float64(tx1[1]-tx0[1])/measure.Seconds()/mbit, re1-re0)
 		if mesh < 1.8*single {
 			t.Errorf("fullmesh goodput %.2f Mbit/s is below 1.8x one path's %.2f", mesh/mbit, single/mbit)
 		}
