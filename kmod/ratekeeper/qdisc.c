@@ -63,7 +63,7 @@ static struct rk_group *rk_group_get(struct net *net, u32 id)
 	list_for_each_entry(g, &rk_groups, node)
 		if (g->id == id && net_eq(read_pnet(&g->net), net))
 			return g;
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 	if (!g)
 		return NULL;
 	g->id = id;
