@@ -298,6 +298,22 @@ static struct eq_prefix *eq_find_exact(struct eq_net *en, const struct eq_prefix
 	return NULL;
 }
 
+/* The list is kept longest prefix first, so the datapath's first match is the longest
+ * (as the FIB matches), whatever order the prefixes were added in. en->lock held.
+ */
+static void eq_insert_prefix(struct eq_net *en, struct eq_prefix *p)
+{
+	struct eq_prefix *q;
+
+	list_for_each_entry(q, &en->prefixes, list) {
+		if (q->len < p->len) {
+			list_add_tail_rcu(&p->list, &q->list);	/* before q */
+			return;
+		}
+	}
+	list_add_tail_rcu(&p->list, &en->prefixes);
+}
+
 int equalize_nl_add_prefix_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct eq_net *en = eq_net(genl_info_net(info));
@@ -326,7 +342,7 @@ int equalize_nl_add_prefix_doit(struct sk_buff *skb, struct genl_info *info)
 	p->family = k.family;
 	p->len = k.len;
 	p->addr = k.addr;
-	list_add_tail_rcu(&p->list, &en->prefixes);
+	eq_insert_prefix(en, p);
 	WRITE_ONCE(en->nprefixes, en->nprefixes + 1);
 out:
 	mutex_unlock(&en->lock);

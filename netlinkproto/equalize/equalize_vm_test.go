@@ -80,7 +80,8 @@ func TestPrefixes(t *testing.T) {
 		}
 	}
 	ps, err := c.Prefixes()
-	if err != nil || len(ps) != 3 || ps[0].Net.String() != "10.99.0.0/24" || ps[1].Net.String() != "fd99::/64" || ps[2].Net.String() != "0.0.0.0/0" {
+	// longest prefix first: the order the datapath matches in
+	if err != nil || len(ps) != 3 || ps[0].Net.String() != "fd99::/64" || ps[1].Net.String() != "10.99.0.0/24" || ps[2].Net.String() != "0.0.0.0/0" {
 		t.Fatalf("dump: %v %v", ps, err)
 	}
 	st, err := c.Status()
@@ -338,4 +339,47 @@ func TestNoIPv4Config(t *testing.T) {
 		t.Fatalf("the module no longer answers: %v", err)
 	}
 	t.Logf("%d tagged IPv4 broadcasts reached a device without IPv4 config; the module answers (%+v)", got, st)
+}
+
+// Overlapping prefixes: a packet is counted (and spread) by the longest one that covers
+// it, as the FIB would choose, whatever order they were added in (the first added won).
+func TestLongestPrefix(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "eqla", "eqlb")
+	tp.IP("", "link add v0 netns eqla type veth peer name v1 netns eqlb")
+	tp.IP("eqla", "link set lo up", "link set v0 up", "addr add 10.99.0.1/24 dev v0")
+	tp.IP("eqlb", "link set lo up", "link set v1 up", "addr add 10.99.0.2/24 dev v1")
+	c := client(t, tp, "eqlb")
+	for _, p := range []string{"10.0.0.0/8", "10.99.0.0/24", "10.99.0.0/16"} {
+		if err := c.AddPrefix(mustPrefix(p)); err != nil {
+			t.Fatalf("add %s: %v", p, err)
+		}
+	}
+	const n = 50
+	tp.Must("eqla", func() error {
+		cn, err := net.Dial("udp4", "10.99.0.2:9")
+		if err != nil {
+			return err
+		}
+		defer cn.Close()
+		for i := 0; i < n; i++ {
+			if _, err := cn.Write([]byte("x")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	time.Sleep(300 * time.Millisecond)
+	ps, err := c.Prefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, p := range ps {
+		got[p.Net.String()] = p.Packets
+	}
+	t.Logf("%d datagrams to 10.99.0.2 with /8, /24, /16 added in that order: %v", n, got)
+	if got["10.99.0.0/24"] < n || got["10.0.0.0/8"] != 0 || got["10.99.0.0/16"] != 0 {
+		t.Errorf("the packets were not counted by the longest prefix (10.99.0.0/24): %v", got)
+	}
 }
