@@ -3,9 +3,13 @@
  * The generic netlink family "ratekeeper" (netlinkproto/specs/ratekeeper.yaml; the
  * policies and the ops table are generated in ratekeeper_nl.c):
  *  - get-qdisc (do, dump): every ratekeeper qdisc of the caller's netns, its
- *    configuration and live state;
+ *    configuration and live state, for anyone in the netns; the heaviest senders only
+ *    for callers with CAP_NET_ADMIN in the netns's user namespace;
  *  - set-rate: move one qdisc's rate (CAP_NET_ADMIN in the netns's user namespace);
- *  - congestion events to the "events" group, sent by event_work in process context.
+ *  - congestion events to the "events" group, sent by event_work in process context;
+ *    they name the device by ifindex only (the enqueue path that prepares them cannot
+ *    read a name that a rename may be changing), and only the netns's admin may
+ *    subscribe: they name tenants' heaviest senders.
  */
 
 #include <linux/netdevice.h>
@@ -38,7 +42,7 @@ static int rk_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd,
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, RATEKEEPER_A_QDISC_IFINDEX, s->ifindex) ||
 	    nla_put_u32(skb, RATEKEEPER_A_QDISC_HANDLE, s->handle) ||
-	    nla_put_string(skb, RATEKEEPER_A_QDISC_IFNAME, s->ifname))
+	    (s->ifname[0] && nla_put_string(skb, RATEKEEPER_A_QDISC_IFNAME, s->ifname)))
 		goto cancel;
 	if (cmd == RATEKEEPER_CMD_GET_QDISC &&
 	    nla_put_u32(skb, RATEKEEPER_A_QDISC_PARENT, s->parent))
@@ -137,6 +141,8 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	rk_snapshot(q, s);
 	rtnl_unlock();
+	if (!netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN))
+		s->ntop = 0;	/* tenants' heaviest senders are the admin's to read */
 
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg) {
@@ -156,6 +162,7 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
+	bool admin = netlink_ns_capable(cb->skb, net->user_ns, CAP_NET_ADMIN);
 	struct rk_snapshot *s;
 	struct rk_sched *q;
 	long idx = 0;
@@ -172,6 +179,8 @@ int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback 
 		if (idx++ < cb->args[0])
 			continue;
 		rk_snapshot(q, s);
+		if (!admin)
+			s->ntop = 0;
 		err = rk_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI,
 			      RATEKEEPER_CMD_GET_QDISC, s);
 		if (err)

@@ -290,14 +290,16 @@ static void rk_roll(struct rk_sched *q, u64 now)
 
 /* ---- snapshots (genl replies, events) ------------------------------------------------ */
 
-/* Caller holds the qdisc root lock (or sch_tree_lock). */
+/* Caller holds the qdisc root lock (or sch_tree_lock); possibly in softirq (an event),
+ * where the device's name may be changing: only rk_snapshot() (RTNL) copies it.
+ */
 void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 {
 	struct Qdisc *sch = q->sch;
 	struct net_device *dev = qdisc_dev(sch);
 
 	s->ifindex = dev->ifindex;
-	strscpy(s->ifname, dev->name, sizeof(s->ifname));
+	s->ifname[0] = '\0';
 	s->handle = sch->handle;
 	s->parent = sch->parent;
 	s->cfg = q->cfg;
@@ -331,6 +333,7 @@ void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
 	rk_snapshot_locked(q, s, now);
 	sch_tree_unlock(q->sch);
 	rcu_read_unlock();
+	strscpy(s->ifname, qdisc_dev(q->sch)->name, sizeof(s->ifname));	/* RTNL: stable */
 }
 
 /* ---- shaper -------------------------------------------------------------------------- */

@@ -82,5 +82,5 @@ const struct genl_ops ratekeeper_nl_ops[2] = {
 };
 
 const struct genl_multicast_group ratekeeper_nl_mcgrps[1] = {
-	[RATEKEEPER_NLGRP_EVENTS] = { "events", },
+	[RATEKEEPER_NLGRP_EVENTS] = { "events", .flags = GENL_MCAST_CAP_NET_ADMIN, },
 };

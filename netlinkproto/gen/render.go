@@ -382,7 +382,11 @@ func renderKernelC(f Family, s *Spec) []byte {
 	if n := len(s.McastGroups.List); n > 0 {
 		fmt.Fprintf(&b, "\nconst struct genl_multicast_group %s_nl_mcgrps[%d] = {\n", s.cIdent(), n)
 		for _, g := range s.McastGroups.List {
-			fmt.Fprintf(&b, "\t[%s_NLGRP_%s] = { \"%s\", },\n", s.cPrefix(), upper(g.Name), g.Name)
+			flags := ""
+			if len(g.Flags) > 0 { // uns-admin-perm, checked when the spec is read
+				flags = " .flags = GENL_MCAST_CAP_NET_ADMIN,"
+			}
+			fmt.Fprintf(&b, "\t[%s_NLGRP_%s] = { \"%s\",%s },\n", s.cPrefix(), upper(g.Name), g.Name, flags)
 		}
 		b.WriteString("};\n")
 	}

@@ -32,6 +32,9 @@ type Spec struct {
 		List []struct {
 			Name string `yaml:"name"`
 			Doc  string `yaml:"doc"`
+			// uns-admin-perm: only callers with CAP_NET_ADMIN in the netns's user
+			// namespace may subscribe (GENL_MCAST_CAP_NET_ADMIN)
+			Flags []string `yaml:"flags"`
 		} `yaml:"list"`
 	} `yaml:"mcast-groups"`
 
@@ -191,6 +194,11 @@ func Parse(b []byte) (*Spec, error) {
 	groups := map[string]bool{}
 	for _, g := range s.McastGroups.List {
 		groups[g.Name] = true
+		for _, f := range g.Flags {
+			if f != "uns-admin-perm" {
+				return nil, fmt.Errorf("spec %s: mcast group %s: flag %q (only uns-admin-perm is supported)", s.Name, g.Name, f)
+			}
+		}
 	}
 	next := 1
 	for _, op := range s.Operations.List {

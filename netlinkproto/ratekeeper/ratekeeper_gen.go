@@ -73,7 +73,7 @@ const (
 	AttrQdiscHandle uint16 = 2
 	// AttrQdiscParent: u32: Parent handle (TC_H_ROOT for a root qdisc).
 	AttrQdiscParent uint16 = 3
-	// AttrQdiscIfname: string: Device name.
+	// AttrQdiscIfname: string: Device name (in get replies; events name the device by ifindex only).
 	AttrQdiscIfname uint16 = 4
 	// AttrQdiscOpts: nest: The configuration (rate is the current rate).
 	AttrQdiscOpts uint16 = 5

@@ -324,6 +324,9 @@ func TestMain(m *testing.M) {
 
 func childMain(mode string) int {
 	idx, _ := strconv.Atoi(os.Getenv("RK_IFINDEX"))
+	if mode == "senders" {
+		return childSenders(idx)
+	}
 	c, err := rk.Dial()
 	if err != nil {
 		fmt.Println("dial:", err)
@@ -656,5 +659,57 @@ func TestLimitBelowGSOSize(t *testing.T) {
 		sends, segs, seg, limit, got.Load(), fit, q.Packets, q.Drops)
 	if got.Load() < int64(sends*fit) {
 		t.Errorf("%d datagrams arrived, want at least %d: GSO packets above the limit were dropped whole", got.Load(), sends*fit)
+	}
+}
+
+// childSenders reads a qdisc and tries to watch the events as an unprivileged user.
+func childSenders(idx int) int {
+	c, err := rk.Dial()
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 3
+	}
+	defer c.Close()
+	q, err := c.Qdisc(uint32(idx), 0)
+	fmt.Printf("get: %v, %d senders, measured %d B/s\n", err, len(q.Senders), q.Measured)
+	m, werr := rk.Watch()
+	if werr == nil {
+		m.Close()
+	}
+	fmt.Println("watch:", werr)
+	if err != nil || len(q.Senders) != 0 || q.Measured == 0 || !errors.Is(werr, syscall.EPERM) {
+		return 1
+	}
+	return 0
+}
+
+// Who may read tenants' heaviest senders (addresses and MACs): the netns's admin. Anyone
+// in the netns reads a qdisc's state, without them, and only the admin may subscribe to
+// the congestion events, which name them.
+func TestSendersForAdminOnly(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rksa", "rksb")
+	rc, c := dialNS(t, tp, "rksa")
+	l, _ := rc.LinkByName("a0")
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
+		opts(t, rk.Config{Rate: 8 * mbit, MinRate: 2 * mbit, MaxRate: 16 * mbit}), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("rksb", "10.9.0.2:5001")
+	defer sink.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tp.Flood(ctx, "rksa", "10.9.0.2:5001", 1)
+	time.Sleep(1500 * time.Millisecond)
+	q, err := c.Qdisc(uint32(l.Index), 0)
+	if err != nil || len(q.Senders) == 0 {
+		t.Fatalf("the admin reads no senders under a flood: %+v %v", q.Senders, err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", "rksa", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", os.Args[0])
+	cmd.Env = append(os.Environ(), vmtest.ChildEnv+"=senders", "RK_IFINDEX="+strconv.Itoa(l.Index))
+	out, err := cmd.CombinedOutput()
+	t.Logf("the admin reads %d senders; nobody in the same netns:\n%s", len(q.Senders), out)
+	if err != nil {
+		t.Errorf("nobody read the senders or subscribed to the events: %v", err)
 	}
 }

@@ -228,7 +228,7 @@ func (d *Daemon) events(ctx context.Context) {
 			}
 			d.count(func(s *Stats) { s.Sent++ })
 			d.log.Printf("congestion on %s (%s > guarantee %s, link %s, severity %d): feedback about %v (%s) to %v",
-				ev.Ifname, FormatRate(ev.Measured), FormatRate(ev.Config.MinRate), FormatRate(ev.LinkLoad),
+				ifDesc(ev.Ifindex, ev.Ifname), FormatRate(ev.Measured), FormatRate(ev.Config.MinRate), FormatRate(ev.LinkLoad),
 				ev.Severity, snd.Addr, FormatRate(snd.Rate), peer)
 		}
 	}
@@ -563,4 +563,16 @@ func parsePrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("%q is not a prefix", s)
 	}
 	return p.Masked(), nil
+}
+
+// ifDesc names a device of an event: events carry its ifindex only (the kernel prepares
+// them where it cannot read a name safely); the name is looked up here.
+func ifDesc(ifindex uint32, name string) string {
+	if name != "" {
+		return name
+	}
+	if ifi, err := net.InterfaceByIndex(int(ifindex)); err == nil {
+		return ifi.Name
+	}
+	return fmt.Sprintf("ifindex %d", ifindex)
 }

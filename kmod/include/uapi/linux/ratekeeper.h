@@ -69,7 +69,7 @@ enum {
 	RATEKEEPER_A_QDISC_HANDLE,
 	/* u32: Parent handle (TC_H_ROOT for a root qdisc). */
 	RATEKEEPER_A_QDISC_PARENT,
-	/* string: Device name. */
+	/* string: Device name (in get replies; events name the device by ifindex only). */
 	RATEKEEPER_A_QDISC_IFNAME,
 	/* nest: The configuration (rate is the current rate). */
 	RATEKEEPER_A_QDISC_OPTS,
