@@ -41,6 +41,7 @@
 #include <net/genetlink.h>
 #include <linux/inetdevice.h>
 #include <net/inet_dscp.h>
+#include <net/fib_notifier.h>
 #include <net/ip_fib.h>
 #include <net/ipv6.h>
 #include <net/net_namespace.h>
@@ -77,6 +78,11 @@ struct eq_net {
 	struct eq_stats __percpu *stats;
 	struct nf_hook_ops *hooks;
 	atomic_t next[1 << EQ_CTR_BITS];
+	/* set (for good) once an IPv4 route with RTM_F_EQUALIZE appears in the netns:
+	 * until then forwarded packets cost no second FIB lookup
+	 */
+	bool eq_routes;
+	struct notifier_block fib_nb;
 };
 
 static unsigned int eq_net_id;
@@ -133,6 +139,8 @@ static unsigned int eq_in4(void *priv, struct sk_buff *skb, const struct nf_hook
 		 */
 		struct in_device *in_dev = __in_dev_get_rcu(state->in);
 
+		if (!READ_ONCE(en->eq_routes))
+			return NF_ACCEPT;	/* no equalize route here: nothing to look up */
 		if (!in_dev || !IN_DEV_FORWARD(in_dev))
 			return NF_ACCEPT;	/* a host, not a router: nothing to spread */
 	}
@@ -421,6 +429,24 @@ static struct genl_family equalize_family = {
 
 /* ----------------------------------------------------------------- netns */
 
+/* FIB notifications of the netns (under RTNL, and a dump of the existing routes when
+ * registered): notes that an IPv4 equalize route exists.
+ */
+static int eq_fib_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct eq_net *en = container_of(nb, struct eq_net, fib_nb);
+	struct fib_notifier_info *info = ptr;
+	struct fib_entry_notifier_info *fen;
+
+	if (info->family != AF_INET ||
+	    (event != FIB_EVENT_ENTRY_REPLACE && event != FIB_EVENT_ENTRY_APPEND))
+		return NOTIFY_DONE;
+	fen = container_of(info, struct fib_entry_notifier_info, info);
+	if (fen->fi && fen->fi->fib_flags & RTM_F_EQUALIZE)
+		WRITE_ONCE(en->eq_routes, true);
+	return NOTIFY_DONE;
+}
+
 static int __net_init eq_net_init(struct net *net)
 {
 	struct eq_net *en = eq_net(net);
@@ -440,11 +466,17 @@ static int __net_init eq_net_init(struct net *net)
 	}
 	for (i = 0; i < ARRAY_SIZE(eq_hooks_tmpl); i++)
 		ops[i].priv = en;
-	err = nf_register_net_hooks(net, ops, ARRAY_SIZE(eq_hooks_tmpl));
+	en->fib_nb.notifier_call = eq_fib_event;
+	err = register_fib_notifier(net, &en->fib_nb, NULL, NULL);
 	if (err)
 		goto err_ops;
+	err = nf_register_net_hooks(net, ops, ARRAY_SIZE(eq_hooks_tmpl));
+	if (err)
+		goto err_fib;
 	en->hooks = ops;
 	return 0;
+err_fib:
+	unregister_fib_notifier(net, &en->fib_nb);
 err_ops:
 	kfree(ops);
 err_stats:
@@ -459,6 +491,7 @@ static void __net_exit eq_net_exit(struct net *net)
 
 	nf_unregister_net_hooks(net, en->hooks, ARRAY_SIZE(eq_hooks_tmpl));	/* waits for hooks in flight */
 	kfree(en->hooks);
+	unregister_fib_notifier(net, &en->fib_nb);
 	list_for_each_entry_safe(p, tmp, &en->prefixes, list) {
 		list_del(&p->list);
 		kfree(p);
