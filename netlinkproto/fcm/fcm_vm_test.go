@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -671,5 +673,129 @@ func TestInstanceIdsPerNetns(t *testing.T) {
 	t.Logf("qdisc %d in the full namespace: %v", fcm.MaxInstances+1, err)
 	if err := add("fib", "d0"); err != nil {
 		t.Errorf("another namespace could not add an fcm qdisc while the first holds %d: %v", fcm.MaxInstances, err)
+	}
+}
+
+// Configuration, reads and traffic at once: tc change (rate, bval, qmin, limit), genl get
+// and dump, rtnetlink stats dumps and /proc/net/fcm_queue reads in loops on every CPU
+// while TCP floods through four fcm qdiscs; 30 s on the debug kernel (lockdep, KASAN),
+// 8 s on the others. The kernel log is checked after the run.
+func TestContention(t *testing.T) {
+	vmtest.Require(t)
+	d := 8 * time.Second
+	if vmtest.Kernel() == "debug" {
+		d = 30 * time.Second
+	}
+	const n = 4
+	tp := vmtest.NewTopo(t, "fca", "fcb")
+	for i := 0; i < n; i++ {
+		tp.IP("", fmt.Sprintf("link add a%d netns fca type veth peer name b%d netns fcb", i, i))
+		tp.IP("fca", fmt.Sprintf("link set a%d up", i), fmt.Sprintf("addr add 10.21.%d.1/24 dev a%d", i, i))
+		tp.IP("fcb", fmt.Sprintf("link set b%d up", i), fmt.Sprintf("addr add 10.21.%d.2/24 dev b%d", i, i))
+	}
+	tp.IP("fca", "link set lo up")
+	tp.IP("fcb", "link set lo up")
+	cfg := func(i int) []byte {
+		b, err := fcm.EncodeOptions(fcm.Config{Rate: uint64(10+i%20) * mbit, Bval: uint32(5 + i%20), Qmin: uint32(i % 40), QminSet: true,
+			Limit: uint32(60000 + 1000*(i%50))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	rc, err := rtnl.Dial(tp.FD("fca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	idx := make([]int, n)
+	sinks := make([]*vmtest.Sink, n)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i := range idx {
+		l, err := rc.LinkByName(fmt.Sprintf("a%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx[i] = l.Index
+		if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", cfg(i), rtnl.Replace); err != nil {
+			t.Fatal(err)
+		}
+		addr := fmt.Sprintf("10.21.%d.2:5001", i)
+		sinks[i] = tp.NewSink("fcb", addr)
+		defer sinks[i].Close()
+		tp.Flood(ctx, "fca", addr, 1)
+	}
+	fc, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD("fca")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fc.Close()
+	src, err := rtnl.Dial(tp.FD("fca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+
+	kinds := []string{"tc change", "genl get + dump", "rtnetlink stats dump", "/proc/net/fcm_queue"}
+	ops := make([]atomic.Int64, len(kinds))
+	var wg sync.WaitGroup
+	errc := make(chan error, len(kinds))
+	deadline := time.Now().Add(d)
+	loop := func(k int, fn func(i int) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				if err := fn(i); err != nil {
+					errc <- fmt.Errorf("%s: %w", kinds[k], err)
+					return
+				}
+				ops[k].Add(1)
+			}
+		}()
+	}
+	loop(0, func(i int) error {
+		return rc.AddQdisc(idx[i%n], 0x10000, rtnl.HandleRoot, "fcm", cfg(i), rtnl.Change)
+	})
+	loop(1, func(i int) error {
+		if i%2 == 0 {
+			_, err := fc.Qdisc(uint32(idx[i/2%n]), 0)
+			return err
+		}
+		qs, err := fc.Qdiscs()
+		if err == nil && len(qs) != n {
+			err = fmt.Errorf("dump returned %d qdiscs, want %d", len(qs), n)
+		}
+		return err
+	})
+	loop(2, func(i int) error {
+		_, err := src.Qdiscs(0)
+		return err
+	})
+	loop(3, func(i int) error {
+		return tp.Do("fca", func() error {
+			b, err := os.ReadFile("/proc/thread-self/net/fcm_queue")
+			if err == nil && strings.Count(string(b), "\n") != n+1 {
+				err = fmt.Errorf("%d lines, want a header and %d qdiscs:\n%s", strings.Count(string(b), "\n"), n, b)
+			}
+			return err
+		})
+	})
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	for k, name := range kinds {
+		t.Logf("%-22s %7d in %v (%.0f/s)", name, ops[k].Load(), d, float64(ops[k].Load())/d.Seconds())
+		if ops[k].Load() == 0 {
+			t.Errorf("%s never completed", name)
+		}
+	}
+	for i, s := range sinks {
+		if r := s.Rate(500 * time.Millisecond); r == 0 {
+			t.Errorf("link %d carried nothing after the run", i)
+		}
 	}
 }
