@@ -357,13 +357,15 @@ func TestLongestPrefix(t *testing.T) {
 	}
 	const n = 50
 	tp.Must("eqla", func() error {
-		cn, err := net.Dial("udp4", "10.99.0.2:9")
+		// unconnected: the port-unreachable replies must not fail the next send
+		cn, err := net.ListenPacket("udp4", "10.99.0.1:0")
 		if err != nil {
 			return err
 		}
 		defer cn.Close()
+		to := &net.UDPAddr{IP: net.IPv4(10, 99, 0, 2), Port: 9}
 		for i := 0; i < n; i++ {
-			if _, err := cn.Write([]byte("x")); err != nil {
+			if _, err := cn.WriteTo([]byte("x"), to); err != nil {
 				return err
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/nlkit/nlkit/netlinkproto/genl"
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 )
 
 // ModuleName is the kernel module that registers the family and the qdisc.
@@ -314,7 +315,10 @@ func (c *Client) Raw(op string, cmd uint8, attrs []byte) error {
 }
 
 // Monitor receives congestion events.
-type Monitor struct{ c *genl.Conn }
+type Monitor struct {
+	c     *genl.Conn
+	netns int // the events' network namespace (0: the caller's), to name their devices
+}
 
 // Watch subscribes to the events group on a connection of its own.
 func Watch() (*Monitor, error) { return WatchConfig(nil) }
@@ -329,7 +333,27 @@ func WatchConfig(cfg *netlink.Config) (*Monitor, error) {
 		c.Close()
 		return nil, err
 	}
-	return &Monitor{c: c}, nil
+	m := &Monitor{c: c}
+	if cfg != nil {
+		m.netns = cfg.NetNS
+	}
+	return m, nil
+}
+
+// ifname names a device of the events' netns. The kernel sends events with the
+// device's ifindex only: it prepares them in the datapath, where a device's name may be
+// changing under it.
+func (m *Monitor) ifname(index uint32) string {
+	rc, err := rtnl.Dial(m.netns)
+	if err != nil {
+		return ""
+	}
+	defer rc.Close()
+	l, err := rc.LinkByIndex(int(index))
+	if err != nil {
+		return ""
+	}
+	return l.Name
 }
 
 // Next waits for the next congestion event; timeout 0 waits for ever.
@@ -353,6 +377,9 @@ func (m *Monitor) Next(timeout time.Duration) (Event, error) {
 			q, t, err := decodeQdisc(msg.Data)
 			if err != nil {
 				continue // a malformed event is skipped, not fatal
+			}
+			if q.Ifname == "" {
+				q.Ifname = m.ifname(q.Ifindex)
 			}
 			return Event{Ifindex: q.Ifindex, Ifname: q.Ifname, Handle: q.Handle, Config: q.Config,
 				Measured: q.Measured, LinkLoad: q.LinkLoad, Severity: q.Severity,

@@ -149,6 +149,24 @@ func (c *Conn) LinkByName(name string) (Link, error) {
 	return decodeLink(msgs[0].Data)
 }
 
+// LinkByIndex looks a device up by ifindex.
+func (c *Conn) LinkByIndex(index int) (Link, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(unix.IFLA_EXT_MASK, 1<<3) // RTEXT_FILTER_SKIP_STATS
+	attrs, err := ae.Encode()
+	if err != nil {
+		return Link{}, err
+	}
+	msgs, err := c.execute(fmt.Sprintf("get link %d", index), unix.RTM_GETLINK, 0, append(ifinfomsg(int32(index), 0, 0), attrs...))
+	if err != nil {
+		return Link{}, err
+	}
+	if len(msgs) != 1 {
+		return Link{}, fmt.Errorf("get link %d: %d replies", index, len(msgs))
+	}
+	return decodeLink(msgs[0].Data)
+}
+
 // Links dumps every device.
 func (c *Conn) Links() ([]Link, error) {
 	msgs, err := c.execute("dump links", unix.RTM_GETLINK, netlink.Dump, ifinfomsg(0, 0, 0))
