@@ -338,9 +338,12 @@ func TestScenarioMPTCP(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		_, tx0 := txCounters(t, tp, "mpc", "c0", "c1")
 		re0 := snmpCounter(t, tp, "mpc", "Tcp", "RetransSegs")
+		mc0, ms0 := netstatLine(t, tp, "mpc", "MPTcpExt"), netstatLine(t, tp, "mps", "MPTcpExt")
 		mesh := sink3.Rate(measure)
 		_, tx1 := txCounters(t, tp, "mpc", "c0", "c1")
 		re1 := snmpCounter(t, tp, "mpc", "Tcp", "RetransSegs")
+		t.Logf("MPTCP counters meanwhile: sender%s; receiver%s", counterDiff(mc0, netstatLine(t, tp, "mpc", "MPTcpExt")),
+			counterDiff(ms0, netstatLine(t, tp, "mps", "MPTcpExt")))
 		cancel()
 		t.Logf("goodput: one path %.2f Mbit/s, fullmesh over two paths %.2f Mbit/s (%.2fx; each path shaped to %.0f Mbit/s)",
 			single/mbit, mesh/mbit, mesh/single, bps/mbit)

@@ -3,7 +3,9 @@
 package scenarios
 
 import (
+	"fmt"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,4 +41,49 @@ func snmpCounter(t *testing.T, tp *vmtest.Topo, ns, proto, name string) int64 {
 		return nil
 	})
 	return n
+}
+
+// netstatLine reads one protocol's counters (e.g. "MPTcpExt", "TcpExt") of ns from
+// /proc/net/netstat, by name.
+func netstatLine(t *testing.T, tp *vmtest.Topo, ns, proto string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	tp.Must(ns, func() error {
+		b, err := os.ReadFile("/proc/thread-self/net/netstat")
+		if err != nil {
+			return err
+		}
+		var head []string
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 0 || f[0] != proto+":" {
+				continue
+			}
+			if head == nil {
+				head = f
+				continue
+			}
+			for i := 1; i < len(head) && i < len(f); i++ {
+				out[head[i]], _ = strconv.ParseInt(f[i], 10, 64)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// counterDiff lists the counters that moved between two netstatLine reads.
+func counterDiff(before, after map[string]int64) string {
+	var keys []string
+	for k := range after {
+		if after[k] != before[k] {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s %+d", k, after[k]-before[k])
+	}
+	return b.String()
 }
