@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -312,7 +313,7 @@ func TestScenarioMPTCP(t *testing.T) {
 		c1 := tp.DialMPTCP("mpc", "10.1.0.2:5212", 20*time.Second)
 		flood(ctx, c1)
 		time.Sleep(2 * time.Second)
-		single := sink2.Rate(measure)
+		single, singleRead := sink2.DeliveredRate(measure)
 		if n := len(subflows(t, c1)); n != 1 {
 			t.Errorf("the single-path baseline had %d subflows", n)
 		}
@@ -336,19 +337,21 @@ func TestScenarioMPTCP(t *testing.T) {
 		ctx, cancel = context.WithCancel(context.Background())
 		flood(ctx, c)
 		time.Sleep(2 * time.Second)
-		_, tx0 := txCounters(t, tp, "mpc", "c0", "c1")
+		pk0, tx0 := txCounters(t, tp, "mpc", "c0", "c1")
 		re0 := snmpCounter(t, tp, "mpc", "Tcp", "RetransSegs")
 		mc0, ms0 := netstatLine(t, tp, "mpc", "MPTcpExt"), netstatLine(t, tp, "mps", "MPTcpExt")
-		mesh := sink3.Rate(measure)
-		_, tx1 := txCounters(t, tp, "mpc", "c0", "c1")
+		mesh, meshRead := sink3.DeliveredRate(measure)
+		pk1, tx1 := txCounters(t, tp, "mpc", "c0", "c1")
 		re1 := snmpCounter(t, tp, "mpc", "Tcp", "RetransSegs")
 		t.Logf("MPTCP counters meanwhile: sender%s; receiver%s", counterDiff(mc0, netstatLine(t, tp, "mpc", "MPTcpExt")),
 			counterDiff(ms0, netstatLine(t, tp, "mps", "MPTcpExt")))
 		cancel()
 		t.Logf("goodput: one path %.2f Mbit/s, fullmesh over two paths %.2f Mbit/s (%.2fx; each path shaped to %.0f Mbit/s)",
 			single/mbit, mesh/mbit, mesh/single, bps/mbit)
-		t.Logf("meanwhile on the wire: c0 %.2f Mbit/s, c1 %.2f Mbit/s; %d TCP segments retransmitted",
-			float64(tx1[0]-tx0[0])/measure.Seconds()/mbit, float64(tx1[1]-tx0[1])/measure.Seconds()/mbit, re1-re0)
+		t.Logf("(delivered in order to the receiver's socket; its reader read %.2f and %.2f Mbit/s of it)", singleRead/mbit, meshRead/mbit)
+		t.Logf("meanwhile on the wire: c0 %.2f Mbit/s in %d frames, c1 %.2f Mbit/s in %d frames (%.0f bytes per frame); %d TCP segments retransmitted",
+			float64(tx1[0]-tx0[0])/measure.Seconds()/mbit, pk1[0]-pk0[0], float64(tx1[1]-tx0[1])/measure.Seconds()/mbit, pk1[1]-pk0[1],
+			float64(tx1[0]-tx0[0]+tx1[1]-tx0[1])/math.Max(float64(pk1[0]-pk0[0]+pk1[1]-pk0[1]), 1), re1-re0)
 		if mesh < 1.8*single {
 			t.Errorf("fullmesh goodput %.2f Mbit/s is below 1.8x one path's %.2f", mesh/mbit, single/mbit)
 		}

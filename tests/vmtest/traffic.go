@@ -5,8 +5,11 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Sink is a TCP server that reads and counts everything sent to it.
@@ -14,6 +17,8 @@ type Sink struct {
 	ln    net.Listener
 	bytes atomic.Int64
 	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]bool
 }
 
 // NewSink listens on addr ("10.0.0.1:5001") inside namespace ns.
@@ -42,8 +47,19 @@ func (tp *Topo) newSink(ns, addr string, mptcp bool) *Sink {
 			if err != nil {
 				return
 			}
+			s.mu.Lock()
+			if s.conns == nil {
+				s.conns = map[net.Conn]bool{}
+			}
+			s.conns[c] = true
+			s.mu.Unlock()
 			go func() {
-				defer c.Close()
+				defer func() {
+					s.mu.Lock()
+					delete(s.conns, c)
+					s.mu.Unlock()
+					c.Close()
+				}()
 				buf := make([]byte, 64<<10)
 				for {
 					n, err := c.Read(buf)
@@ -150,4 +166,34 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 		t.Fatalf("the senders kept a queue at the qdisc for only %v in %v", busy, took.Round(100*time.Millisecond))
 	}
 	return float64(sum) / busy.Seconds(), busy, took
+}
+
+// Queued is what the sink's connections hold received, in order, and not yet read
+// (SIOCINQ): on a starved guest the reader lags what the network delivered.
+func (s *Sink) Queued() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for c := range s.conns {
+		rc, err := c.(syscall.Conn).SyscallConn()
+		if err != nil {
+			continue
+		}
+		rc.Control(func(fd uintptr) {
+			if q, err := unix.IoctlGetInt(int(fd), unix.SIOCINQ); err == nil {
+				n += int64(q)
+			}
+		})
+	}
+	return n
+}
+
+// DeliveredRate is the rate at which data reached the sink's sockets in order over d,
+// read or not yet read by the sink (bytes/s), and the sink's own read rate.
+func (s *Sink) DeliveredRate(d time.Duration) (delivered, read float64) {
+	b0, q0, t0 := s.Bytes(), s.Queued(), time.Now()
+	time.Sleep(d)
+	b1, q1 := s.Bytes(), s.Queued()
+	el := time.Since(t0).Seconds()
+	return float64(b1-b0+q1-q0) / el, float64(b1-b0) / el
 }
