@@ -90,8 +90,8 @@ static u64 rk_decayed(const struct rk_sched *q, u64 now)
 	u64 ival = (u64)READ_ONCE(q->cfg.interval_us) * NSEC_PER_USEC;
 	u64 n;
 
-	if (now <= at + ival)
-		return m;
+	if (!ival || now <= at + ival)
+		return m;	/* (no interval: not configured yet) */
 	n = div64_u64(now - at, ival);
 	return n >= 64 ? 0 : m >> n;
 }
@@ -591,19 +591,15 @@ static int rk_apply(struct Qdisc *sch, const struct rk_config *c, struct netlink
 			return -ENOMEM;
 		}
 	}
-	if (g != old) {
-		if (old) {
-			list_del_rcu(&q->group_node);
-			/* A reader walking the old group (rk_group_load(), in the datapath
-			 * too) may stand on q: wait until none can before q joins another
-			 * list, or it would follow q into that list, take its head for a
-			 * qdisc and go round it for ever.
-			 */
-			if (g)
-				synchronize_net();
-		}
+	if (g != old && old) {
+		list_del_rcu(&q->group_node);
+		/* A reader walking the old group (rk_group_load(), in the datapath too)
+		 * may stand on q: wait until none can before q joins another list, or it
+		 * would follow q into that list, take its head for a qdisc and go round
+		 * it for ever.
+		 */
 		if (g)
-			list_add_rcu(&q->group_node, &g->members);
+			synchronize_net();
 	}
 
 	sch_tree_lock(sch);
@@ -622,6 +618,11 @@ static int rk_apply(struct Qdisc *sch, const struct rk_config *c, struct netlink
 	qdisc_tree_reduce_backlog(sch, dropped, dropped_bytes);
 	sch_tree_unlock(sch);
 
+	/* q joins its group's list, where other qdiscs' datapaths read it, only once its
+	 * configuration is set (a new qdisc's interval was 0 there: a division by zero)
+	 */
+	if (g != old && g)
+		list_add_rcu(&q->group_node, &g->members);
 	if (g != old)
 		rk_group_put_if_empty(old);
 	return 0;
