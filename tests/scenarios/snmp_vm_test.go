@@ -16,40 +16,23 @@ import (
 // snmpCounter reads one counter (e.g. "Tcp", "RetransSegs") of ns from /proc/net/snmp.
 func snmpCounter(t *testing.T, tp *vmtest.Topo, ns, proto, name string) int64 {
 	t.Helper()
-	var n int64
-	tp.Must(ns, func() error {
-		b, err := os.ReadFile("/proc/thread-self/net/snmp")
-		if err != nil {
-			return err
-		}
-		var head []string
-		for _, l := range strings.Split(string(b), "\n") {
-			f := strings.Fields(l)
-			if len(f) == 0 || f[0] != proto+":" {
-				continue
-			}
-			if head == nil {
-				head = f
-				continue
-			}
-			for i := range head {
-				if head[i] == name && i < len(f) {
-					n, _ = strconv.ParseInt(f[i], 10, 64)
-				}
-			}
-		}
-		return nil
-	})
-	return n
+	return procCounters(t, tp, ns, "snmp", proto)[name]
 }
 
 // netstatLine reads one protocol's counters (e.g. "MPTcpExt", "TcpExt") of ns from
 // /proc/net/netstat, by name.
 func netstatLine(t *testing.T, tp *vmtest.Topo, ns, proto string) map[string]int64 {
 	t.Helper()
+	return procCounters(t, tp, ns, "netstat", proto)
+}
+
+// procCounters reads one protocol's counters of ns from /proc/net/<file> (snmp,
+// netstat: a line of names, then a line of values, each starting "Proto:").
+func procCounters(t *testing.T, tp *vmtest.Topo, ns, file, proto string) map[string]int64 {
+	t.Helper()
 	out := map[string]int64{}
 	tp.Must(ns, func() error {
-		b, err := os.ReadFile("/proc/thread-self/net/netstat")
+		b, err := os.ReadFile("/proc/thread-self/net/" + file)
 		if err != nil {
 			return err
 		}
