@@ -39,8 +39,8 @@ func mptcpTopo(t *testing.T, rate string) *vmtest.Topo {
 	}
 	{
 		tc := exec.Command("tc", "-n", "mpc", "-b", "-")
-		tc.Stdin = strings.NewReader(fmt.Sprintf("qdisc add dev c0 root tbf rate %[1]s burst 32kb latency 200ms\n"+
-			"qdisc add dev c1 root tbf rate %[1]s burst 32kb latency 200ms\n", rate))
+		tc.Stdin = strings.NewReader(fmt.Sprintf("qdisc add dev c0 root tbf %[1]s\n"+
+			"qdisc add dev c1 root tbf %[1]s\n", rate))
 		if out, err := tc.CombinedOutput(); err != nil {
 			t.Fatalf("tc: %v\n%s", err, out)
 		}
@@ -185,9 +185,9 @@ func debugScale() (rate string, bps float64, settle time.Duration) {
 	if vmtest.Kernel() == "debug" {
 		// KASAN under TCG moves ~8 Mbit/s in all, less with four subflows' worth of
 		// MPTCP work: 1 Mbit/s per path keeps the CPU out of the measurement
-		return "1mbit", 1 * mbit, 60 * time.Second
+		return "rate 1mbit burst 4kb latency 50ms", 1 * mbit, 60 * time.Second
 	}
-	return "20mbit", 20 * mbit, 30 * time.Second
+	return "rate 20mbit burst 32kb latency 200ms", 20 * mbit, 30 * time.Second
 }
 
 // TestScenarioMPTCP is the MPTCP path manager's proof: ndiffports 4 gives exactly four

@@ -189,11 +189,36 @@ func (s *Sink) Queued() int64 {
 }
 
 // DeliveredRate is the rate at which data reached the sink's sockets in order over d,
-// read or not yet read by the sink (bytes/s), and the sink's own read rate.
+// read or not yet read by the sink (bytes/s), and the sink's own read rate. Both are
+// least-squares slopes of samples taken every 100 ms, not the difference of two: over
+// paths of different delay (MPTCP) in-order data arrives in bursts, as each late
+// segment releases what waited behind it, and a burst just inside or outside the
+// window would move a two-point rate by its whole size.
 func (s *Sink) DeliveredRate(d time.Duration) (delivered, read float64) {
-	b0, q0, t0 := s.Bytes(), s.Queued(), time.Now()
-	time.Sleep(d)
-	b1, q1 := s.Bytes(), s.Queued()
-	el := time.Since(t0).Seconds()
-	return float64(b1-b0+q1-q0) / el, float64(b1-b0) / el
+	var ts, ds, rs []float64
+	t0 := time.Now()
+	for {
+		b, q := s.Bytes(), s.Queued()
+		el := time.Since(t0)
+		ts, ds, rs = append(ts, el.Seconds()), append(ds, float64(b+q)), append(rs, float64(b))
+		if el >= d {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return slope(ts, ds), slope(ts, rs)
+}
+
+// slope is the least-squares slope of y over x.
+func slope(x, y []float64) float64 {
+	n := float64(len(x))
+	var sx, sy, sxx, sxy float64
+	for i := range x {
+		sx, sy, sxx, sxy = sx+x[i], sy+y[i], sxx+x[i]*x[i], sxy+x[i]*y[i]
+	}
+	den := n*sxx - sx*sx
+	if den == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / den
 }
