@@ -24,7 +24,8 @@ struct fcm_sched {
 	u32 id;			/* instance id, /proc/net/fcm_queue */
 	u32 price;		/* p(q) of the last segment sent */
 	u64 modified, passed, other;
-	struct list_head node;	/* fcm_list; RTNL */
+	struct list_head node;	/* fcm_list: changed under RTNL, read under RCU */
+	bool listed;		/* on fcm_list */
 };
 
 /* What get-qdisc and /proc report of one qdisc. */

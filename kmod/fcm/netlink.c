@@ -65,15 +65,14 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Find a qdisc of net by ifindex (and handle, when given); RTNL held. */
+/* Find a qdisc of net by ifindex (and handle, when given); RCU read lock held. */
 static struct fcm_sched *fcm_find(struct net *net, struct genl_info *info)
 {
 	u32 ifindex = nla_get_u32(info->attrs[FCM_A_QDISC_IFINDEX]);
 	u32 handle = info->attrs[FCM_A_QDISC_HANDLE] ? nla_get_u32(info->attrs[FCM_A_QDISC_HANDLE]) : 0;
 	struct fcm_sched *q, *found = NULL;
 
-	ASSERT_RTNL();
-	list_for_each_entry(q, &fcm_list, node) {
+	list_for_each_entry_rcu(q, &fcm_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
 			continue;
 		if (handle && q->sch->handle != handle)
@@ -106,14 +105,14 @@ int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (nlkit_genl_require(info, FCM_A_QDISC_IFINDEX, "ifindex is required"))
 		return -EINVAL;
-	rtnl_lock();
+	rcu_read_lock();
 	q = fcm_find(genl_info_net(info), info);
 	if (IS_ERR(q)) {
-		rtnl_unlock();
+		rcu_read_unlock();
 		return PTR_ERR(q);
 	}
 	fcm_snapshot(q, &s);
-	rtnl_unlock();
+	rcu_read_unlock();
 
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -135,9 +134,9 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	long idx = 0;
 	int err = 0;
 
-	rtnl_lock();
-	cb->seq = fcm_list_gen;
-	list_for_each_entry(q, &fcm_list, node) {
+	rcu_read_lock();
+	cb->seq = READ_ONCE(fcm_list_gen);
+	list_for_each_entry_rcu(q, &fcm_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net))
 			continue;
 		if (idx++ < cb->args[0])
@@ -149,7 +148,7 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 		cb->args[0] = idx;
 	}
-	rtnl_unlock();
+	rcu_read_unlock();
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
 	return err ?: skb->len;

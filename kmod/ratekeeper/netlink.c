@@ -87,7 +87,7 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Find a qdisc of net by ifindex (and handle, when given); RTNL held. */
+/* Find a qdisc of net by ifindex (and handle, when given); RCU read lock or RTNL held. */
 static struct rk_sched *rk_find(struct net *net, struct genl_info *info)
 {
 	u32 ifindex = nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_IFINDEX]);
@@ -95,8 +95,7 @@ static struct rk_sched *rk_find(struct net *net, struct genl_info *info)
 		     nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_HANDLE]) : 0;
 	struct rk_sched *q, *found = NULL;
 
-	ASSERT_RTNL();
-	list_for_each_entry(q, &rk_list, node) {
+	list_for_each_entry_rcu(q, &rk_list, node, lockdep_rtnl_is_held()) {
 		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
 			continue;
 		if (handle && q->sch->handle != handle)
@@ -132,15 +131,15 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	rtnl_lock();
+	rcu_read_lock();
 	q = rk_find(genl_info_net(info), info);
 	if (IS_ERR(q)) {
-		rtnl_unlock();
+		rcu_read_unlock();
 		kfree(s);
 		return PTR_ERR(q);
 	}
 	rk_snapshot(q, s);
-	rtnl_unlock();
+	rcu_read_unlock();
 	if (!netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN))
 		s->ntop = 0;	/* tenants' heaviest senders are the admin's to read */
 
@@ -171,9 +170,9 @@ int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	rtnl_lock();
-	cb->seq = rk_list_gen;
-	list_for_each_entry(q, &rk_list, node) {
+	rcu_read_lock();
+	cb->seq = READ_ONCE(rk_list_gen);
+	list_for_each_entry_rcu(q, &rk_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net))
 			continue;
 		if (idx++ < cb->args[0])
@@ -188,7 +187,7 @@ int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback 
 		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 		cb->args[0] = idx;
 	}
-	rtnl_unlock();
+	rcu_read_unlock();
 	kfree(s);
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;

@@ -36,6 +36,7 @@
 #include <net/pkt_sched.h>
 
 #include <nlkit/compat.h>
+#include <nlkit/sched.h>
 #include <uapi/linux/ratekeeper_qdisc.h>
 
 #include "ratekeeper.h"
@@ -49,7 +50,7 @@
 #define RK_DEFAULT_HIGHMARK	90	/* percent */
 #define RK_DEFAULT_EVENT_GAP_MS	100
 
-LIST_HEAD(rk_list);		/* every ratekeeper qdisc; RTNL */
+LIST_HEAD(rk_list);		/* every ratekeeper qdisc: changed under RTNL, read under RCU */
 unsigned int rk_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
 static LIST_HEAD(rk_groups);	/* RTNL */
 
@@ -291,7 +292,7 @@ static void rk_roll(struct rk_sched *q, u64 now)
 /* ---- snapshots (genl replies, events) ------------------------------------------------ */
 
 /* Caller holds the qdisc root lock (or sch_tree_lock); possibly in softirq (an event),
- * where the device's name may be changing: only rk_snapshot() (RTNL) copies it.
+ * where the device's name may be changing: only rk_snapshot() copies it.
  */
 void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 {
@@ -320,20 +321,25 @@ void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 	memcpy(s->top, q->top, sizeof(s->top));
 }
 
-/* Caller holds RTNL. */
+/* Caller holds the RCU read lock (q is on rk_list or was a moment ago: its memory and
+ * its device's outlive the grace period). The name is copied without RTNL: a
+ * rename at that instant can give a mix of the two names (a report's cosmetic fault;
+ * the ifindex is exact), never an unterminated one.
+ */
 void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
 {
+	spinlock_t *lock;
 	u64 now;
 
-	ASSERT_RTNL();
 	rcu_read_lock();
-	sch_tree_lock(q->sch);
+	lock = nlkit_tree_lock_rcu(q->sch);
+	spin_lock_bh(lock);
 	now = ktime_get_ns();	/* under the lock: see rk_roll() */
 	rk_roll(q, now);	/* an idle qdisc's state moves on when it is read */
 	rk_snapshot_locked(q, s, now);
-	sch_tree_unlock(q->sch);
+	spin_unlock_bh(lock);
+	strscpy(s->ifname, qdisc_dev(q->sch)->name, sizeof(s->ifname));
 	rcu_read_unlock();
-	strscpy(s->ifname, qdisc_dev(q->sch)->name, sizeof(s->ifname));	/* RTNL: stable */
 }
 
 /* ---- shaper -------------------------------------------------------------------------- */
@@ -342,8 +348,22 @@ static void rk_set_rate_locked(struct rk_sched *q, u64 rate)
 {
 	struct tc_ratespec rs = { .linklayer = TC_LINKLAYER_ETHERNET };
 	struct net_device *dev = qdisc_dev(q->sch);
-	u64 burst = q->cfg.burst;
+	u64 burst = q->cfg.burst, old = q->cfg.rate;
 
+	if (old && old != rate) {
+		/* The bucket counts time at the old rate. A debt is bytes already sent: what
+		 * it costs in time follows the new rate, or a packet sent at 1 byte/s would
+		 * hold the queue for hours after a change to 100 Mbit/s (found by the fuzzer:
+		 * the qdisc passed nothing after 'tc qdisc replace ... rate 20mbit').
+		 */
+		u64 now = ktime_get_ns();
+		s64 toks = min_t(s64, q->tokens + (s64)(now - q->t_c), q->burst_ns);
+
+		if (toks < 0)
+			toks = -(s64)min_t(u64, mul_u64_u64_div_u64(-toks, old, rate), S64_MAX);
+		q->tokens = toks;
+		q->t_c = now;
+	}
 	q->cfg.rate = rate;
 	psched_ratecfg_precompute(&q->rcfg, &rs, rate);
 	if (!burst)	/* auto: 10 ms at the rate, at least two full frames */
@@ -604,7 +624,12 @@ static int rk_apply(struct Qdisc *sch, const struct rk_config *c, struct netlink
 
 	sch_tree_lock(sch);
 	q->group = g;
-	q->cfg = *c;
+	{
+		u64 rate = q->cfg.rate;	/* the bucket's, until rk_set_rate_locked() */
+
+		q->cfg = *c;
+		q->cfg.rate = rate;
+	}
 	rk_set_rate_locked(q, c->rate);
 	while (sch->qstats.backlog > q->cfg.limit) {
 		struct sk_buff *skb = qdisc_dequeue_head(sch);
@@ -663,8 +688,9 @@ static int rk_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack
 	if (err)
 		return err;
 	q->tokens = q->burst_ns;
-	list_add_tail(&q->node, &rk_list);
-	rk_list_gen++;
+	list_add_tail_rcu(&q->node, &rk_list);
+	q->listed = true;
+	WRITE_ONCE(rk_list_gen, rk_list_gen + 1);
 	return 0;
 }
 
@@ -676,9 +702,11 @@ static void rk_destroy(struct Qdisc *sch)
 	ASSERT_RTNL();
 	cancel_work_sync(&q->event_work);
 	qdisc_watchdog_cancel(&q->watchdog);
-	if (!list_empty(&q->node)) {
-		list_del_init(&q->node);
-		rk_list_gen++;
+	if (q->listed) {
+		/* readers under RCU may still see q: the core frees a qdisc after a grace period */
+		list_del_rcu(&q->node);
+		q->listed = false;
+		WRITE_ONCE(rk_list_gen, rk_list_gen + 1);
 	}
 	if (g) {
 		list_del_rcu(&q->group_node);

@@ -5,8 +5,8 @@
  *
  * Locking:
  *  - rk_list (every ratekeeper qdisc of every netns) and the groups are changed under
- *    RTNL only (qdisc init/change/destroy run under it; the genl ops take it), so a
- *    genl op holding RTNL can use any qdisc on the list.
+ *    RTNL only (qdisc init/change/destroy run under it; set-rate takes it); get and
+ *    dump, open to anyone in the netns, walk rk_list under RCU and never take RTNL.
  *  - A qdisc's state is changed in its enqueue/dequeue under the qdisc root lock; the
  *    genl ops read and change it under sch_tree_lock().
  *  - Group member lists are also walked under RCU from enqueue (softirq) to add up the
@@ -78,7 +78,8 @@ struct rk_snapshot {
 
 struct rk_sched {
 	struct Qdisc *sch;
-	struct list_head node;		/* rk_list, RTNL */
+	struct list_head node;		/* rk_list: changed under RTNL, read under RCU */
+	bool listed;			/* on rk_list */
 	struct list_head group_node;	/* rk_group.members */
 	struct rk_group *group;		/* NULL when linkrate is 0 */
 	struct rk_config cfg;

@@ -461,8 +461,9 @@ func TestUnderClassfulParents(t *testing.T) {
 	}
 	for i := 0; i+1 < len(res); i += 2 {
 		ref, got := res[i], res[i+1]
-		t.Logf("under %-4s: tbf %5.2f Mbit/s, warned by [%s]; %s %5.2f Mbit/s, warned by [%s]", got.Parent,
-			ref.Goodput/mbit, source(ref.Warnings), "ratekeeper", got.Goodput/mbit, source(got.Warnings))
+		t.Logf("under %-4s: tbf %5.2f Mbit/s, warned by [%s], %d packets %d dropped; %s %5.2f Mbit/s, warned by [%s], %d packets %d dropped", got.Parent,
+			ref.Goodput/mbit, source(ref.Warnings), ref.Counters.Packets, ref.Counters.Drops,
+			"ratekeeper", got.Goodput/mbit, source(got.Warnings), got.Counters.Packets, got.Counters.Drops)
 		// which of the parent's sites warns first depends on bursts (tbf's burst, a
 		// pacer's none); whether the parent finds the leaf non-work-conserving does not
 		if (len(ref.Warnings) == 0) != (len(got.Warnings) == 0) {
@@ -498,7 +499,7 @@ func TestContention(t *testing.T) {
 		tp.IP("rkca", fmt.Sprintf("link set a%d up", i), fmt.Sprintf("addr add 10.20.%d.1/24 dev a%d", i, i))
 		tp.IP("rkcb", fmt.Sprintf("link set b%d up", i), fmt.Sprintf("addr add 10.20.%d.2/24 dev b%d", i, i))
 	}
-	tp.IP("rkca", "link set lo up")
+	tp.IP("rkca", "link set lo up", "link add churn type dummy", "link set churn up")
 	tp.IP("rkcb", "link set lo up")
 	cfg := func(group uint32, rate uint64) []byte {
 		return opts(t, rk.Config{Rate: rate, MinRate: 1 * mbit, MaxRate: 100 * mbit, LinkRate: 100 * mbit,
@@ -524,8 +525,12 @@ func TestContention(t *testing.T) {
 		tp.Flood(ctx, "rkca", addr, 1)
 	}
 
-	kinds := []string{"tc change (rate, group)", "genl get + dump", "rtnetlink stats dump"}
-	var ops [3]atomic.Int64
+	churn, err := rc.LinkByName("churn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := []string{"tc change (rate, group)", "genl get + dump", "rtnetlink stats dump", "tc add + delete"}
+	var ops [4]atomic.Int64
 	var wg sync.WaitGroup
 	errc := make(chan error, len(kinds))
 	deadline := time.Now().Add(d)
@@ -558,10 +563,18 @@ func TestContention(t *testing.T) {
 			return err
 		}
 		qs, err := c.Qdiscs()
-		if err == nil && len(qs) != n {
-			err = fmt.Errorf("dump returned %d qdiscs, want %d", len(qs), n)
+		if err == nil && len(qs) != n && len(qs) != n+1 {
+			err = fmt.Errorf("dump returned %d qdiscs, want %d or %d", len(qs), n, n+1)
 		}
 		return err
+	})
+	// a qdisc comes and goes while get and dump walk the list without RTNL (under RCU)
+	crc, _ := dialNS(t, tp, "rkca")
+	loop(3, func(i int) error {
+		if err := crc.AddQdisc(churn.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg(1+uint32(i%2), 20*mbit), rtnl.Create); err != nil {
+			return err
+		}
+		return crc.DelQdisc(churn.Index, 0, rtnl.HandleRoot)
 	})
 	src, _ := dialNS(t, tp, "rkca")
 	loop(2, func(i int) error {
@@ -659,6 +672,109 @@ func TestLimitBelowGSOSize(t *testing.T) {
 		sends, segs, seg, limit, got.Load(), fit, q.Packets, q.Drops)
 	if got.Load() < int64(sends*fit) {
 		t.Errorf("%d datagrams arrived, want at least %d: GSO packets above the limit were dropped whole", got.Load(), sends*fit)
+	}
+}
+
+// A rate change carries the bucket's debt over in bytes, not in time: a packet sent at
+// the lowest rate left a debt of its transmission time at that rate, and a change to a
+// high rate kept the queue shut until that time had passed (the fuzzer found a qdisc
+// that passed nothing after 'tc qdisc replace ... rate 20mbit'). One UDP GSO packet of
+// 28000 bytes at 1000 bytes/s is a debt of about 25 s; after 'tc qdisc change' to
+// 100 Mbit/s and 'set-rate' back and forth, ten datagrams must pass within a second.
+func TestRateChangeRepaysDebt(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkd", "rke")
+	rc, c := dialNS(t, tp, "rkd")
+	l, _ := rc.LinkByName("a0")
+	cfg := func(rate uint64) []byte {
+		return opts(t, rk.Config{Rate: rate, MinRate: 1000, MaxRate: 100 * mbit, Limit: 1 << 20})
+	}
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg(1000), rtnl.Replace); err != nil {
+		t.Fatal(err)
+	}
+	var got atomic.Int64
+	var ln net.PacketConn
+	tp.Must("rke", func() (err error) {
+		ln, err = net.ListenPacket("udp4", "10.9.0.2:5010")
+		return err
+	})
+	defer ln.Close()
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			if _, _, err := ln.ReadFrom(b); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	send := func(gso bool, n int) {
+		tp.Must("rkd", func() error {
+			cn, err := net.Dial("udp4", "10.9.0.2:5010")
+			if err != nil {
+				return err
+			}
+			defer cn.Close()
+			buf := make([]byte, 100)
+			if gso {
+				raw, err := cn.(*net.UDPConn).SyscallConn()
+				if err != nil {
+					return err
+				}
+				var serr error
+				raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, 1400) })
+				if serr != nil {
+					return serr
+				}
+				buf = make([]byte, 1400*20)
+			}
+			for i := 0; i < n; i++ {
+				if _, err := cn.Write(buf); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	wait := func(want int64, within time.Duration) time.Duration {
+		start := time.Now()
+		for got.Load() < want && time.Since(start) < within {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	send(true, 1)
+	if took := wait(20, 2*time.Second); got.Load() < 20 {
+		t.Fatalf("the GSO packet's 20 datagrams did not arrive (%d in %v)", got.Load(), took)
+	}
+	for _, step := range []struct {
+		name   string
+		change func() error
+	}{
+		{"tc qdisc change rate 100mbit", func() error {
+			return rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg(100*mbit), rtnl.Change)
+		}},
+		{"set-rate 1000 B/s, a GSO packet, set-rate 100 Mbit/s", func() error {
+			if err := c.SetRate(uint32(l.Index), 0, 1000); err != nil {
+				return err
+			}
+			n := got.Load()
+			send(true, 1)
+			wait(n+20, 2*time.Second)
+			return c.SetRate(uint32(l.Index), 0, 100*mbit)
+		}},
+	} {
+		if err := step.change(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		n := got.Load()
+		send(false, 10)
+		took := wait(n+10, 3*time.Second)
+		t.Logf("%s: 10 datagrams after the change, %d arrived in %v", step.name, got.Load()-n, took.Round(time.Millisecond))
+		if got.Load() < n+10 || took > time.Second {
+			t.Errorf("%s: %d of 10 datagrams arrived in %v: the debt of a packet sent at 1000 B/s still held the queue",
+				step.name, got.Load()-n, took.Round(time.Millisecond))
+		}
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 )
 
 // TC runs tc in netns ns with nlkit's qdisc plugins (iproute-ext) on TC_LIB_DIR.
@@ -105,8 +107,34 @@ func KernelLog(t testing.TB, substr string, seq uint64) ([]string, uint64) {
 // ParentResult is what one leaf did under one parent.
 type ParentResult struct {
 	Parent, Leaf string
-	Goodput      float64  // bytes/s at the sink
-	Warnings     []string // the kernel's "non-work-conserving" lines about the leaf
+	Goodput      float64    // bytes/s at the sink
+	Warnings     []string   // the kernel's "non-work-conserving" lines about the leaf
+	Counters     rtnl.Qdisc // the leaf's counters at the end of the measurement
+}
+
+// leafQdisc reads the counters of the qdisc with handle (hex, without colon) in ns.
+func leafQdisc(t *testing.T, tp *Topo, ns, handle string) rtnl.Qdisc {
+	t.Helper()
+	h, err := strconv.ParseUint(handle, 16, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rtnl.Dial(tp.FD(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	qs, err := c.Qdiscs(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range qs {
+		if q.Handle == uint32(h)<<16 {
+			return q
+		}
+	}
+	t.Fatalf("no qdisc %s: in %s", handle, ns)
+	return rtnl.Qdisc{}
 }
 
 // UnderParents puts each leaf (tc words: kind and options) in turn under each of Parents
@@ -134,10 +162,11 @@ func UnderParents(t *testing.T, leaves ...[]string) []ParentResult {
 			tp.Flood(ctx, a, "10.9.0.2:5001", 2)
 			time.Sleep(500 * time.Millisecond)
 			rate := sink.Rate(1500 * time.Millisecond)
+			leafStats := leafQdisc(t, tp, a, handle)
 			cancel()
 			sink.Close()
 			warn, _ := KernelLog(t, fmt.Sprintf(" %s qdisc %s: is non-work-conserving", leaf[0], strings.ToUpper(handle)), seq)
-			res = append(res, ParentResult{parent, leaf[0], rate, warn})
+			res = append(res, ParentResult{parent, leaf[0], rate, warn, leafStats})
 		}
 	}
 	return res
