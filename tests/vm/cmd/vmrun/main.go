@@ -40,7 +40,7 @@ var (
 	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
 	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios, TestScenario*) and print their results")
-	flagBench     = flag.Bool("bench", false, "run the benchmarks (tests/scenarios, TestBenchmark*) in full and print their results")
+	flagBench     = flag.Bool("bench", false, "run the benchmarks (tests/scenarios, TestBenchmark*) in full and print their results; with -pkg and -run, those tests in their long form (-pkg ./tests/fuzz -run TestFuzz: 10^5 requests per family)")
 	flagHost      = flag.Bool("host", false, "also run the host-side tests (go vet, go test ./...) first")
 	flagDeps      = flag.Bool("deps", false, "first install what the runner needs (tests/setup/deps.sh), timed in the time table")
 	flagOut       = flag.String("out", "out/vm", "build and result directory")
@@ -497,7 +497,7 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if *flagPkg != "" {
 		patterns = strings.Split(*flagPkg, ",")
 	}
-	if *flagScenarios || *flagBench {
+	if (*flagScenarios || *flagBench) && *flagPkg == "" {
 		patterns = []string{"./tests/scenarios/..."}
 	}
 	b, err := run(root, nil, goBin(), append([]string{"list", "-tags", "vmtest", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{join .TestGoFiles \",\"}}\t{{join .XTestGoFiles \",\"}}"}, patterns...)...)
