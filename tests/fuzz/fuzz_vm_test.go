@@ -26,7 +26,7 @@ import (
 )
 
 // perFamily is how many requests each family (and each qdisc kind's TCA_OPTIONS)
-// gets: 10^4 in make test, 10^5 in make bench.
+// gets: 10^4 in make test, 10^5 in the long run (vmrun -pkg ./tests/fuzz -run TestFuzz -bench).
 func perFamily() int {
 	if vmtest.Bench() {
 		return 100000
