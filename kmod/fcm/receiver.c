@@ -78,9 +78,9 @@
 #define FCM_MAX_WIN		(65535U << TCP_MAX_WSCALE)	/* the most a TCP window can say */
 #define FCM_U_MIN		(-1000000LL)	/* percent: see fcm_round() */
 
-static bool enable = true;
+static bool enable;
 module_param(enable, bool, 0444);
-MODULE_PARM_DESC(enable, "Act on every netns from its creation (default Y; else enable per netns with nlkit fcm receiver set enable on)");
+MODULE_PARM_DESC(enable, "Act on every netns from its creation (default N: enable per netns with nlkit fcm receiver set enable on)");
 static uint alpha = 25;
 module_param(alpha, uint, 0444);
 MODULE_PARM_DESC(alpha, "Smoothing of the rate estimate, percent per round, 1..100 (default 25)");

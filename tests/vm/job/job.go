@@ -10,9 +10,9 @@ const FileName = "job.json"
 type Job struct {
 	Kernel  string   `json:"kernel"`  // name of the kernel under test (for logs and env)
 	Modules []string `json:"modules"` // .ko paths, loaded in this order, unloaded in reverse
-	// Params are load parameters by module name. fcm_receiver is loaded with enable=0:
-	// its hooks would act on every test's connections, so the tests that want it
-	// enable it in their own netns.
+	// Params are load parameters by module name. fcm_receiver is loaded with enable=0
+	// (its default, said again: its hooks would act on every test's connections), so
+	// the tests that want it enable it in their own netns.
 	Params   map[string]string `json:"params,omitempty"`
 	Tests    []Test            `json:"tests"`    // test binaries to run, in order
 	Run      string            `json:"run"`      // -test.run filter, if any
