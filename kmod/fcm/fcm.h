@@ -24,7 +24,7 @@ struct fcm_sched {
 	u32 id;			/* instance id, /proc/net/fcm_queue */
 	u32 price;		/* p(q) of the last segment sent */
 	u64 modified, passed, other;
-	struct list_head node;	/* fcm_list: changed under RTNL, read under RCU */
+	struct list_head node;	/* fcm_list, fcm_list_lock */
 	bool listed;		/* on fcm_list */
 };
 
@@ -48,6 +48,7 @@ extern unsigned int fcm_list_gen;
 
 enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, unsigned int mtu);
 u32 fcm_price(const struct fcm_config *c, u32 qlen);
+extern struct mutex fcm_list_lock;
 void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s);
 int fcm_put_opts(struct sk_buff *skb, const struct fcm_config *c);
 int fcm_genl_register(void);

@@ -65,14 +65,15 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Find a qdisc of net by ifindex (and handle, when given); RCU read lock held. */
+/* Find a qdisc of net by ifindex (and handle, when given); fcm_list_lock held. */
 static struct fcm_sched *fcm_find(struct net *net, struct genl_info *info)
 {
 	u32 ifindex = nla_get_u32(info->attrs[FCM_A_QDISC_IFINDEX]);
 	u32 handle = info->attrs[FCM_A_QDISC_HANDLE] ? nla_get_u32(info->attrs[FCM_A_QDISC_HANDLE]) : 0;
 	struct fcm_sched *q, *found = NULL;
 
-	list_for_each_entry_rcu(q, &fcm_list, node) {
+	lockdep_assert_held(&fcm_list_lock);
+	list_for_each_entry(q, &fcm_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
 			continue;
 		if (handle && q->sch->handle != handle)
@@ -105,14 +106,14 @@ int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (nlkit_genl_require(info, FCM_A_QDISC_IFINDEX, "ifindex is required"))
 		return -EINVAL;
-	rcu_read_lock();
+	mutex_lock(&fcm_list_lock);
 	q = fcm_find(genl_info_net(info), info);
 	if (IS_ERR(q)) {
-		rcu_read_unlock();
+		mutex_unlock(&fcm_list_lock);
 		return PTR_ERR(q);
 	}
 	fcm_snapshot(q, &s);
-	rcu_read_unlock();
+	mutex_unlock(&fcm_list_lock);
 
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -134,9 +135,9 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	long idx = 0;
 	int err = 0;
 
-	rcu_read_lock();
-	cb->seq = READ_ONCE(fcm_list_gen);
-	list_for_each_entry_rcu(q, &fcm_list, node) {
+	mutex_lock(&fcm_list_lock);
+	cb->seq = fcm_list_gen;
+	list_for_each_entry(q, &fcm_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net))
 			continue;
 		if (idx++ < cb->args[0])
@@ -148,7 +149,7 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 		cb->args[0] = idx;
 	}
-	rcu_read_unlock();
+	mutex_unlock(&fcm_list_lock);
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
 	return err ?: skb->len;

@@ -41,7 +41,12 @@
 #define FCM_DEFAULT_QMIN	30
 #define FCM_CATCHUP_NS		(100 * NSEC_PER_MSEC)	/* most a late dequeue catches up */
 
-LIST_HEAD(fcm_list);		/* every fcm qdisc: changed under RTNL, read under RCU */
+LIST_HEAD(fcm_list);		/* every fcm qdisc: changed under RTNL and fcm_list_lock */
+/* Readers (genl get/dump, /proc: anyone in the netns) hold fcm_list_lock, not RTNL, so
+ * they hold up no link change; destroy() takes it too, so a qdisc a reader stands on is
+ * not torn down under it (the core unregisters the qdisc's lock class right after).
+ */
+DEFINE_MUTEX(fcm_list_lock);
 unsigned int fcm_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
 /* Instance ids (/proc/net/fcm_queue's first column) are per netns: one namespace's
  * owner cannot use up another's.
@@ -267,9 +272,11 @@ static int fcm_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ac
 	}
 	q->id = id;
 	fcm_apply(sch, &c);
-	list_add_tail_rcu(&q->node, &fcm_list);
+	mutex_lock(&fcm_list_lock);
+	list_add_tail(&q->node, &fcm_list);
 	q->listed = true;
-	WRITE_ONCE(fcm_list_gen, fcm_list_gen + 1);
+	fcm_list_gen++;
+	mutex_unlock(&fcm_list_lock);
 	return 0;
 }
 
@@ -280,10 +287,11 @@ static void fcm_destroy(struct Qdisc *sch)
 	ASSERT_RTNL();
 	qdisc_watchdog_cancel(&q->watchdog);
 	if (q->listed) {
-		/* readers under RCU may still see q: the core frees a qdisc after a grace period */
-		list_del_rcu(&q->node);
+		mutex_lock(&fcm_list_lock);	/* waits for a reader standing on q */
+		list_del(&q->node);
 		q->listed = false;
-		WRITE_ONCE(fcm_list_gen, fcm_list_gen + 1);
+		fcm_list_gen++;
+		mutex_unlock(&fcm_list_lock);
 	}
 	if (q->id < FCM_MAX_INSTANCES)
 		ida_free(&fcm_ids(qdisc_net(sch))->ids, q->id);
@@ -324,25 +332,24 @@ static int fcm_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
 	return gnet_stats_copy_app(d, &st, sizeof(st));
 }
 
-/* A consistent copy of one qdisc's state; RCU read lock held (q is on fcm_list or was a
- * moment ago: its memory and its device's outlive the grace period). Readers do not take
- * RTNL: anyone in the netns may read, and must not hold up every link change meanwhile.
- * The name is copied without RTNL: a rename at that instant can give a mix of the two
- * names (a report's cosmetic fault; the ifindex is exact), never an unterminated one.
+/* A consistent copy of one qdisc's state; fcm_list_lock held (q is on fcm_list). The
+ * name is copied without RTNL: a rename at that instant can give a mix of the two names
+ * (a report's cosmetic fault; the ifindex is exact), never an unterminated one.
  */
 void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s)
 {
 	struct Qdisc *sch = q->sch;
 	struct net_device *dev = qdisc_dev(sch);
-	spinlock_t *lock = nlkit_tree_lock_rcu(sch);
+	spinlock_t *lock;
 
+	lockdep_assert_held(&fcm_list_lock);
 	memset(s, 0, sizeof(*s));
 	s->ifindex = dev->ifindex;
 	strscpy(s->ifname, dev->name, sizeof(s->ifname));
 	s->handle = sch->handle;
 	s->parent = sch->parent;
 	s->id = q->id;
-	spin_lock_bh(lock);
+	lock = nlkit_tree_lock(sch);
 	s->cfg = q->cfg;
 	s->qlen = sch->q.qlen;
 	s->backlog = sch->qstats.backlog;
@@ -353,7 +360,7 @@ void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s)
 	s->packets = u64_stats_read(&sch->bstats.packets);
 	s->bytes = u64_stats_read(&sch->bstats.bytes);
 	s->drops = sch->qstats.drops;
-	spin_unlock_bh(lock);
+	nlkit_tree_unlock(lock);
 }
 
 /* ---- /proc/net/fcm_queue: the original's format, per netns ----------------------------- */
@@ -365,8 +372,8 @@ static int fcm_proc_show(struct seq_file *seq, void *v)
 	struct fcm_sched *q;
 
 	seq_puts(seq, "id queue_packets queue_bytes p(q) packets_passed packets_modified maxrate bval q_min limit\n");
-	rcu_read_lock();
-	list_for_each_entry_rcu(q, &fcm_list, node) {
+	mutex_lock(&fcm_list_lock);
+	list_for_each_entry(q, &fcm_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net))
 			continue;
 		fcm_snapshot(q, &s);
@@ -375,7 +382,7 @@ static int fcm_proc_show(struct seq_file *seq, void *v)
 			   s.passed, s.modified, div_u64(s.cfg.rate * 8, 1000), s.cfg.bval, s.cfg.qmin,
 			   s.cfg.limit);
 	}
-	rcu_read_unlock();
+	mutex_unlock(&fcm_list_lock);
 	return 0;
 }
 

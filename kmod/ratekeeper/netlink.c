@@ -87,7 +87,7 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Find a qdisc of net by ifindex (and handle, when given); RCU read lock or RTNL held. */
+/* Find a qdisc of net by ifindex (and handle, when given); rk_list_lock held. */
 static struct rk_sched *rk_find(struct net *net, struct genl_info *info)
 {
 	u32 ifindex = nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_IFINDEX]);
@@ -95,7 +95,8 @@ static struct rk_sched *rk_find(struct net *net, struct genl_info *info)
 		     nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_HANDLE]) : 0;
 	struct rk_sched *q, *found = NULL;
 
-	list_for_each_entry_rcu(q, &rk_list, node, lockdep_rtnl_is_held()) {
+	lockdep_assert_held(&rk_list_lock);
+	list_for_each_entry(q, &rk_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
 			continue;
 		if (handle && q->sch->handle != handle)
@@ -131,15 +132,15 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	rcu_read_lock();
+	mutex_lock(&rk_list_lock);
 	q = rk_find(genl_info_net(info), info);
 	if (IS_ERR(q)) {
-		rcu_read_unlock();
+		mutex_unlock(&rk_list_lock);
 		kfree(s);
 		return PTR_ERR(q);
 	}
 	rk_snapshot(q, s);
-	rcu_read_unlock();
+	mutex_unlock(&rk_list_lock);
 	if (!netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN))
 		s->ntop = 0;	/* tenants' heaviest senders are the admin's to read */
 
@@ -170,9 +171,9 @@ int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback 
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	rcu_read_lock();
-	cb->seq = READ_ONCE(rk_list_gen);
-	list_for_each_entry_rcu(q, &rk_list, node) {
+	mutex_lock(&rk_list_lock);
+	cb->seq = rk_list_gen;
+	list_for_each_entry(q, &rk_list, node) {
 		if (!net_eq(qdisc_net(q->sch), net))
 			continue;
 		if (idx++ < cb->args[0])
@@ -187,7 +188,7 @@ int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback 
 		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
 		cb->args[0] = idx;
 	}
-	rcu_read_unlock();
+	mutex_unlock(&rk_list_lock);
 	kfree(s);
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
@@ -202,7 +203,8 @@ int ratekeeper_nl_set_rate_doit(struct sk_buff *skb, struct genl_info *info)
 	if (nlkit_genl_require(info, RATEKEEPER_A_QDISC_IFINDEX, "ifindex is required") ||
 	    nlkit_genl_require(info, RATEKEEPER_A_QDISC_RATE, "rate is required"))
 		return -EINVAL;
-	rtnl_lock();
+	rtnl_lock();	/* rk_set_rate() takes sch_tree_lock() */
+	mutex_lock(&rk_list_lock);
 	q = rk_find(genl_info_net(info), info);
 	if (IS_ERR(q)) {
 		err = PTR_ERR(q);
@@ -211,6 +213,7 @@ int ratekeeper_nl_set_rate_doit(struct sk_buff *skb, struct genl_info *info)
 		if (err)
 			NL_SET_BAD_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_RATE]);
 	}
+	mutex_unlock(&rk_list_lock);
 	rtnl_unlock();
 	return err;
 }

@@ -50,7 +50,12 @@
 #define RK_DEFAULT_HIGHMARK	90	/* percent */
 #define RK_DEFAULT_EVENT_GAP_MS	100
 
-LIST_HEAD(rk_list);		/* every ratekeeper qdisc: changed under RTNL, read under RCU */
+LIST_HEAD(rk_list);		/* every ratekeeper qdisc: changed under RTNL and rk_list_lock */
+/* Readers (genl get/dump: anyone in the netns) hold rk_list_lock, not RTNL, so they hold
+ * up no link change; destroy() takes it too, so a qdisc a reader stands on is not torn
+ * down under it (the core unregisters the qdisc's lock class right after).
+ */
+DEFINE_MUTEX(rk_list_lock);
 unsigned int rk_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
 static LIST_HEAD(rk_groups);	/* RTNL */
 
@@ -321,8 +326,7 @@ void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 	memcpy(s->top, q->top, sizeof(s->top));
 }
 
-/* Caller holds the RCU read lock (q is on rk_list or was a moment ago: its memory and
- * its device's outlive the grace period). The name is copied without RTNL: a
+/* Caller holds rk_list_lock (q is on rk_list). The name is copied without RTNL: a
  * rename at that instant can give a mix of the two names (a report's cosmetic fault;
  * the ifindex is exact), never an unterminated one.
  */
@@ -331,15 +335,13 @@ void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
 	spinlock_t *lock;
 	u64 now;
 
-	rcu_read_lock();
-	lock = nlkit_tree_lock_rcu(q->sch);
-	spin_lock_bh(lock);
+	lockdep_assert_held(&rk_list_lock);
+	lock = nlkit_tree_lock(q->sch);
 	now = ktime_get_ns();	/* under the lock: see rk_roll() */
 	rk_roll(q, now);	/* an idle qdisc's state moves on when it is read */
 	rk_snapshot_locked(q, s, now);
-	spin_unlock_bh(lock);
+	nlkit_tree_unlock(lock);
 	strscpy(s->ifname, qdisc_dev(q->sch)->name, sizeof(s->ifname));
-	rcu_read_unlock();
 }
 
 /* ---- shaper -------------------------------------------------------------------------- */
@@ -688,9 +690,11 @@ static int rk_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack
 	if (err)
 		return err;
 	q->tokens = q->burst_ns;
-	list_add_tail_rcu(&q->node, &rk_list);
+	mutex_lock(&rk_list_lock);
+	list_add_tail(&q->node, &rk_list);
 	q->listed = true;
-	WRITE_ONCE(rk_list_gen, rk_list_gen + 1);
+	rk_list_gen++;
+	mutex_unlock(&rk_list_lock);
 	return 0;
 }
 
@@ -703,10 +707,11 @@ static void rk_destroy(struct Qdisc *sch)
 	cancel_work_sync(&q->event_work);
 	qdisc_watchdog_cancel(&q->watchdog);
 	if (q->listed) {
-		/* readers under RCU may still see q: the core frees a qdisc after a grace period */
-		list_del_rcu(&q->node);
+		mutex_lock(&rk_list_lock);	/* waits for a reader standing on q */
+		list_del(&q->node);
 		q->listed = false;
-		WRITE_ONCE(rk_list_gen, rk_list_gen + 1);
+		rk_list_gen++;
+		mutex_unlock(&rk_list_lock);
 	}
 	if (g) {
 		list_del_rcu(&q->group_node);

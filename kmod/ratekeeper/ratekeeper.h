@@ -4,9 +4,10 @@
  * family (netlink.c).
  *
  * Locking:
- *  - rk_list (every ratekeeper qdisc of every netns) and the groups are changed under
- *    RTNL only (qdisc init/change/destroy run under it; set-rate takes it); get and
- *    dump, open to anyone in the netns, walk rk_list under RCU and never take RTNL.
+ *  - rk_list (every ratekeeper qdisc of every netns) is changed under RTNL and
+ *    rk_list_lock (qdisc init/destroy); get and dump, open to anyone in the netns,
+ *    walk it under rk_list_lock and never take RTNL; set-rate, a writer of a qdisc's
+ *    rate, walks it under both. The groups are changed under RTNL only.
  *  - A qdisc's state is changed in its enqueue/dequeue under the qdisc root lock; the
  *    genl ops read and change it under sch_tree_lock().
  *  - Group member lists are also walked under RCU from enqueue (softirq) to add up the
@@ -78,7 +79,7 @@ struct rk_snapshot {
 
 struct rk_sched {
 	struct Qdisc *sch;
-	struct list_head node;		/* rk_list: changed under RTNL, read under RCU */
+	struct list_head node;		/* rk_list, rk_list_lock */
 	bool listed;			/* on rk_list */
 	struct list_head group_node;	/* rk_group.members */
 	struct rk_group *group;		/* NULL when linkrate is 0 */
@@ -114,6 +115,7 @@ struct rk_sched {
 };
 
 extern struct list_head rk_list;
+extern struct mutex rk_list_lock;
 extern unsigned int rk_list_gen;
 
 void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s);
