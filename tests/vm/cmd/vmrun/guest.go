@@ -25,7 +25,7 @@ type guest struct {
 	part  string    // "" when the kernel has one guest; else which of its guests
 	tests []testBin // in order
 	cpus  int
-	quiet bool // at most one other guest runs beside it (see plan)
+	alone bool // no other guest runs beside it (see plan)
 }
 
 func (g guest) name() string {

@@ -14,11 +14,9 @@ var (
 // plan spreads the test binaries over guests: one per stock kernel, and two for the
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
 // stock kernels together: every package but the scenarios in one guest, run first
-// beside both stock kernels (-jobs 3), and the scenarios (tests/scenarios) in another,
-// quiet, guest that starts when at most one other guest runs (the stock kernels have
-// finished) and beside which nothing starts. Three guests at once keep both host cores
-// busy: with two, the cores idled ~30% of the run (tests that wait on traffic at a
-// fixed rate).
+// beside both stock kernels (-jobs 3), and the scenarios (tests/scenarios) in another
+// that runs alone at the end. Three guests at once keep both host cores busy: with two,
+// the cores idled ~30% of the run (tests that wait on traffic at a fixed rate).
 func plan(kernels []kernel, tests []testBin) []guest {
 	var scen, rest []testBin
 	for _, tb := range tests {
@@ -33,7 +31,7 @@ func plan(kernels []kernel, tests []testBin) []guest {
 		switch {
 		case k.debug && len(kernels) > 1 && len(scen) > 0 && len(rest) > 0:
 			gs = append([]guest{{k: k, part: "tests", tests: rest, cpus: *flagCPUs}}, gs...)
-			last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, quiet: true})
+			last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, alone: true})
 		case k.debug:
 			gs = append([]guest{{k: k, tests: tests, cpus: *flagCPUs}}, gs...)
 		default:
@@ -43,22 +41,22 @@ func plan(kernels []kernel, tests []testBin) []guest {
 	return append(gs, last...)
 }
 
-// runGuests runs the guests in order, up to -jobs at a time; a quiet guest starts when
-// at most one other runs, and nothing starts beside it.
+// runGuests runs the guests in order, up to -jobs at a time; a guest marked alone
+// starts when no other runs, and nothing starts beside it.
 func runGuests(gs []guest, out string, useKVM bool) (tally, []string) {
 	var mu sync.Mutex
 	cond := sync.NewCond(&mu)
-	running, quietRunning := 0, false
+	running, aloneRunning := 0, false
 	var total tally
 	var failures []string
 	var wg sync.WaitGroup
 	for _, g := range gs {
 		mu.Lock()
-		for running >= max(*flagJobs, 1) || quietRunning || (g.quiet && running > 1) {
+		for running >= max(*flagJobs, 1) || aloneRunning || (g.alone && running > 0) {
 			cond.Wait()
 		}
 		running++
-		quietRunning = g.quiet
+		aloneRunning = g.alone
 		mu.Unlock()
 		wg.Add(1)
 		go func(g guest) {
@@ -68,8 +66,8 @@ func runGuests(gs []guest, out string, useKVM bool) (tally, []string) {
 			total.add(t)
 			failures = append(failures, f...)
 			running--
-			if g.quiet {
-				quietRunning = false
+			if g.alone {
+				aloneRunning = false
 			}
 			cond.Broadcast()
 			mu.Unlock()
