@@ -26,12 +26,16 @@ import (
 )
 
 // perFamily is how many requests each family (and each qdisc kind's TCA_OPTIONS)
-// gets: 10^4 in make test, 10^5 in the long run (vmrun -pkg ./tests/fuzz -run TestFuzz -bench).
+// gets: 2*10^3 in make test, 10^5 in the long run (vmrun -pkg ./tests/fuzz -run TestFuzz
+// -bench). Issue 14 asks 10^4 in make test on the debug kernel; at 10^4 the package took
+// 8m35s of the debug guest (3-17 ms a request under TCG and KASAN) and make test grew
+// from 19 to about 30 minutes, against issue 13's budget of 20: until a request costs
+// less, make test sends 2*10^3.
 func perFamily() int {
 	if vmtest.Bench() {
 		return 100000
 	}
-	return 10000
+	return 2000
 }
 
 const batch = 1000 // requests between two checks of the kernel log and the family
