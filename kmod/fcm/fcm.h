@@ -25,7 +25,6 @@ struct fcm_sched {
 	u32 price;		/* p(q) of the last segment sent */
 	u64 modified, passed, other;
 	struct list_head node;	/* fcm_list, fcm_list_lock */
-	bool listed;		/* on fcm_list */
 };
 
 /* What get-qdisc and /proc report of one qdisc. */

@@ -274,7 +274,6 @@ static int fcm_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ac
 	fcm_apply(sch, &c);
 	mutex_lock(&fcm_list_lock);
 	list_add_tail(&q->node, &fcm_list);
-	q->listed = true;
 	fcm_list_gen++;
 	mutex_unlock(&fcm_list_lock);
 	return 0;
@@ -286,10 +285,9 @@ static void fcm_destroy(struct Qdisc *sch)
 
 	ASSERT_RTNL();
 	qdisc_watchdog_cancel(&q->watchdog);
-	if (q->listed) {
+	if (!list_empty(&q->node)) {	/* init() may have failed before adding q */
 		mutex_lock(&fcm_list_lock);	/* waits for a reader standing on q */
-		list_del(&q->node);
-		q->listed = false;
+		list_del_init(&q->node);
 		fcm_list_gen++;
 		mutex_unlock(&fcm_list_lock);
 	}

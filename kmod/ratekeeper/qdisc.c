@@ -692,7 +692,6 @@ static int rk_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack
 	q->tokens = q->burst_ns;
 	mutex_lock(&rk_list_lock);
 	list_add_tail(&q->node, &rk_list);
-	q->listed = true;
 	rk_list_gen++;
 	mutex_unlock(&rk_list_lock);
 	return 0;
@@ -706,10 +705,9 @@ static void rk_destroy(struct Qdisc *sch)
 	ASSERT_RTNL();
 	cancel_work_sync(&q->event_work);
 	qdisc_watchdog_cancel(&q->watchdog);
-	if (q->listed) {
+	if (!list_empty(&q->node)) {	/* init() may have failed before adding q */
 		mutex_lock(&rk_list_lock);	/* waits for a reader standing on q */
-		list_del(&q->node);
-		q->listed = false;
+		list_del_init(&q->node);
 		rk_list_gen++;
 		mutex_unlock(&rk_list_lock);
 	}

@@ -80,7 +80,6 @@ struct rk_snapshot {
 struct rk_sched {
 	struct Qdisc *sch;
 	struct list_head node;		/* rk_list, rk_list_lock */
-	bool listed;			/* on rk_list */
 	struct list_head group_node;	/* rk_group.members */
 	struct rk_group *group;		/* NULL when linkrate is 0 */
 	struct rk_config cfg;
