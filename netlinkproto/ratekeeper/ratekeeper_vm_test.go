@@ -604,6 +604,41 @@ func TestContention(t *testing.T) {
 	}
 }
 
+// udpCounter counts the datagrams that arrive at addr in namespace ns, until the test ends.
+func udpCounter(t *testing.T, tp *vmtest.Topo, ns, addr string) *atomic.Int64 {
+	t.Helper()
+	var got atomic.Int64
+	var ln net.PacketConn
+	tp.Must(ns, func() (err error) {
+		ln, err = net.ListenPacket("udp4", addr)
+		return err
+	})
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			if _, _, err := ln.ReadFrom(b); err != nil {
+				return
+			}
+			got.Add(1)
+		}
+	}()
+	return &got
+}
+
+// udpSegment turns on UDP GSO on cn: each write leaves as one packet of seg-byte segments.
+func udpSegment(cn net.Conn, seg int) error {
+	raw, err := cn.(*net.UDPConn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, seg) }); err != nil {
+		return err
+	}
+	return serr
+}
+
 // A GSO packet larger than the whole queue limit is queued as its segments (as many as
 // the limit takes), not dropped whole every time (a TSO sender above the limit then got
 // nothing through but its single-segment retransmissions). UDP GSO sends such packets
@@ -619,38 +654,15 @@ func TestLimitBelowGSOSize(t *testing.T) {
 		opts(t, rk.Config{Rate: 200 * mbit, MinRate: 1 * mbit, MaxRate: 400 * mbit, Limit: limit}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
-	var got atomic.Int64
-	var ln net.PacketConn
-	tp.Must("rkh", func() (err error) {
-		ln, err = net.ListenPacket("udp4", "10.9.0.2:5009")
-		return err
-	})
-	defer ln.Close()
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			if _, _, err := ln.ReadFrom(b); err != nil {
-				return
-			}
-			got.Add(1)
-		}
-	}()
+	got := udpCounter(t, tp, "rkh", "10.9.0.2:5009")
 	tp.Must("rkg", func() error {
 		cn, err := net.Dial("udp4", "10.9.0.2:5009")
 		if err != nil {
 			return err
 		}
 		defer cn.Close()
-		raw, err := cn.(*net.UDPConn).SyscallConn()
-		if err != nil {
+		if err := udpSegment(cn, seg); err != nil {
 			return err
-		}
-		var serr error
-		if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, seg) }); err != nil {
-			return err
-		}
-		if serr != nil {
-			return serr
 		}
 		buf := make([]byte, seg*segs)
 		for i := 0; i < sends; i++ {
@@ -692,22 +704,7 @@ func TestRateChangeRepaysDebt(t *testing.T) {
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg(1000), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
-	var got atomic.Int64
-	var ln net.PacketConn
-	tp.Must("rke", func() (err error) {
-		ln, err = net.ListenPacket("udp4", "10.9.0.2:5010")
-		return err
-	})
-	defer ln.Close()
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			if _, _, err := ln.ReadFrom(b); err != nil {
-				return
-			}
-			got.Add(1)
-		}
-	}()
+	got := udpCounter(t, tp, "rke", "10.9.0.2:5010")
 	send := func(gso bool, n int) {
 		tp.Must("rkd", func() error {
 			cn, err := net.Dial("udp4", "10.9.0.2:5010")
@@ -717,14 +714,8 @@ func TestRateChangeRepaysDebt(t *testing.T) {
 			defer cn.Close()
 			buf := make([]byte, 100)
 			if gso {
-				raw, err := cn.(*net.UDPConn).SyscallConn()
-				if err != nil {
+				if err := udpSegment(cn, 1400); err != nil {
 					return err
-				}
-				var serr error
-				raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, 1400) })
-				if serr != nil {
-					return serr
 				}
 				buf = make([]byte, 1400*20)
 			}

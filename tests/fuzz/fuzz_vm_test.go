@@ -22,6 +22,7 @@ import (
 
 	"github.com/nlkit/nlkit/netlinkproto"
 	"github.com/nlkit/nlkit/netlinkproto/gen"
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vmtest"
 )
 
@@ -79,12 +80,17 @@ func setup(t *testing.T) *world {
 		t.Fatalf("equalize route: %v\n%s", err, out)
 	}
 	w := &world{tp: tp}
+	rc, err := rtnl.Dial(tp.FD("fz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
 	for name, p := range map[string]*int{"fz0": &w.rk, "fz1": &w.fc, "fzd": &w.spare} {
-		tp.Must("fz", func() error {
-			i, err := netInterfaceIndex(name)
-			*p = i
-			return err
-		})
+		l, err := rc.LinkByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*p = l.Index
 	}
 	sink := tp.NewSink("fzp", "0.0.0.0:5001")
 	t.Cleanup(sink.Close)
@@ -98,16 +104,6 @@ func setup(t *testing.T) *world {
 		}
 	}
 	return w
-}
-
-// netInterfaceIndex asks rtnetlink (on the calling thread's netns; sysfs would show
-// the namespace it was mounted in).
-func netInterfaceIndex(name string) (int, error) {
-	i, err := net.InterfaceByName(name)
-	if err != nil {
-		return 0, err
-	}
-	return i.Index, nil
 }
 
 // tally counts what the kernel answered.

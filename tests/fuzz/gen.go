@@ -196,7 +196,7 @@ func appendAttr(b []byte, typ uint16, payload []byte, nested bool) []byte {
 // within its policy bounds (most often: a request is refused at its first bad value,
 // so valid values take the fuzzer past the policy into the module's own checks), the
 // bounds and their neighbours, 0, 1, the type's extremes, or anything.
-func (g *Gen) integer(a *gen.Attr, size int, signed bool) uint64 {
+func (g *Gen) integer(a *gen.Attr, size int) uint64 {
 	bits := uint(size * 8)
 	mask := uint64(math.MaxUint64)
 	if bits < 64 {
@@ -228,7 +228,6 @@ func (g *Gen) integer(a *gen.Attr, size int, signed bool) uint64 {
 		}
 		return v
 	}
-	_ = signed
 	return cands[g.r.Intn(len(cands))]
 }
 
@@ -243,13 +242,13 @@ func (g *Gen) payload(a *gen.Attr, depth int) []byte {
 	}
 	switch a.Type {
 	case "u8", "s8":
-		return put(1, g.integer(a, 1, a.Type[0] == 's'))
+		return put(1, g.integer(a, 1))
 	case "u16", "s16":
-		return put(2, g.integer(a, 2, a.Type[0] == 's'))
+		return put(2, g.integer(a, 2))
 	case "u32", "s32":
-		return put(4, g.integer(a, 4, a.Type[0] == 's'))
+		return put(4, g.integer(a, 4))
 	case "u64", "s64":
-		return put(8, g.integer(a, 8, a.Type[0] == 's'))
+		return put(8, g.integer(a, 8))
 	case "flag":
 		return nil
 	case "string":

@@ -24,9 +24,10 @@ import (
 )
 
 // mptcpTopo: a client (mpc) and a server (mps) joined by two paths, c0-s0 (10.1.0.0/24)
-// and c1-s1 (10.2.0.0/24), each shaped to rate on the client's egress (the data goes
-// client to server). The server's in-kernel PM accepts up to 8 subflows.
-func mptcpTopo(t *testing.T, rate string) *vmtest.Topo {
+// and c1-s1 (10.2.0.0/24), each shaped by a tbf with the options in shape (rate, burst,
+// latency; "" for none) on the client's egress (the data goes client to server). The
+// server's in-kernel PM accepts up to 8 subflows.
+func mptcpTopo(t *testing.T, shape string) *vmtest.Topo {
 	tp := vmtest.NewTopo(t, "mpc", "mps")
 	tp.IP("", "link add c0 netns mpc type veth peer name s0 netns mps",
 		"link add c1 netns mpc type veth peer name s1 netns mps")
@@ -34,13 +35,13 @@ func mptcpTopo(t *testing.T, rate string) *vmtest.Topo {
 		"addr add 10.1.0.1/24 dev c0", "addr add 10.2.0.1/24 dev c1")
 	tp.IP("mps", "link set lo up", "link set s0 up", "link set s1 up",
 		"addr add 10.1.0.2/24 dev s0", "addr add 10.2.0.2/24 dev s1")
-	if rate == "" {
+	if shape == "" {
 		goto limits
 	}
 	{
 		tc := exec.Command("tc", "-n", "mpc", "-b", "-")
 		tc.Stdin = strings.NewReader(fmt.Sprintf("qdisc add dev c0 root tbf %[1]s\n"+
-			"qdisc add dev c1 root tbf %[1]s\n", rate))
+			"qdisc add dev c1 root tbf %[1]s\n", shape))
 		if out, err := tc.CombinedOutput(); err != nil {
 			t.Fatalf("tc: %v\n%s", err, out)
 		}
@@ -181,7 +182,7 @@ func monitorKeys(line string) string {
 	return strings.Join(keys, " ")
 }
 
-func debugScale() (rate string, bps float64, settle time.Duration) {
+func debugScale() (shape string, bps float64, settle time.Duration) {
 	if vmtest.Kernel() == "debug" {
 		// KASAN under TCG moves ~8 Mbit/s in all, less with four subflows' worth of
 		// MPTCP work: 1 Mbit/s per path keeps the CPU out of the measurement
@@ -198,8 +199,8 @@ func debugScale() (rate string, bps float64, settle time.Duration) {
 // connection does not stop the daemon serving the others.
 func TestScenarioMPTCP(t *testing.T) {
 	vmtest.Require(t)
-	rate, bps, settle := debugScale()
-	tp := mptcpTopo(t, rate)
+	shape, bps, settle := debugScale()
+	tp := mptcpTopo(t, shape)
 	for _, p := range []string{"5201", "5202", "5203", "5204", "5205", "5206", "5299"} {
 		tp.NewMPTCPSink("mps", "0.0.0.0:"+p)
 	}
