@@ -5,7 +5,6 @@ package fuzz
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -39,7 +38,10 @@ func perFamily() int {
 	return 2000
 }
 
-const batch = 1000 // requests between two checks of the kernel log and the family
+const (
+	batch = 1000 // requests between two checks of the kernel log and the family
+	group = 50   // requests in one sendmsg (batch is a multiple)
+)
 
 // splats are what the kernel prints when something went wrong.
 var splats = []string{"BUG:", "WARNING:", "KASAN", "UBSAN", "Call Trace", "general protection",
@@ -106,6 +108,18 @@ func setup(t *testing.T) *world {
 	return w
 }
 
+// dial opens a fuzzer's socket in namespace fz.
+func (w *world) dial(t *testing.T, proto int) *Conn {
+	t.Helper()
+	var c *Conn
+	w.tp.Must("fz", func() (err error) {
+		c, err = Dial(proto)
+		return err
+	})
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // tally counts what the kernel answered.
 type tally struct {
 	sent, ok   int
@@ -134,90 +148,6 @@ func (tl *tally) String() string {
 	return fmt.Sprintf("%d requests (%d structured, %d mutated, %d random) in %v: %d accepted; refused: %s",
 		tl.sent, tl.byShape[Structured], tl.byShape[Mutated], tl.byShape[Random], time.Since(tl.start).Round(100*time.Millisecond),
 		tl.ok, strings.Join(es, ", "))
-}
-
-// exchange sends one request and reads until the kernel's last word on it (the ack or
-// error with its sequence number, or the end of a dump): the error (0 when accepted)
-// and its extack message. Replies to nothing we sent are skipped. The library reads a
-// multi-part reply to its end and keeps NLMSG_DONE to itself (turning an error in it
-// into an error): a dump's Receive that returns without error is the dump's end.
-func exchange(c *netlink.Conn, m netlink.Message) (syscall.Errno, string, error) {
-	sent, err := c.Send(m)
-	if err != nil {
-		return 0, "", fmt.Errorf("send: %w", err)
-	}
-	for {
-		if err := c.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-			return 0, "", err
-		}
-		msgs, err := c.Receive()
-		if err != nil {
-			var oe *netlink.OpError
-			if errors.As(err, &oe) {
-				// the library turns an error message into an error: take it
-				var en syscall.Errno
-				if errors.As(oe.Err, &en) {
-					return en, oe.Message, nil
-				}
-			}
-			return 0, "", fmt.Errorf("receive: %w", err)
-		}
-		dump := m.Header.Flags&netlink.Dump == netlink.Dump
-		for _, r := range msgs {
-			if r.Header.Sequence != sent.Header.Sequence {
-				continue
-			}
-			if dump && r.Header.Type != netlink.Error {
-				return 0, "", nil
-			}
-			switch r.Header.Type {
-			case netlink.Error:
-				if len(r.Data) < 4 {
-					return 0, "", fmt.Errorf("short error message")
-				}
-				code := int32(binary.NativeEndian.Uint32(r.Data))
-				return syscall.Errno(-code), extackMsg(r), nil
-			case netlink.Done:
-				code := int32(0)
-				if len(r.Data) >= 4 {
-					code = int32(binary.NativeEndian.Uint32(r.Data))
-				}
-				return syscall.Errno(-code), extackMsg(r), nil
-			}
-		}
-		if dump && (len(msgs) == 0 || msgs[len(msgs)-1].Header.Sequence == sent.Header.Sequence) {
-			return 0, "", nil // an empty dump, or one whose last part was ours
-		}
-	}
-}
-
-// extackMsg is NLMSGERR_ATTR_MSG of an error or done message, if any.
-func extackMsg(r netlink.Message) string {
-	if r.Header.Flags&0x200 == 0 { // NLM_F_ACK_TLVS
-		return ""
-	}
-	off := 4
-	if r.Header.Type == netlink.Error {
-		if len(r.Data) < 20 {
-			return ""
-		}
-		off = 20
-		if r.Header.Flags&0x100 == 0 { // not NLM_F_CAPPED: the request follows in full
-			off = 4 + int(binary.NativeEndian.Uint32(r.Data[4:]))
-		}
-	}
-	for off+4 <= len(r.Data) {
-		l := int(binary.NativeEndian.Uint16(r.Data[off:]))
-		typ := binary.NativeEndian.Uint16(r.Data[off+2:])
-		if l < 4 || off+l > len(r.Data) {
-			break
-		}
-		if typ == 1 { // NLMSGERR_ATTR_MSG
-			return strings.TrimRight(string(r.Data[off+4:off+l]), "\x00")
-		}
-		off += (l + 3) &^ 3
-	}
-	return ""
 }
 
 // checkLog fails the test on any splat since the last check.
@@ -266,12 +196,7 @@ func TestFuzzFamilies(t *testing.T) {
 			if err != nil {
 				t.Fatalf("family %s: %v", s.Name, err)
 			}
-			c, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: w.tp.FD("fz")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetOption(netlink.ExtendedAcknowledge, true)
+			c := w.dial(t, unix.NETLINK_GENERIC)
 			g := New(s, int64(1000+i))
 			g.Hints["ifindex"] = []uint64{uint64(w.rk), uint64(w.fc), uint64(w.spare)}
 			g.Hints["handle"] = []uint64{0x10000}
@@ -279,28 +204,42 @@ func TestFuzzFamilies(t *testing.T) {
 			health := healthOp(s)
 			tl := newTally()
 			_, tl.splatCheck = vmtest.KernelLog(t, "", 0)
+			req := func(cmd uint8, flags netlink.HeaderFlags) netlink.Message {
+				return netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: flags},
+					Data: []byte{cmd, uint8(s.Version), 0, 0}}
+			}
 			for tl.sent < n {
-				m := g.Next()
-				data := append([]byte{m.Cmd, m.Version, 0, 0}, m.Attrs...)
-				errno, msg, err := exchange(c, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: m.Flags}, Data: data})
-				if err != nil {
-					t.Fatalf("request %d (%s %s, cmd %d, flags %#x, attrs %x): %v", tl.sent, m.Shape, m.Op, m.Cmd, uint16(m.Flags), m.Attrs, err)
+				ms := make([]Msg, group)
+				reqs := make([]netlink.Message, group)
+				for j := range ms {
+					ms[j] = g.Next()
+					reqs[j] = req(ms[j].Cmd, ms[j].Flags)
+					reqs[j].Data = append([]byte{ms[j].Cmd, ms[j].Version, 0, 0}, ms[j].Attrs...)
 				}
-				tl.count(m.Shape, errno, msg)
-				if tl.sent%batch == 0 {
-					tl.checkLog(t, s.Name)
-					if s.Name == "nlkit_smoke" {
-						// empty the item table (the fuzzer fills its 4096 entries in a
-						// few requests): every dump of it then costs ~1 s on the debug kernel
-						if _, _, err := exchange(c, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID),
-							Flags: netlink.Request | netlink.Acknowledge}, Data: []byte{uint8(opValue(s, "del-items")), uint8(s.Version), 0, 0}}); err != nil {
-							t.Fatal(err)
-						}
-					}
-					if errno, msg, err := exchange(c, netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: health.flags},
-						Data: []byte{health.cmd, uint8(s.Version), 0, 0}}); err != nil || errno != 0 {
-						t.Fatalf("after %d requests %s no longer answers %s: %v %v %q", tl.sent, s.Name, health.name, err, errno, msg)
-					}
+				as, err := c.Run(reqs)
+				if err != nil {
+					t.Fatalf("requests %d-%d: %v", tl.sent, tl.sent+group-1, err)
+				}
+				for j, a := range as {
+					tl.count(ms[j].Shape, a.Errno, a.Msg)
+				}
+				if tl.sent%batch != 0 {
+					continue
+				}
+				tl.checkLog(t, s.Name)
+				var after []netlink.Message
+				if s.Name == "nlkit_smoke" {
+					// empty the item table (the fuzzer fills its 4096 entries in a
+					// few requests): every dump of it then costs ~1 s on the debug kernel
+					after = append(after, req(uint8(opValue(s, "del-items")), netlink.Request|netlink.Acknowledge))
+				}
+				after = append(after, req(health.cmd, health.flags))
+				as, err = c.Run(after)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a := as[len(as)-1]; a.Errno != 0 {
+					t.Fatalf("after %d requests %s no longer answers %s: %v %q", tl.sent, s.Name, health.name, a.Errno, a.Msg)
 				}
 			}
 			t.Logf("%s: %s", s.Name, tl)
@@ -369,66 +308,86 @@ func TestFuzzQdiscOptions(t *testing.T) {
 		dev        int
 	}{{"ratekeeper", "ratekeeper", w.rk}, {"fcm", "fcm", w.fc}} {
 		t.Run(k.kind, func(t *testing.T) {
-			c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{NetNS: w.tp.FD("fz")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			c.SetOption(netlink.ExtendedAcknowledge, true)
+			c := w.dial(t, unix.NETLINK_ROUTE)
 			g := New(specs[k.spec], int64(2000+i))
 			tl := newTally()
 			_, tl.splatCheck = vmtest.KernelLog(t, "", 0)
-			before, bytes0, err := qdiscOptions(c, k.dev)
+			// (a get answers the caller only with NLM_F_ECHO: rtnetlink sends it as a
+			// notification to the TC group, and to the caller when asked to echo)
+			get := netlink.Message{Header: netlink.Header{Type: unix.RTM_GETQDISC, Flags: netlink.Request | netlink.Acknowledge | netlink.Echo},
+				Data: tcmsg(k.dev, 0, tcHRoot)}
+			before, bytes0, err := qdiscOptions(c, get)
 			if err != nil {
 				t.Fatal(err)
 			}
 			kept := 0
+			// each request goes with a second one: a get of the qdisc after a change or
+			// replace (a refused one must have left the configuration as it was), a delete
+			// after an add on the spare device (which must succeed if the add did)
+			type pair struct {
+				opts  []byte
+				shape Shape
+				spare bool
+			}
 			for tl.sent < n {
-				opts, shape := g.Options("opts")
-				dev, handle, parent := k.dev, uint32(0x10000), uint32(tcHRoot)
-				flags := netlink.Request | netlink.Acknowledge
-				switch p := g.Intn(10); {
-				case p < 6: // tc qdisc change
-				case p < 9: // tc qdisc replace
-					flags |= netlink.Create | netlink.Replace
-				default: // tc qdisc add on the spare device
-					dev, flags = w.spare, flags|netlink.Create|netlink.Excl
+				var ps []pair
+				var reqs []netlink.Message
+				for j := 0; j < group/2; j++ {
+					opts, shape := g.Options("opts")
+					dev, handle, parent := k.dev, uint32(0x10000), uint32(tcHRoot)
+					flags := netlink.Request | netlink.Acknowledge
+					switch p := g.Intn(10); {
+					case p < 6: // tc qdisc change
+					case p < 9: // tc qdisc replace
+						flags |= netlink.Create | netlink.Replace
+					default: // tc qdisc add on the spare device
+						dev, flags = w.spare, flags|netlink.Create|netlink.Excl
+					}
+					typ := uint16(unix.TCA_OPTIONS)
+					if g.Intn(10) != 0 {
+						typ |= unix.NLA_F_NESTED
+					}
+					ae := netlink.NewAttributeEncoder()
+					ae.String(unix.TCA_KIND, k.kind)
+					ae.Bytes(typ, opts)
+					attrs, _ := ae.Encode()
+					ps = append(ps, pair{opts, shape, dev == w.spare})
+					reqs = append(reqs, netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWQDISC, Flags: flags},
+						Data: append(tcmsg(dev, handle, parent), attrs...)})
+					if dev == w.spare {
+						reqs = append(reqs, netlink.Message{Header: netlink.Header{Type: unix.RTM_DELQDISC, Flags: netlink.Request | netlink.Acknowledge},
+							Data: tcmsg(dev, handle, parent)})
+					} else {
+						reqs = append(reqs, get)
+					}
 				}
-				typ := uint16(unix.TCA_OPTIONS)
-				if g.Intn(10) != 0 {
-					typ |= unix.NLA_F_NESTED
-				}
-				ae := netlink.NewAttributeEncoder()
-				ae.String(unix.TCA_KIND, k.kind)
-				ae.Bytes(typ, opts)
-				attrs, _ := ae.Encode()
-				errno, msg, err := exchange(c, netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWQDISC, Flags: flags},
-					Data: append(tcmsg(dev, handle, parent), attrs...)})
+				as, err := c.Run(reqs)
 				if err != nil {
-					t.Fatalf("request %d (%s, options %x): %v", tl.sent, shape, opts, err)
+					t.Fatalf("requests %d-%d: %v", tl.sent, tl.sent+len(ps)-1, err)
 				}
-				tl.count(shape, errno, msg)
-				switch {
-				case dev == w.spare && errno == 0:
-					if e, _, err := exchange(c, netlink.Message{Header: netlink.Header{Type: unix.RTM_DELQDISC, Flags: netlink.Request | netlink.Acknowledge},
-						Data: tcmsg(dev, handle, parent)}); err != nil || e != 0 {
-						t.Fatalf("deleting the qdisc the fuzzer added: %v %v", err, e)
+				for j, p := range ps {
+					a, second := as[2*j], as[2*j+1]
+					tl.count(p.shape, a.Errno, a.Msg)
+					if p.spare {
+						if (a.Errno == 0) != (second.Errno == 0) {
+							t.Fatalf("request %d (options %x) on the spare device: add %v, then delete %v %q", tl.sent-1, p.opts, a.Errno, second.Errno, second.Msg)
+						}
+						continue
 					}
-				case dev == k.dev:
-					now, _, err := qdiscOptions(c, k.dev)
+					now, _, err := parseQdisc(second)
 					if err != nil {
-						t.Fatal(err)
+						t.Fatalf("get after request %d: %v", tl.sent-1, err)
 					}
-					if errno != 0 && string(now) != string(before) {
-						t.Fatalf("a refused request (%v %q, options %x) changed the qdisc's configuration:\n before %x\n after  %x", errno, msg, opts, before, now)
+					if a.Errno != 0 && string(now) != string(before) {
+						t.Fatalf("a refused request (%v %q, options %x) changed the qdisc's configuration:\n before %x\n after  %x", a.Errno, a.Msg, p.opts, before, now)
 					}
-					if errno != 0 {
+					if a.Errno != 0 {
 						kept++
 					}
 					before = now
-				}
-				if tl.sent%batch == 0 {
-					tl.checkLog(t, k.kind)
+					if tl.sent%batch == 0 {
+						tl.checkLog(t, k.kind)
+					}
 				}
 			}
 			// the qdisc still works: put a sane configuration back and see bytes pass
@@ -440,7 +399,7 @@ func TestFuzzQdiscOptions(t *testing.T) {
 			// UDP straight to the device's peer (a TCP flood may sit in backoff after
 			// the fuzz's configurations)
 			peer := map[int]string{w.rk: "10.5.0.2:9", w.fc: "10.6.0.2:9"}[k.dev]
-			_, b1, _ := qdiscOptions(c, k.dev)
+			_, b1, _ := qdiscOptions(c, get)
 			w.tp.Must("fz", func() error {
 				u, err := net.Dial("udp", peer)
 				if err != nil {
@@ -453,7 +412,7 @@ func TestFuzzQdiscOptions(t *testing.T) {
 				return nil
 			})
 			time.Sleep(time.Second)
-			_, b2, _ := qdiscOptions(c, k.dev)
+			_, b2, _ := qdiscOptions(c, get)
 			if b2 < b1+50*100 {
 				t.Errorf("after the fuzz the %s qdisc passed %d bytes of 50 100-byte datagrams", k.kind, b2-b1)
 			}
@@ -471,42 +430,43 @@ func tcmsg(ifindex int, handle, parent uint32) []byte {
 	return b
 }
 
-// qdiscOptions reads the root qdisc of a device: its TCA_OPTIONS and bytes sent.
-func qdiscOptions(c *netlink.Conn, ifindex int) ([]byte, uint64, error) {
-	msgs, err := c.Execute(netlink.Message{Header: netlink.Header{Type: unix.RTM_GETQDISC, Flags: netlink.Request | netlink.Dump},
-		Data: tcmsg(0, 0, 0)})
+// qdiscOptions reads the root qdisc of a device with get (an RTM_GETQDISC of its
+// root): its TCA_OPTIONS and bytes sent.
+func qdiscOptions(c *Conn, get netlink.Message) ([]byte, uint64, error) {
+	as, err := c.Run([]netlink.Message{get})
 	if err != nil {
 		return nil, 0, err
 	}
-	for _, m := range msgs {
-		if len(m.Data) < 20 || int(int32(binary.NativeEndian.Uint32(m.Data[4:]))) != ifindex ||
-			binary.NativeEndian.Uint32(m.Data[12:]) != tcHRoot {
-			continue
-		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[20:])
-		if err != nil {
-			return nil, 0, err
-		}
-		var opts []byte
-		var bytes uint64
-		for ad.Next() {
-			switch ad.Type() {
-			case unix.TCA_OPTIONS:
-				opts = append([]byte(nil), ad.Bytes()...)
-			case unix.TCA_STATS2:
-				ad.Nested(func(nad *netlink.AttributeDecoder) error {
-					for nad.Next() {
-						if nad.Type() == 1 /* TCA_STATS_BASIC */ && len(nad.Bytes()) >= 8 {
-							bytes = binary.NativeEndian.Uint64(nad.Bytes())
-						}
-					}
-					return nil
-				})
-			}
-		}
-		return opts, bytes, ad.Err()
+	return parseQdisc(as[0])
+}
+
+// parseQdisc reads the answer of a get of a qdisc.
+func parseQdisc(a Answer) ([]byte, uint64, error) {
+	if a.Errno != 0 || len(a.Data) != 1 || len(a.Data[0].Data) < 20 {
+		return nil, 0, fmt.Errorf("get qdisc: %v %q, %d messages", a.Errno, a.Msg, len(a.Data))
 	}
-	return nil, 0, fmt.Errorf("no root qdisc on ifindex %d", ifindex)
+	ad, err := netlink.NewAttributeDecoder(a.Data[0].Data[20:])
+	if err != nil {
+		return nil, 0, err
+	}
+	var opts []byte
+	var bytes uint64
+	for ad.Next() {
+		switch ad.Type() {
+		case unix.TCA_OPTIONS:
+			opts = append([]byte(nil), ad.Bytes()...)
+		case unix.TCA_STATS2:
+			ad.Nested(func(nad *netlink.AttributeDecoder) error {
+				for nad.Next() {
+					if nad.Type() == 1 /* TCA_STATS_BASIC */ && len(nad.Bytes()) >= 8 {
+						bytes = binary.NativeEndian.Uint64(nad.Bytes())
+					}
+				}
+				return nil
+			})
+		}
+	}
+	return opts, bytes, ad.Err()
 }
 
 const tcHRoot = 0xffffffff // TC_H_ROOT
