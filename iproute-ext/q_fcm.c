@@ -2,7 +2,7 @@
 /*
  * q_fcm.so: the `fcm` qdisc (FCM router, kmod/fcm) for Debian's iproute2 tc.
  *
- *   tc qdisc add dev X root fcm rate 10mbit [limit BYTES] [bval B] [qmin PACKETS]
+ *   tc qdisc add dev X root fcm rate 10mbit [limit BYTES] [bval B] [qmin PACKETS] [exid N]
  *   tc [-j] -s qdisc show dev X
  */
 #include <stdio.h>
@@ -17,10 +17,12 @@
 static void explain(void)
 {
 	fprintf(stderr,
-		"Usage: ... fcm rate RATE [ limit BYTES ] [ bval B ] [ qmin PACKETS ]\n"
+		"Usage: ... fcm rate RATE [ limit BYTES ] [ bval B ] [ qmin PACKETS ] [ exid N ]\n"
 		"rate: the outgoing link's rate (the queue forms here);\n"
 		"price p(q) = min(65535, bval * max(0, q - qmin)), q in packets, stamped into\n"
-		"every TCP segment as option 92. Defaults: limit 100 ms at rate, bval 10, qmin 30.\n");
+		"every TCP segment as option 92, or with exid N (1..65535, e.g. 0xfc11) in the\n"
+		"RFC 6994 form: kind 253 with ExID N (exid 0: back to option 92). The receivers\n"
+		"must read the same form. Defaults: limit 100 ms at rate, bval 10, qmin 30.\n");
 }
 
 static int bad(const char *what, const char *val)
@@ -64,6 +66,13 @@ static int fcm_parse_opt(struct qdisc_util *qu, int argc, char **argv, struct nl
 				return bad(k, val);
 			addattr_l(n, 1024, !strcmp(k, "bval") ? FCM_A_OPTS_BVAL : FCM_A_OPTS_QMIN,
 				  &v32, sizeof(v32));
+		} else if (!strcmp(k, "exid")) {
+			__u16 v16;
+
+			if (get_u32(&v32, val, 0) || v32 > 0xffff)
+				return bad(k, val);
+			v16 = v32;
+			addattr_l(n, 1024, FCM_A_OPTS_EXID, &v16, sizeof(v16));
 		} else {
 			fprintf(stderr, "fcm: unknown parameter \"%s\"\n", k);
 			explain();
@@ -88,6 +97,8 @@ static int fcm_print_opt(struct qdisc_util *qu, FILE *f, struct rtattr *opt)
 	out_u(f, "limit", "%s %llub ", get32(tb[FCM_A_OPTS_LIMIT]));
 	out_u(f, "bval", "%s %llu ", get32(tb[FCM_A_OPTS_BVAL]));
 	out_u(f, "qmin", "%s %llu ", get32(tb[FCM_A_OPTS_QMIN]));
+	if (tb[FCM_A_OPTS_EXID] && RTA_PAYLOAD(tb[FCM_A_OPTS_EXID]) >= sizeof(__u16))
+		out_u(f, "exid", "%s %#llx ", *(__u16 *)RTA_DATA(tb[FCM_A_OPTS_EXID]));
 	return 0;
 }
 

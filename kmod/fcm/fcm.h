@@ -14,6 +14,7 @@ struct fcm_config {
 	u32 limit;	/* bytes */
 	u32 bval;
 	u32 qmin;	/* packets */
+	u16 exid;	/* 0: option 92; else the RFC 6994 form with this ExID */
 };
 
 struct fcm_sched {
@@ -45,7 +46,7 @@ enum fcm_stamp_result {
 extern struct list_head fcm_list;
 extern unsigned int fcm_list_gen;
 
-enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, unsigned int mtu);
+enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu);
 u32 fcm_price(const struct fcm_config *c, u32 qlen);
 extern struct mutex fcm_list_lock;
 void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s);

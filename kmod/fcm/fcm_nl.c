@@ -30,6 +30,7 @@ const struct nla_policy fcm_opts_nl_policy[FCM_A_OPTS_MAX + 1] = {
 	[FCM_A_OPTS_LIMIT] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_opts_limit_range),
 	[FCM_A_OPTS_BVAL] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_opts_bval_range),
 	[FCM_A_OPTS_QMIN] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_opts_qmin_range),
+	[FCM_A_OPTS_EXID] = { .type = NLA_U16, },
 };
 
 /* Common nested types */
@@ -52,6 +53,7 @@ const struct nla_policy fcm_receiver_params_nl_policy[FCM_A_RECEIVER_PARAMS_MAX 
 	[FCM_A_RECEIVER_PARAMS_MSS_DELTA] = NLA_POLICY_MAX(NLA_U32, 256),
 	[FCM_A_RECEIVER_PARAMS_MAX_CONNS] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_receiver_params_max_conns_range),
 	[FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_receiver_params_idle_timeout_range),
+	[FCM_A_RECEIVER_PARAMS_EXID] = { .type = NLA_U16, },
 };
 
 /* GET_QDISC - request attributes (all others are rejected) */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fcm_receiver: turns the price that FCM routers (sch_fcm) stamp into TCP segments
- * (option 92, p(q) of the router's queue) into window control at the receiving host.
+ * (p(q) of the router's queue, in option 92, or with an exid in the RFC 6994 form: kind
+ * 253 or 254 with that ExID) into window control at the receiving host.
  *
  * Netfilter hooks, IPv4 and IPv6, per network namespace:
  *  - LOCAL_OUT: on an outgoing SYN or SYN-ACK the MSS option is lowered by mss_delta
@@ -102,9 +103,13 @@ MODULE_PARM_DESC(max_conns, "Connections tracked per netns, 1..4194304 (default 
 static uint idle_timeout = 120;
 module_param(idle_timeout, uint, 0444);
 MODULE_PARM_DESC(idle_timeout, "Seconds after which an idle connection is forgotten, 1..86400 (default 120)");
+static ushort exid;
+module_param(exid, ushort, 0444);
+MODULE_PARM_DESC(exid, "0: the price comes in option 92 (default); else in the RFC 6994 form with this ExID (then mss_delta 0 or >= 8)");
 
 struct fcm_rcv_params {
 	u32 enabled, alpha, tau, ps_thresh, weight, mss_delta, max_conns, idle_timeout;
+	u32 exid;
 };
 
 struct fcm_key {
@@ -184,7 +189,16 @@ struct fcm_opts {
 	u16 price;
 };
 
-static void fcm_parse_opts(const u8 *o, unsigned int len, struct fcm_opts *r)
+/* The RFC 6994 form takes 8 bytes (two NOPs align it): the MSS must leave that room. */
+#define FCM_EXP_ROOM	8
+
+/*
+ * fcm_parse_opts reads the options the receiver needs; the price from option 92 when
+ * exid is 0, else from an RFC 6994 option (kind 253 or 254) with that ExID. An option
+ * of the expected form with the wrong length counts as malformed; other experiments'
+ * options (another ExID, or kind 92 while an exid is set) are not ours and are skipped.
+ */
+static void fcm_parse_opts(const u8 *o, unsigned int len, u16 exid, struct fcm_opts *r)
 {
 	unsigned int i = 0;
 
@@ -225,12 +239,25 @@ static void fcm_parse_opts(const u8 *o, unsigned int len, struct fcm_opts *r)
 			}
 			break;
 		case FCM_OPTION_KIND:
+			if (exid)
+				break;
 			if (olen != FCM_OPTION_LEN) {
 				r->malformed = true;
 				break;
 			}
 			r->price_ok = true;
 			r->price = get_unaligned_be16(o + i + 2);
+			break;
+		case TCPOPT_EXP:	/* 254 */
+		case FCM_OPTION_EXP_KIND:	/* 253 */
+			if (!exid || olen < 4 || get_unaligned_be16(o + i + 2) != exid)
+				break;
+			if (olen != FCM_OPTION_EXP_LEN) {
+				r->malformed = true;
+				break;
+			}
+			r->price_ok = true;
+			r->price = get_unaligned_be16(o + i + 4);
 			break;
 		}
 		i += olen;
@@ -486,7 +513,7 @@ static unsigned int fcm_in(void *priv, struct sk_buff *skb, const struct nf_hook
 
 	if (!fcm_tcp(skb, state->pf, false, &s))
 		return NF_ACCEPT;
-	fcm_parse_opts(s.opts, s.thlen - sizeof(struct tcphdr), &o);
+	fcm_parse_opts(s.opts, s.thlen - sizeof(struct tcphdr), READ_ONCE(rn->p.exid), &o);
 	if (o.malformed)
 		fcm_stat_inc(rn, malformed);
 	rcu_read_lock();
@@ -573,7 +600,7 @@ static unsigned int fcm_out(void *priv, struct sk_buff *skb, const struct nf_hoo
 
 	if (!fcm_tcp(skb, state->pf, true, &s))
 		return NF_ACCEPT;
-	fcm_parse_opts(s.opts, s.thlen - sizeof(struct tcphdr), &o);
+	fcm_parse_opts(s.opts, s.thlen - sizeof(struct tcphdr), 0, &o);	/* not the price */
 	rcu_read_lock();
 	if (s.th.syn) {
 		u32 delta = READ_ONCE(rn->p.mss_delta), mss = 0;
@@ -765,7 +792,8 @@ static int fcm_put_params(struct sk_buff *skb, const struct fcm_rcv_params *p)
 	       nla_put_u32(skb, FCM_A_RECEIVER_PARAMS_WEIGHT, p->weight) ||
 	       nla_put_u32(skb, FCM_A_RECEIVER_PARAMS_MSS_DELTA, p->mss_delta) ||
 	       nla_put_u32(skb, FCM_A_RECEIVER_PARAMS_MAX_CONNS, p->max_conns) ||
-	       nla_put_u32(skb, FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT, p->idle_timeout);
+	       nla_put_u32(skb, FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT, p->idle_timeout) ||
+	       nla_put_u16(skb, FCM_A_RECEIVER_PARAMS_EXID, p->exid);
 }
 
 static int fcm_put64(struct sk_buff *skb, int type, u64 v, int pad)
@@ -856,6 +884,14 @@ static int fcm_set_receiver(struct sk_buff *skb, struct genl_info *info)
 	}
 	FCM_SET(idle_timeout, FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT);
 #undef FCM_SET
+	if (tb[FCM_A_RECEIVER_PARAMS_EXID])
+		p.exid = nla_get_u16(tb[FCM_A_RECEIVER_PARAMS_EXID]);
+	if (p.exid && p.mss_delta && p.mss_delta < FCM_EXP_ROOM) {
+		NL_SET_ERR_MSG_ATTR(info->extack, tb[FCM_A_RECEIVER_PARAMS_EXID] ?: tb[FCM_A_RECEIVER_PARAMS_MSS_DELTA],
+				    "the RFC 6994 option (exid) takes 8 bytes: an mss-delta below 8 leaves routers no room, set it to 8 (or 0)");
+		mutex_unlock(&rn->lock);
+		return -EINVAL;
+	}
 	if (tb[FCM_A_RECEIVER_PARAMS_ENABLED])
 		p.enabled = nla_get_u8(tb[FCM_A_RECEIVER_PARAMS_ENABLED]);
 	err = fcm_set_enabled(rn, p.enabled);
@@ -872,6 +908,7 @@ static int fcm_set_receiver(struct sk_buff *skb, struct genl_info *info)
 	WRITE_ONCE(rn->p.mss_delta, p.mss_delta);
 	WRITE_ONCE(rn->p.max_conns, p.max_conns);
 	WRITE_ONCE(rn->p.idle_timeout, p.idle_timeout);
+	WRITE_ONCE(rn->p.exid, p.exid);
 	mutex_unlock(&rn->lock);
 	return 0;
 }
@@ -968,7 +1005,7 @@ static int __net_init fcm_rcv_net_init(struct net *net)
 	rn->p = (struct fcm_rcv_params){
 		.enabled = enable, .alpha = alpha, .tau = tau, .ps_thresh = ps_thresh,
 		.weight = weight, .mss_delta = mss_delta, .max_conns = max_conns,
-		.idle_timeout = idle_timeout,
+		.idle_timeout = idle_timeout, .exid = exid,
 	};
 	rn->stats = alloc_percpu(struct fcm_rcv_stats);
 	if (!rn->stats)
@@ -1022,6 +1059,10 @@ static int __init fcm_rcv_init(void)
 		pr_err("fcm_receiver: parameter out of range (alpha 1..100, tau 1..100, ps_thresh 0..10000, weight >= 1, mss_delta 0..256, max_conns 1..4194304, idle_timeout 1..86400)\n");
 		return -EINVAL;
 	}
+	if (exid && mss_delta && mss_delta < FCM_EXP_ROOM) {
+		pr_err("fcm_receiver: exid (the RFC 6994 option) takes 8 bytes: load with mss_delta=8 (or 0)\n");
+		return -EINVAL;
+	}
 	err = register_pernet_subsys(&fcm_rcv_net_ops);
 	if (err)
 		return err;
@@ -1045,5 +1086,5 @@ module_exit(fcm_rcv_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("nlkit developers");
-MODULE_DESCRIPTION("FCM receiver: window control from the queue price FCM routers stamp (TCP option 92)");
+MODULE_DESCRIPTION("FCM receiver: window control from the queue price FCM routers stamp (TCP option 92 or RFC 6994)");
 MODULE_VERSION(NLKIT_VERSION);

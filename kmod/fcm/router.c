@@ -3,11 +3,12 @@
  * sch_fcm: the router half of FCM (a port of the University of Melbourne's FCM Router,
  * sch_qsize). A classless FIFO paced at cfg.rate, the outgoing link's rate, so the
  * queue forms here; drop-tail at cfg.limit bytes. On dequeue every TCP segment (IPv4
- * and IPv6) gets a TCP option of kind 92, length 4, carrying the queue's price
- * p(q) = min(65535, bval * max(0, q - qmin)), q the packets still queued behind it, as
- * its first option (stamp.c). GSO packets are segmented at enqueue, as sch_cake does,
- * so every segment can carry the option. A segment with no room (data offset already
- * 60 bytes, or 4 more bytes over the device MTU) is sent unmodified and counted.
+ * and IPv6) gets a TCP option carrying the queue's price p(q) = min(65535, bval *
+ * max(0, q - qmin)), q the packets still queued behind it, as its first option
+ * (stamp.c): kind 92, length 4, or with cfg.exid the RFC 6994 form (kind 253 with that
+ * ExID, 8 bytes with its two NOPs). GSO packets are segmented at enqueue, as sch_cake
+ * does, so every segment can carry the option. A segment with no room (the data offset
+ * would pass 60 bytes, or the packet the device MTU) is sent unmodified and counted.
  *
  * State is visible through tc -s (xstats), the genl family "fcm" (netlink.c), and
  * /proc/net/fcm_queue in the original's format, per network namespace.
@@ -134,7 +135,7 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 	q->t_next = max(q->t_next, now - min_t(u64, now, FCM_CATCHUP_NS)) +
 		    div64_u64((u64)qdisc_pkt_len(skb) * NSEC_PER_SEC, q->cfg.rate);
 	q->price = fcm_price(&q->cfg, sch->q.qlen);
-	switch (fcm_stamp(skb, q->price, READ_ONCE(qdisc_dev(sch)->mtu))) {
+	switch (fcm_stamp(skb, q->price, q->cfg.exid, READ_ONCE(qdisc_dev(sch)->mtu))) {
 	case FCM_STAMPED:
 		q->modified++;
 		break;
@@ -164,7 +165,8 @@ int fcm_put_opts(struct sk_buff *skb, const struct fcm_config *c)
 	if (nla_put_u64_64bit(skb, FCM_A_OPTS_RATE, c->rate, FCM_A_OPTS_UNSPEC) ||
 	    nla_put_u32(skb, FCM_A_OPTS_LIMIT, c->limit) ||
 	    nla_put_u32(skb, FCM_A_OPTS_BVAL, c->bval) ||
-	    nla_put_u32(skb, FCM_A_OPTS_QMIN, c->qmin))
+	    nla_put_u32(skb, FCM_A_OPTS_QMIN, c->qmin) ||
+	    (c->exid && nla_put_u16(skb, FCM_A_OPTS_EXID, c->exid)))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -215,6 +217,8 @@ static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c
 		c->bval = nla_get_u32(tb[FCM_A_OPTS_BVAL]);
 	if (tb[FCM_A_OPTS_QMIN])
 		c->qmin = nla_get_u32(tb[FCM_A_OPTS_QMIN]);
+	if (tb[FCM_A_OPTS_EXID])
+		c->exid = nla_get_u16(tb[FCM_A_OPTS_EXID]);
 	return 0;
 }
 

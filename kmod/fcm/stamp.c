@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Inserting the price option (kind 92, length 4, 16-bit big-endian p(q)) into a TCP
- * segment as its first option.
+ * Inserting the price option into a TCP segment as its first option: kind 92, length
+ * 4, 16-bit big-endian p(q); or, with an ExID, the RFC 6994 form NOP, NOP, kind 253,
+ * length 6, 16-bit ExID, p(q) (8 bytes: the data offset counts 32-bit words).
  *
- * The headers (link layer, IP, the 20 fixed bytes of TCP) move 4 bytes toward the
+ * The headers (link layer, IP, the 20 fixed bytes of TCP) move 4 or 8 bytes toward the
  * head and the option goes into the gap, so the payload is never copied. Then: IPv4
  * total length and header checksum, or the IPv6 payload length; TCP data offset; and
  * the TCP checksum, incrementally over the three changes (the data-offset word, the
- * option's 4 bytes, the pseudo-header's length). With CHECKSUM_PARTIAL only the
+ * option's 32-bit words, the pseudo-header's length). With CHECKSUM_PARTIAL only the
  * pseudo-header part is in th->check (the device sums the rest), which
  * inet_proto_csum_replace*() know; CHECKSUM_COMPLETE (a received skb's sum over its
  * data) no longer matches the data, so it is dropped to CHECKSUM_NONE first, after
@@ -20,6 +21,7 @@
 #include <net/checksum.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
+#include <net/tcp.h>
 
 #include "fcm.h"
 
@@ -33,12 +35,13 @@ u32 fcm_price(const struct fcm_config *c, u32 qlen)
 	return min_t(u64, p, FCM_PRICE_MAX);
 }
 
-enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, unsigned int mtu)
+enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu)
 {
+	unsigned int olen = exid ? 8 : FCM_OPTION_LEN, i;
 	unsigned int noff = skb_network_offset(skb), toff, l3len, thlen;
 	__be16 old_word, new_word, old_len, new_len;
 	struct tcphdr *th, _th;
-	__be32 opt;
+	__be32 opt[2];
 	int moff;
 
 	if (noff < 0 || noff > skb->len || skb->encapsulation)
@@ -86,50 +89,57 @@ enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, unsigned int mtu
 	thlen = th->doff * 4;
 	if (thlen < sizeof(struct tcphdr) || toff + thlen > noff + l3len)
 		return FCM_OTHER;	/* a malformed segment: leave it to the receiver */
-	if (thlen + FCM_OPTION_LEN > 60 || l3len + FCM_OPTION_LEN > mtu)
+	if (thlen + olen > 60 || l3len + olen > mtu)
 		return FCM_NO_ROOM;
 
-	/* headers writable and in the linear area; room in front for 4 bytes */
+	/* headers writable and in the linear area; room in front for the option */
 	if (skb_ensure_writable(skb, toff + sizeof(struct tcphdr)) ||
-	    skb_cow_head(skb, FCM_OPTION_LEN))
+	    skb_cow_head(skb, olen))
 		return FCM_OTHER;
 	if (skb->ip_summed == CHECKSUM_COMPLETE)
 		skb->ip_summed = CHECKSUM_NONE;
 
 	moff = skb_mac_header_was_set(skb) ? skb_mac_offset(skb) : -1;
-	__skb_push(skb, FCM_OPTION_LEN);
-	memmove(skb->data, skb->data + FCM_OPTION_LEN, toff + sizeof(struct tcphdr));
+	__skb_push(skb, olen);
+	memmove(skb->data, skb->data + olen, toff + sizeof(struct tcphdr));
 	if (moff >= 0)
 		skb_set_mac_header(skb, moff);
 	skb_set_network_header(skb, noff);
 	skb_set_transport_header(skb, toff);
 	if (skb->ip_summed == CHECKSUM_PARTIAL)
-		skb->csum_start -= FCM_OPTION_LEN;	/* it counts from skb->head */
+		skb->csum_start -= olen;	/* it counts from skb->head */
 
 	th = (struct tcphdr *)(skb->data + toff);
-	opt = htonl((FCM_OPTION_KIND << 24) | (FCM_OPTION_LEN << 16) | price);
-	memcpy((u8 *)th + sizeof(struct tcphdr), &opt, sizeof(opt));
+	if (exid) {
+		opt[0] = htonl((TCPOPT_NOP << 24) | (TCPOPT_NOP << 16) |
+			       (FCM_OPTION_EXP_KIND << 8) | FCM_OPTION_EXP_LEN);
+		opt[1] = htonl(((u32)exid << 16) | price);
+	} else {
+		opt[0] = htonl((FCM_OPTION_KIND << 24) | (FCM_OPTION_LEN << 16) | price);
+	}
+	memcpy((u8 *)th + sizeof(struct tcphdr), opt, olen);
 
 	/* the 16-bit word holding the data offset (and the flags) */
 	old_word = ((__be16 *)th)[6];
-	th->doff++;
+	th->doff += olen / 4;
 	new_word = ((__be16 *)th)[6];
 	inet_proto_csum_replace2(&th->check, skb, old_word, new_word, false);
-	inet_proto_csum_replace4(&th->check, skb, 0, opt, false);
+	for (i = 0; i < olen / 4; i++)
+		inet_proto_csum_replace4(&th->check, skb, 0, opt[i], false);
 	old_len = htons(l3len - (toff - noff));
-	new_len = htons(l3len - (toff - noff) + FCM_OPTION_LEN);
+	new_len = htons(l3len - (toff - noff) + olen);
 	inet_proto_csum_replace2(&th->check, skb, old_len, new_len, true);
 
 	if (skb->protocol == htons(ETH_P_IP)) {
 		struct iphdr *iph = (struct iphdr *)(skb->data + noff);
-		__be16 tot = htons(l3len + FCM_OPTION_LEN);
+		__be16 tot = htons(l3len + olen);
 
 		csum_replace2(&iph->check, iph->tot_len, tot);
 		iph->tot_len = tot;
 	} else {
 		struct ipv6hdr *ip6h = (struct ipv6hdr *)(skb->data + noff);
 
-		ip6h->payload_len = htons(ntohs(ip6h->payload_len) + FCM_OPTION_LEN);
+		ip6h->payload_len = htons(ntohs(ip6h->payload_len) + olen);
 	}
 	return FCM_STAMPED;
 }

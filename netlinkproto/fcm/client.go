@@ -15,7 +15,7 @@ import (
 var Family = genl.Family{Name: FamilyName, Module: "sch_fcm", ABI: FamilyVersion}
 
 // Config is one sch_fcm qdisc's configuration (its TCA_OPTIONS). Zero fields are
-// left to the kernel's defaults (limit: 100 ms at rate; bval 10; qmin 30).
+// left to the kernel's defaults (limit: 100 ms at rate; bval 10; qmin 30; option 92).
 type Config struct {
 	Rate  uint64 `json:"rate"`  // bytes/s, the outgoing link's rate
 	Limit uint32 `json:"limit"` // bytes
@@ -23,6 +23,11 @@ type Config struct {
 	Qmin  uint32 `json:"qmin"` // packets
 	// QminSet sends Qmin even when it is 0 (a price from the first queued packet).
 	QminSet bool `json:"-"`
+	// Exid, when not 0, makes the qdisc stamp the RFC 6994 form of the option (kind
+	// OptionExpKind with this ExID) in place of option 92.
+	Exid uint16 `json:"exid,omitempty"`
+	// ExidSet sends Exid even when it is 0 (a change back to option 92).
+	ExidSet bool `json:"-"`
 }
 
 // Qdisc is one sch_fcm qdisc and its live state.
@@ -71,6 +76,9 @@ func EncodeOptions(c Config) ([]byte, error) {
 	if c.Qmin != 0 || c.QminSet {
 		ae.Uint32(AttrOptsQmin, c.Qmin)
 	}
+	if c.Exid != 0 || c.ExidSet {
+		ae.Uint16(AttrOptsExid, c.Exid)
+	}
 	return ae.Encode()
 }
 
@@ -87,6 +95,8 @@ func DecodeOptions(b []byte) (Config, error) {
 			c.Bval = ad.Uint32()
 		case AttrOptsQmin:
 			c.Qmin, c.QminSet = ad.Uint32(), true
+		case AttrOptsExid:
+			c.Exid, c.ExidSet = ad.Uint16(), true
 		}
 	})
 	return c, err

@@ -15,6 +15,10 @@ const (
 	OptionKind = 92
 	// OptionLen: Its length (kind, length, 16-bit price).
 	OptionLen = 4
+	// OptionExpKind: TCP option kind of the RFC 6994 form of the stamp (the receiver also reads 254).
+	OptionExpKind = 253
+	// OptionExpLen: Its length (kind, length, 16-bit ExID, 16-bit price); two NOPs before it make 8 bytes.
+	OptionExpLen = 6
 	// MaxInstances: sch_fcm qdiscs per network namespace (each has an id in its /proc/net/fcm_queue).
 	MaxInstances = 128
 	// PriceMax: Highest price.
@@ -51,6 +55,8 @@ const (
 	AttrOptsBval uint16 = 3
 	// AttrOptsQmin: u32: Queue length in packets above which p(q) becomes non-zero (default 30).
 	AttrOptsQmin uint16 = 4
+	// AttrOptsExid: u16: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
+	AttrOptsExid uint16 = 5
 )
 
 // Attributes of the qdisc set.
@@ -99,12 +105,14 @@ const (
 	AttrReceiverParamsPsThresh uint16 = 4
 	// AttrReceiverParamsWeight: u32: Budget W of each connection, in kbit/s times price (default 300000).
 	AttrReceiverParamsWeight uint16 = 5
-	// AttrReceiverParamsMssDelta: u32: Bytes taken off the MSS option of outgoing SYN and SYN-ACK (default 4).
+	// AttrReceiverParamsMssDelta: u32: Bytes taken off the MSS option of outgoing SYN and SYN-ACK, room for the routers' option (default 4; 8 for the RFC 6994 form).
 	AttrReceiverParamsMssDelta uint16 = 6
 	// AttrReceiverParamsMaxConns: u32: Most connections tracked in this netns (default 65536).
 	AttrReceiverParamsMaxConns uint16 = 7
 	// AttrReceiverParamsIdleTimeout: u32: Seconds after which an idle connection is forgotten (default 120).
 	AttrReceiverParamsIdleTimeout uint16 = 8
+	// AttrReceiverParamsExid: u16: Which option carries the price: 0 (the default) reads option 92, any other value the RFC 6994 form (kind 253 or 254) with this ExID; the other form is ignored. The RFC 6994 form takes 8 bytes: mss-delta must then be 0 or at least 8.
+	AttrReceiverParamsExid uint16 = 9
 )
 
 // Attributes of the receiver set.
@@ -119,7 +127,7 @@ const (
 	AttrReceiverTableFull uint16 = 4
 	// AttrReceiverPriced: u64: Incoming segments of tracked connections that carried a price.
 	AttrReceiverPriced uint16 = 5
-	// AttrReceiverMalformed: u64: Incoming TCP segments with a malformed option list or an option 92 of the wrong length (ignored).
+	// AttrReceiverMalformed: u64: Incoming TCP segments with a malformed option list or a price option of the wrong length (ignored).
 	AttrReceiverMalformed uint16 = 6
 	// AttrReceiverLowered: u64: Outgoing segments whose advertised window was lowered.
 	AttrReceiverLowered uint16 = 7

@@ -20,6 +20,8 @@ type ReceiverParams struct {
 	MSSDelta    uint32 `json:"mss_delta"`    // bytes off the MSS option of SYN/SYN-ACK
 	MaxConns    uint32 `json:"max_conns"`    // connections tracked at most
 	IdleTimeout uint32 `json:"idle_timeout"` // seconds
+	// Exid: 0, the price comes in option 92; else in the RFC 6994 form with this ExID.
+	Exid uint16 `json:"exid"`
 }
 
 // Receiver is fcm_receiver's state in one netns.
@@ -39,6 +41,7 @@ type Receiver struct {
 type ReceiverChange struct {
 	Enabled                                                       *bool
 	Alpha, Tau, PsThresh, Weight, MSSDelta, MaxConns, IdleTimeout *uint32
+	Exid                                                          *uint16
 }
 
 // ConnState is a tracked connection's state.
@@ -138,6 +141,8 @@ func decodeReceiverParams(b []byte) (ReceiverParams, error) {
 			p.MaxConns = ad.Uint32()
 		case AttrReceiverParamsIdleTimeout:
 			p.IdleTimeout = ad.Uint32()
+		case AttrReceiverParamsExid:
+			p.Exid = ad.Uint16()
 		}
 	})
 	return p, err
@@ -166,6 +171,9 @@ func (c *Client) SetReceiver(ch ReceiverChange) error {
 			if f.v != nil {
 				ne.Uint32(f.t, *f.v)
 			}
+		}
+		if ch.Exid != nil {
+			ne.Uint16(AttrReceiverParamsExid, *ch.Exid)
 		}
 		return nil
 	})

@@ -498,3 +498,126 @@ func TestReceiverMaxConnsBound(t *testing.T) {
 		t.Errorf("the refusal does not carry its extack message")
 	}
 }
+
+// The price travels in option 92 (the original FCM's, not assigned by IANA) or, with an
+// exid on both ends, in the RFC 6994 experimental form: NOP, NOP, kind 253, length 6,
+// the ExID, the price. Each form is checked on the wire and at the receiver, which reads
+// only the form it is set to; the 8-byte form needs the receiver's mss_delta 8 for room
+// in full-size segments, and the receiver refuses an exid with less.
+func TestOptionForms(t *testing.T) {
+	vmtest.Require(t)
+	tp := routerTopo(t)
+	for _, c := range [][]string{{"fr", "r1"}, {"fs", "eth0"}} { // checksums in software: the capture checks them
+		if out, err := exec.Command("ip", "netns", "exec", c[0], "ethtool", "-K", c[1], "tx", "off").CombinedOutput(); err != nil {
+			t.Fatalf("ethtool: %v\n%s", err, out)
+		}
+	}
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Config{Rate: 20 * mbit, Bval: 100, QminSet: true})
+	rc := receiverClient(t, tp, "fd")
+	tp.NewSink("fd", "10.0.2.2:5001") // the default MTU: only the receiver's MSS makes room
+	type result struct {
+		priced, malformed, modified, passed uint64
+		data, forms                         int // data segments captured, those in the expected form
+		badSum                              int
+	}
+	// phase floods a new connection through the router until 500 segments went through
+	// it, capturing at the receiver; want is the options a stamped segment starts with.
+	phase := func(name string, want []byte) result {
+		t.Helper()
+		r0, err := rc.Receiver()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q0, err := fc.Qdisc(uint32(idx), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		capture := vmtest.StartCapture(t, "fd", "eth0", "tcp dst port 5001")
+		ctx, cancel := context.WithCancel(context.Background())
+		tp.Flood(ctx, "fs", "10.0.2.2:5001", 1)
+		q1 := q0
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && q1.Packets < q0.Packets+500; time.Sleep(100 * time.Millisecond) {
+			if q1, err = fc.Qdisc(uint32(idx), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cancel()
+		time.Sleep(500 * time.Millisecond)
+		segs, err := vmtest.ReadPcapTCP(capture.Stop())
+		if err != nil {
+			t.Fatal(err)
+		}
+		r1, err := rc.Receiver()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q1, err = fc.Qdisc(uint32(idx), 0); err != nil {
+			t.Fatal(err)
+		}
+		res := result{priced: r1.Priced - r0.Priced, malformed: r1.Malformed - r0.Malformed,
+			modified: q1.Modified - q0.Modified, passed: q1.Passed - q0.Passed}
+		for _, s := range segs {
+			if s.PayloadLen == 0 {
+				continue
+			}
+			res.data++
+			if !s.ChecksumOK || !s.IPv4SumOK {
+				res.badSum++
+			}
+			if len(s.Options) >= len(want)+2 && string(s.Options[:len(want)]) == string(want) {
+				res.forms++
+			}
+		}
+		t.Logf("%s: receiver priced %d malformed %d; qdisc modified %d passed %d; capture: %d data segments, %d start with % x, %d bad checksums",
+			name, res.priced, res.malformed, res.modified, res.passed, res.data, res.forms, want, res.badSum)
+		if res.data < 100 || res.badSum != 0 {
+			t.Errorf("%s: %d data segments captured, %d with bad checksums", name, res.data, res.badSum)
+		}
+		return res
+	}
+	setRcv := func(exid uint16, mssDelta uint32) {
+		t.Helper()
+		if err := rc.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), Exid: &exid, MSSDelta: u32p(mssDelta)}); err != nil {
+			t.Fatalf("receiver exid %#x mss_delta %d: %v", exid, mssDelta, err)
+		}
+	}
+	opt92 := []byte{fcm.OptionKind, fcm.OptionLen}
+	exp := []byte{1, 1, fcm.OptionExpKind, fcm.OptionExpLen, 0xfc, 0x11}
+
+	setRcv(0, 4)
+	if r := phase("option 92 at both ends", opt92); r.priced == 0 || r.passed != 0 || r.forms != r.data {
+		t.Errorf("option 92: every data segment stamped and priced at the receiver, wanted")
+	}
+
+	if out, err := vmtest.TC(t, "fr", "qdisc", "change", "dev", "r1", "root", "fcm", "exid", "0xfc11"); err != nil {
+		t.Fatalf("tc qdisc change ... exid: %v\n%s", err, out)
+	}
+	if out, _ := vmtest.TC(t, "fr", "qdisc", "show", "dev", "r1"); !strings.Contains(out, "exid 0xfc11") {
+		t.Errorf("tc qdisc show does not show the exid:\n%s", out)
+	}
+	if out, code := nlkitNS(t, "fr", false, "fcm", "router", "status"); code != 0 || !strings.Contains(out, "exid:0xfc11") {
+		t.Errorf("nlkit fcm router status does not show the exid (exit %d):\n%s", code, out)
+	}
+	setRcv(0, 8)
+	if r := phase("RFC 6994 at the router, option 92 at the receiver", exp); r.priced != 0 || r.malformed != 0 || r.forms != r.data || r.passed != 0 {
+		t.Errorf("every data segment stamped in the RFC 6994 form, and a receiver reading option 92 ignoring it, wanted")
+	}
+	setRcv(0, 4)
+
+	out, code := nlkitNS(t, "fd", false, "fcm", "receiver", "set", "exid", "0xfc11")
+	if code == 0 || !strings.Contains(out, "takes 8 bytes") {
+		t.Errorf("exid with mss_delta 4: exit %d, want a refusal that says why:\n%s", code, out)
+	}
+	setRcv(0xfc11, 8)
+	if out, _ := nlkitNS(t, "fd", false, "fcm", "receiver", "status"); !strings.Contains(out, "option exid:0xfc11") {
+		t.Errorf("nlkit fcm receiver status does not show the exid:\n%s", out)
+	}
+	if r := phase("RFC 6994 at both ends", exp); r.priced == 0 || r.passed != 0 || r.forms != r.data {
+		t.Errorf("RFC 6994: every data segment stamped (mss_delta 8 makes room) and priced at the receiver, wanted")
+	}
+
+	setRcv(0xfc12, 8)
+	if r := phase("RFC 6994, another ExID at the receiver", exp); r.priced != 0 || r.malformed != 0 || r.forms != r.data {
+		t.Errorf("a receiver must ignore another experiment's ExID")
+	}
+}

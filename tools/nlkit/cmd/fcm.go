@@ -58,7 +58,7 @@ func fcmCommand() *cli.Command {
 					{
 						Name:      "set",
 						Usage:     "change the receiver's parameters in this netns (needs CAP_NET_ADMIN)",
-						ArgsUsage: "[enable on|off] [alpha PCT] [tau N] [ps_thresh PCT] [weight N] [mss_delta BYTES] [max_conns N] [idle_timeout SECS]",
+						ArgsUsage: "[enable on|off] [alpha PCT] [tau N] [ps_thresh PCT] [weight N] [mss_delta BYTES] [max_conns N] [idle_timeout SECS] [exid N]",
 						Action:    fcmReceiverSet,
 					},
 					{
@@ -106,13 +106,21 @@ func fcmRouterStatus(c *cli.Context) error {
 		return printJSON(stdout, qs)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tDEV\tHANDLE\tRATE\tLIMIT\tBVAL\tQMIN\tQUEUE\tPRICE\tMODIFIED\tPASSED\tOTHER\tDROPS")
+	fmt.Fprintln(w, "ID\tDEV\tHANDLE\tRATE\tLIMIT\tBVAL\tQMIN\tQUEUE\tPRICE\tMODIFIED\tPASSED\tOTHER\tDROPS\tOPTION")
 	for _, q := range qs {
-		fmt.Fprintf(w, "%d\t%s\t%x:\t%s\t%d\t%d\t%d\t%dp/%db\t%d\t%d\t%d\t%d\t%d\n", q.ID, q.Ifname, q.Handle>>16,
+		fmt.Fprintf(w, "%d\t%s\t%x:\t%s\t%d\t%d\t%d\t%dp/%db\t%d\t%d\t%d\t%d\t%d\t%s\n", q.ID, q.Ifname, q.Handle>>16,
 			rkd.FormatRate(q.Config.Rate), q.Config.Limit, q.Config.Bval, q.Config.Qmin, q.Qlen, q.Backlog,
-			q.Price, q.Modified, q.Passed, q.Other, q.Drops)
+			q.Price, q.Modified, q.Passed, q.Other, q.Drops, optionName(q.Config.Exid))
 	}
 	return w.Flush()
+}
+
+// optionName says which TCP option carries the price: 92, or the RFC 6994 form.
+func optionName(exid uint16) string {
+	if exid == 0 {
+		return strconv.Itoa(fcm.OptionKind)
+	}
+	return fmt.Sprintf("exid:%#04x", exid)
 }
 
 // fcmSample is one queue line of `nlkit fcm watch`.
@@ -227,8 +235,8 @@ func fcmReceiverStatus(c *cli.Context) error {
 	if p.Enabled {
 		on = "on"
 	}
-	fmt.Fprintf(stdout, "receiver %s alpha %d tau %d ps_thresh %d weight %d mss_delta %d max_conns %d idle_timeout %ds\n",
-		on, p.Alpha, p.Tau, p.PsThresh, p.Weight, p.MSSDelta, p.MaxConns, p.IdleTimeout)
+	fmt.Fprintf(stdout, "receiver %s alpha %d tau %d ps_thresh %d weight %d mss_delta %d max_conns %d idle_timeout %ds option %s\n",
+		on, p.Alpha, p.Tau, p.PsThresh, p.Weight, p.MSSDelta, p.MaxConns, p.IdleTimeout, optionName(p.Exid))
 	fmt.Fprintf(stdout, " conns %d tracked %d table_full %d expired %d priced %d malformed %d lowered %d mss_lowered %d\n",
 		r.Conns, r.Tracked, r.TableFull, r.Expired, r.Priced, r.Malformed, r.Lowered, r.MSSLowered)
 	return nil
@@ -237,7 +245,7 @@ func fcmReceiverStatus(c *cli.Context) error {
 // parseReceiverChange parses `fcm receiver set` arguments.
 func parseReceiverChange(args []string) (fcm.ReceiverChange, error) {
 	var ch fcm.ReceiverChange
-	a, err := kv(args, "enable", "alpha", "tau", "ps_thresh", "weight", "mss_delta", "max_conns", "idle_timeout")
+	a, err := kv(args, "enable", "alpha", "tau", "ps_thresh", "weight", "mss_delta", "max_conns", "idle_timeout", "exid")
 	if err != nil {
 		return ch, err
 	}
@@ -274,6 +282,14 @@ func parseReceiverChange(args []string) (fcm.ReceiverChange, error) {
 		}
 		u := uint32(n)
 		*f.dst = &u
+	}
+	if v, ok := a["exid"]; ok {
+		n, err := strconv.ParseUint(v, 0, 16)
+		if err != nil {
+			return ch, usageErr("exid: %q is not a number in 0..65535 (0: option 92; else the RFC 6994 ExID, e.g. 0xfc11)", v)
+		}
+		u := uint16(n)
+		ch.Exid = &u
 	}
 	return ch, nil
 }

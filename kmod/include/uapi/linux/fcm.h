@@ -13,6 +13,10 @@
 #define FCM_OPTION_KIND	92
 /* Its length (kind, length, 16-bit price). */
 #define FCM_OPTION_LEN	4
+/* TCP option kind of the RFC 6994 form of the stamp (the receiver also reads 254). */
+#define FCM_OPTION_EXP_KIND	253
+/* Its length (kind, length, 16-bit ExID, 16-bit price); two NOPs before it make 8 bytes. */
+#define FCM_OPTION_EXP_LEN	6
 /* sch_fcm qdiscs per network namespace (each has an id in its /proc/net/fcm_queue). */
 #define FCM_MAX_INSTANCES	128
 /* Highest price. */
@@ -37,6 +41,8 @@ enum {
 	FCM_A_OPTS_BVAL,
 	/* u32: Queue length in packets above which p(q) becomes non-zero (default 30). */
 	FCM_A_OPTS_QMIN,
+	/* u16: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form. */
+	FCM_A_OPTS_EXID,
 
 	__FCM_A_OPTS_MAX,
 	FCM_A_OPTS_MAX = (__FCM_A_OPTS_MAX - 1)
@@ -93,12 +99,14 @@ enum {
 	FCM_A_RECEIVER_PARAMS_PS_THRESH,
 	/* u32: Budget W of each connection, in kbit/s times price (default 300000). */
 	FCM_A_RECEIVER_PARAMS_WEIGHT,
-	/* u32: Bytes taken off the MSS option of outgoing SYN and SYN-ACK (default 4). */
+	/* u32: Bytes taken off the MSS option of outgoing SYN and SYN-ACK, room for the routers' option (default 4; 8 for the RFC 6994 form). */
 	FCM_A_RECEIVER_PARAMS_MSS_DELTA,
 	/* u32: Most connections tracked in this netns (default 65536). */
 	FCM_A_RECEIVER_PARAMS_MAX_CONNS,
 	/* u32: Seconds after which an idle connection is forgotten (default 120). */
 	FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT,
+	/* u16: Which option carries the price: 0 (the default) reads option 92, any other value the RFC 6994 form (kind 253 or 254) with this ExID; the other form is ignored. The RFC 6994 form takes 8 bytes: mss-delta must then be 0 or at least 8. */
+	FCM_A_RECEIVER_PARAMS_EXID,
 
 	__FCM_A_RECEIVER_PARAMS_MAX,
 	FCM_A_RECEIVER_PARAMS_MAX = (__FCM_A_RECEIVER_PARAMS_MAX - 1)
@@ -117,7 +125,7 @@ enum {
 	FCM_A_RECEIVER_TABLE_FULL,
 	/* u64: Incoming segments of tracked connections that carried a price. */
 	FCM_A_RECEIVER_PRICED,
-	/* u64: Incoming TCP segments with a malformed option list or an option 92 of the wrong length (ignored). */
+	/* u64: Incoming TCP segments with a malformed option list or a price option of the wrong length (ignored). */
 	FCM_A_RECEIVER_MALFORMED,
 	/* u64: Outgoing segments whose advertised window was lowered. */
 	FCM_A_RECEIVER_LOWERED,
