@@ -327,18 +327,45 @@ func nftHoldKeys() error {
 // phases records how long each step of the job took (job.Timings), rewritten after
 // every step so that a guest that is killed still leaves what it did.
 type phases struct {
-	dir  string
-	list []job.Phase
-	last time.Time
+	dir     string
+	list    []job.Phase
+	last    time.Time
+	lastCPU float64
 }
 
 func (p *phases) done(name string) {
-	now := time.Now()
-	p.list = append(p.list, job.Phase{Name: name, Seconds: now.Sub(p.last).Seconds()})
-	p.last = now
+	now, cpu := time.Now(), busyCPU()
+	p.list = append(p.list, job.Phase{Name: name, Seconds: now.Sub(p.last).Seconds(), CPU: cpu - p.lastCPU})
+	p.last, p.lastCPU = now, cpu
 	if b, err := json.Marshal(p.list); err == nil {
 		writeFile(p.dir, job.Timings, string(b))
 	}
+}
+
+// busyCPU is the seconds all CPUs spent busy since boot: the first line of /proc/stat,
+// less idle and iowait, in USER_HZ (100 on x86) ticks. 0 if it cannot be read.
+func busyCPU() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0
+	}
+	var busy float64
+	for i, v := range f[1:] {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0
+		}
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest and guest_nice are in user already
+			continue
+		}
+		busy += n
+	}
+	return busy / 100
 }
 
 func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
@@ -571,9 +598,9 @@ func main() {
 	}
 	writeFile(dir, job.Booted, uptime()+"\n")
 	logf("%s booted in %ss", j.Kernel, uptime())
-	ph := &phases{dir: dir, last: time.Now()}
+	ph := &phases{dir: dir, last: time.Now(), lastCPU: busyCPU()}
 	if up, err := strconv.ParseFloat(strings.TrimSpace(uptime()), 64); err == nil {
-		ph.list = append(ph.list, job.Phase{Name: "boot (kernel + init, guest uptime)", Seconds: up})
+		ph.list = append(ph.list, job.Phase{Name: "boot (kernel + init, guest uptime)", Seconds: up, CPU: ph.lastCPU})
 	}
 	verdict := runJob(dir, &j, ph)
 	writeFile(dir, job.Done, verdict)

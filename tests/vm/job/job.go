@@ -45,6 +45,10 @@ const (
 type Phase struct {
 	Name    string  `json:"name"`    // "boot", "load modules", a test package's path, ...
 	Seconds float64 `json:"seconds"` // wall time in the guest
+	// CPU is the busy time of all the guest's vCPUs during the step, seconds (from
+	// /proc/stat: everything but idle and iowait). Under TCG a vCPU's busy second
+	// is a host core's second, so this is what the step costs the host.
+	CPU float64 `json:"cpu,omitempty"`
 }
 
 // Output is the name of a test binary's output file (-test.v=test2json framing).

@@ -226,7 +226,11 @@ wait:
 	}
 	fmt.Fprintf(&rep, "    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
 	guestPhases(phase, res)
-	timings.since(phase, "guest total (host wall, vng start to exit)", bootStart)
+	var hostCPU time.Duration
+	if ps := cmd.ProcessState; ps != nil { // vng's and its reaped children's (qemu's) user+sys
+		hostCPU = ps.UserTime() + ps.SystemTime()
+	}
+	timings.addCPU(phase, "guest total (host wall, vng start to exit)", time.Since(bootStart), hostCPU)
 
 	// modules
 	ml, _ := os.ReadFile(filepath.Join(res, job.ModulesLog))

@@ -662,7 +662,7 @@ func guestPhases(kernel, res string) {
 		return
 	}
 	for _, p := range ph {
-		timings.add(kernel, "guest: "+p.Name, time.Duration(p.Seconds*float64(time.Second)))
+		timings.addCPU(kernel, "guest: "+p.Name, time.Duration(p.Seconds*float64(time.Second)), time.Duration(p.CPU*float64(time.Second)))
 	}
 }
 

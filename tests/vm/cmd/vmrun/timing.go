@@ -17,6 +17,7 @@ type timeRow struct {
 	kernel string // "" for the run as a whole (install, host tests, builds)
 	phase  string
 	d      time.Duration
+	cpu    time.Duration // CPU time, where known: the guest's busy vCPU time, a process's user+sys
 }
 
 type testTime struct {
@@ -33,10 +34,13 @@ type timeTable struct {
 
 var timings timeTable
 
-func (tt *timeTable) add(kernel, phase string, d time.Duration) {
+func (tt *timeTable) add(kernel, phase string, d time.Duration) { tt.addCPU(kernel, phase, d, 0) }
+
+// addCPU records a phase with the CPU time it took (0: not known).
+func (tt *timeTable) addCPU(kernel, phase string, d, cpu time.Duration) {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
-	tt.rows = append(tt.rows, timeRow{kernel, phase, d})
+	tt.rows = append(tt.rows, timeRow{kernel, phase, d, cpu})
 }
 
 // since records the time from start to now and returns it.
@@ -72,6 +76,7 @@ func (tt *timeTable) print(w io.Writer, total time.Duration) {
 	var phases, kernels []string
 	seen, seenK := map[string]bool{}, map[string]bool{}
 	cell := map[string]map[string]time.Duration{}
+	cpu := map[string]map[string]time.Duration{}
 	for _, r := range tt.rows {
 		if r.kernel == "" {
 			run = append(run, r)
@@ -89,6 +94,12 @@ func (tt *timeTable) print(w io.Writer, total time.Duration) {
 			cell[r.phase] = map[string]time.Duration{}
 		}
 		cell[r.phase][r.kernel] += r.d
+		if r.cpu > 0 {
+			if cpu[r.phase] == nil {
+				cpu[r.phase] = map[string]time.Duration{}
+			}
+			cpu[r.phase][r.kernel] += r.cpu
+		}
 	}
 	for _, r := range run {
 		fmt.Fprintf(w, "  %-52s %10s\n", r.phase, fmtDur(r.d))
@@ -109,6 +120,35 @@ func (tt *timeTable) print(w io.Writer, total time.Duration) {
 				fmt.Fprintf(w, " %14s", fmtDur(cell[p][k]))
 			}
 			fmt.Fprintln(w)
+		}
+		// CPU: on 2 host cores with guests side by side, wall time follows the sum
+		// of what every guest asks of the host, so this is the table to cut from
+		var cphases []string
+		for _, p := range phases {
+			if cpu[p] != nil {
+				cphases = append(cphases, p)
+			}
+		}
+		if len(cphases) > 0 {
+			fmt.Fprintln(w, "CPU time (guest phases: busy vCPU time, which under TCG is host CPU; guest total: the qemu process's user+sys)")
+			var sum time.Duration
+			for _, p := range cphases {
+				name := strings.TrimPrefix(p, "github.com/nlkit/nlkit/")
+				if len(name) > 52 {
+					name = name[:49] + "..."
+				}
+				fmt.Fprintf(w, "  %-52s", name)
+				for _, k := range kernels {
+					fmt.Fprintf(w, " %14s", fmtDur(cpu[p][k]))
+					if strings.HasPrefix(p, "guest total") {
+						sum += cpu[p][k]
+					}
+				}
+				fmt.Fprintln(w)
+			}
+			if sum > 0 {
+				fmt.Fprintf(w, "  %-52s %14s (%.2f host cores over the run's %s)\n", "all guests", fmtDur(sum), sum.Seconds()/total.Seconds(), fmtDur(total))
+			}
 		}
 	}
 	fmt.Fprintf(w, "  %-52s %10s\n", "total", fmtDur(total))
