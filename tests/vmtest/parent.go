@@ -143,6 +143,12 @@ func leafQdisc(t *testing.T, tp *Topo, ns, handle string) rtnl.Qdisc {
 // Callers pass tbf at the same rate first: the in-tree shaper is the reference.
 func UnderParents(t *testing.T, leaves ...[]string) []ParentResult {
 	t.Helper()
+	return UnderParentsFor(t, 1500*time.Millisecond, leaves...)
+}
+
+// UnderParentsFor is UnderParents measuring the goodput over window.
+func UnderParentsFor(t *testing.T, window time.Duration, leaves ...[]string) []ParentResult {
+	t.Helper()
 	var res []ParentResult
 	n := 0
 	for _, parent := range Parents {
@@ -161,7 +167,7 @@ func UnderParents(t *testing.T, leaves ...[]string) []ParentResult {
 			ctx, cancel := context.WithCancel(context.Background())
 			tp.Flood(ctx, a, "10.9.0.2:5001", 2)
 			time.Sleep(500 * time.Millisecond)
-			rate := sink.Rate(1500 * time.Millisecond)
+			rate := sink.Rate(window)
 			leafStats := leafQdisc(t, tp, a, handle)
 			cancel()
 			sink.Close()
