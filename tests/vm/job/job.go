@@ -47,7 +47,8 @@ type Phase struct {
 	Seconds float64 `json:"seconds"` // wall time in the guest
 	// CPU is the busy time of all the guest's vCPUs during the step, seconds (from
 	// /proc/stat: everything but idle and iowait). Under TCG a vCPU's busy second
-	// is a host core's second, so this is what the step costs the host.
+	// is a host core's second; a kernel that samples busy time at ticks misses the
+	// softirq work it runs from idle, so this is a lower bound of the host's cost.
 	CPU float64 `json:"cpu,omitempty"`
 }
 

@@ -130,7 +130,10 @@ func (tt *timeTable) print(w io.Writer, total time.Duration) {
 			}
 		}
 		if len(cphases) > 0 {
-			fmt.Fprintln(w, "CPU time (guest phases: busy vCPU time, which under TCG is host CPU; guest total: the qemu process's user+sys)")
+			// (the guest's count is a lower bound where the kernel samples busy time at
+			// ticks: softirq work run from idle between two ticks is never counted; on
+			// the debug kernel the qemu total was half as much again)
+			fmt.Fprintln(w, "CPU time (guest phases: busy vCPU time as the guest counts it, a lower bound; guest total: the qemu process's user+sys)")
 			var sum time.Duration
 			for _, p := range cphases {
 				name := strings.TrimPrefix(p, "github.com/nlkit/nlkit/")
