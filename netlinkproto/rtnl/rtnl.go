@@ -304,6 +304,51 @@ func (c *Conn) DelQdisc(ifindex int, handle, parent uint32) error {
 	return err
 }
 
+// DecodeQdisc decodes one RTM_NEWQDISC message (of a dump, or the answer to a get).
+func DecodeQdisc(m netlink.Message) (Qdisc, error) {
+	if len(m.Data) < sizeofTcmsg {
+		return Qdisc{}, fmt.Errorf("qdisc message of %d bytes", len(m.Data))
+	}
+	q := Qdisc{
+		Ifindex: int(int32(binary.NativeEndian.Uint32(m.Data[4:]))),
+		Handle:  binary.NativeEndian.Uint32(m.Data[8:]),
+		Parent:  binary.NativeEndian.Uint32(m.Data[12:]),
+	}
+	ad, err := netlink.NewAttributeDecoder(m.Data[sizeofTcmsg:])
+	if err != nil {
+		return Qdisc{}, err
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case unix.TCA_KIND:
+			q.Kind = ad.String()
+		case unix.TCA_OPTIONS:
+			q.Options = append([]byte(nil), ad.Bytes()...)
+		case unix.TCA_STATS2:
+			ad.Nested(func(nd *netlink.AttributeDecoder) error {
+				for nd.Next() {
+					b := nd.Bytes()
+					switch nd.Type() {
+					case tcaStatsBasic: // struct gnet_stats_basic
+						if len(b) >= 12 {
+							q.Bytes = binary.NativeEndian.Uint64(b)
+							q.Packets = binary.NativeEndian.Uint32(b[8:])
+						}
+					case tcaStatsQueue: // struct gnet_stats_queue
+						if len(b) >= 12 {
+							q.Qlen = binary.NativeEndian.Uint32(b)
+							q.Backlog = binary.NativeEndian.Uint32(b[4:])
+							q.Drops = binary.NativeEndian.Uint32(b[8:])
+						}
+					}
+				}
+				return nil
+			})
+		}
+	}
+	return q, ad.Err()
+}
+
 // Qdiscs dumps the qdiscs of one device (ifindex 0: all).
 func (c *Conn) Qdiscs(ifindex int) ([]Qdisc, error) {
 	msgs, err := c.execute("dump qdiscs", unix.RTM_GETQDISC, netlink.Dump, tcmsg(ifindex, 0, 0, 0))
@@ -312,52 +357,11 @@ func (c *Conn) Qdiscs(ifindex int) ([]Qdisc, error) {
 	}
 	var out []Qdisc
 	for _, m := range msgs {
-		if len(m.Data) < sizeofTcmsg {
+		q, err := DecodeQdisc(m)
+		if err != nil || ifindex != 0 && q.Ifindex != ifindex {
 			continue
 		}
-		q := Qdisc{
-			Ifindex: int(int32(binary.NativeEndian.Uint32(m.Data[4:]))),
-			Handle:  binary.NativeEndian.Uint32(m.Data[8:]),
-			Parent:  binary.NativeEndian.Uint32(m.Data[12:]),
-		}
-		if ifindex != 0 && q.Ifindex != ifindex {
-			continue
-		}
-		ad, err := netlink.NewAttributeDecoder(m.Data[sizeofTcmsg:])
-		if err != nil {
-			continue
-		}
-		for ad.Next() {
-			switch ad.Type() {
-			case unix.TCA_KIND:
-				q.Kind = ad.String()
-			case unix.TCA_OPTIONS:
-				q.Options = append([]byte(nil), ad.Bytes()...)
-			case unix.TCA_STATS2:
-				ad.Nested(func(nd *netlink.AttributeDecoder) error {
-					for nd.Next() {
-						b := nd.Bytes()
-						switch nd.Type() {
-						case tcaStatsBasic: // struct gnet_stats_basic
-							if len(b) >= 12 {
-								q.Bytes = binary.NativeEndian.Uint64(b)
-								q.Packets = binary.NativeEndian.Uint32(b[8:])
-							}
-						case tcaStatsQueue: // struct gnet_stats_queue
-							if len(b) >= 12 {
-								q.Qlen = binary.NativeEndian.Uint32(b)
-								q.Backlog = binary.NativeEndian.Uint32(b[4:])
-								q.Drops = binary.NativeEndian.Uint32(b[8:])
-							}
-						}
-					}
-					return nil
-				})
-			}
-		}
-		if ad.Err() == nil {
-			out = append(out, q)
-		}
+		out = append(out, q)
 	}
 	return out, nil
 }

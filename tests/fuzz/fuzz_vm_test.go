@@ -213,17 +213,17 @@ func TestFuzzFamilies(t *testing.T) {
 			health := healthOp(s)
 			tl := newTally()
 			_, tl.splatCheck = vmtest.KernelLog(t, "", 0)
-			req := func(cmd uint8, flags netlink.HeaderFlags) netlink.Message {
+			// req is a request of the family: the genl header (command, version) and attributes
+			req := func(flags netlink.HeaderFlags, cmd, version uint8, attrs []byte) netlink.Message {
 				return netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: flags},
-					Data: []byte{cmd, uint8(s.Version), 0, 0}}
+					Data: append([]byte{cmd, version, 0, 0}, attrs...)}
 			}
 			for tl.sent < n {
 				ms := make([]Msg, group)
 				reqs := make([]netlink.Message, group)
 				for j := range ms {
 					ms[j] = g.Next()
-					reqs[j] = req(ms[j].Cmd, ms[j].Flags)
-					reqs[j].Data = append([]byte{ms[j].Cmd, ms[j].Version, 0, 0}, ms[j].Attrs...)
+					reqs[j] = req(ms[j].Flags, ms[j].Cmd, ms[j].Version, ms[j].Attrs)
 				}
 				as, err := c.Run(reqs)
 				if err != nil {
@@ -240,9 +240,9 @@ func TestFuzzFamilies(t *testing.T) {
 				if s.Name == "nlkit_smoke" {
 					// empty the item table (the fuzzer fills its 4096 entries in a
 					// few requests): every dump of it then costs ~1 s on the debug kernel
-					after = append(after, req(uint8(opValue(s, "del-items")), netlink.Request|netlink.Acknowledge))
+					after = append(after, req(netlink.Request|netlink.Acknowledge, uint8(opValue(s, "del-items")), uint8(s.Version), nil))
 				}
-				after = append(after, req(health.cmd, health.flags))
+				after = append(after, req(health.flags, health.cmd, uint8(s.Version), nil))
 				as, err = c.Run(after)
 				if err != nil {
 					t.Fatal(err)
@@ -394,9 +394,9 @@ func TestFuzzQdiscOptions(t *testing.T) {
 						kept++
 					}
 					before = now
-					if tl.sent%batch == 0 {
-						tl.checkLog(t, k.kind)
-					}
+				}
+				if tl.sent%batch == 0 { // a group is group/2 requests, batch a multiple of it
+					tl.checkLog(t, k.kind)
 				}
 			}
 			// the qdisc still works: give it a configuration that passes 50 datagrams
@@ -453,33 +453,13 @@ func qdiscOptions(c *Conn, get netlink.Message) ([]byte, uint64, error) {
 	return parseQdisc(as[0])
 }
 
-// parseQdisc reads the answer of a get of a qdisc.
+// parseQdisc reads the answer of a get of a qdisc: its TCA_OPTIONS and bytes sent.
 func parseQdisc(a Answer) ([]byte, uint64, error) {
-	if a.Errno != 0 || len(a.Data) != 1 || len(a.Data[0].Data) < 20 {
+	if a.Errno != 0 || len(a.Data) != 1 {
 		return nil, 0, fmt.Errorf("get qdisc: %v %q, %d messages", a.Errno, a.Msg, len(a.Data))
 	}
-	ad, err := netlink.NewAttributeDecoder(a.Data[0].Data[20:])
-	if err != nil {
-		return nil, 0, err
-	}
-	var opts []byte
-	var bytes uint64
-	for ad.Next() {
-		switch ad.Type() {
-		case unix.TCA_OPTIONS:
-			opts = append([]byte(nil), ad.Bytes()...)
-		case unix.TCA_STATS2:
-			ad.Nested(func(nad *netlink.AttributeDecoder) error {
-				for nad.Next() {
-					if nad.Type() == 1 /* TCA_STATS_BASIC */ && len(nad.Bytes()) >= 8 {
-						bytes = binary.NativeEndian.Uint64(nad.Bytes())
-					}
-				}
-				return nil
-			})
-		}
-	}
-	return opts, bytes, ad.Err()
+	q, err := rtnl.DecodeQdisc(a.Data[0])
+	return q.Options, q.Bytes, err
 }
 
 const tcHRoot = 0xffffffff // TC_H_ROOT
