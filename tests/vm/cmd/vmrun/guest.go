@@ -26,6 +26,7 @@ type guest struct {
 	tests []testBin // in order
 	cpus  int
 	alone bool // no other guest runs beside it (see plan)
+	quiet bool // starts when at most one other guest runs; nothing starts beside it
 }
 
 func (g guest) name() string {
@@ -131,7 +132,7 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Kmemleak: g.k.debug, Shell: *flagShell,
 		Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
 	for _, tb := range g.tests {
-		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir})
+		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir, Args: tb.args})
 	}
 	jb, _ := json.MarshalIndent(j, "", "  ")
 	jobPath := filepath.Join(res, job.FileName)

@@ -468,7 +468,10 @@ func prefixWriter(p string) io.Writer { return prefixW{p} }
 
 // ---------------------------------------------------------------- build
 
-type testBin struct{ pkg, bin, dir string }
+type testBin struct {
+	pkg, bin, dir string
+	args          []string // extra arguments for the test binary in this guest
+}
 
 // buildGuestSide builds the static guest init and every package's vmtest binary.
 func buildGuestSide(out string) ([]testBin, error) {
