@@ -820,3 +820,72 @@ func TestSendersForAdminOnly(t *testing.T) {
 		t.Errorf("nobody read the senders or subscribed to the events: %v", err)
 	}
 }
+
+// TestRootGraftUnderReaders: root qdiscs come and go on several devices while genl
+// readers dump them without RTNL. Between qdisc_create() and the graft a new root is
+// already on the module's list while the device's old root (its default noqueue) is
+// still in place; the graft then destroys that old root and unregisters its lock's
+// lockdep class at once. A reader that locked the device's root instead of the new
+// qdisc's own lock held a lock whose class was gone: on the debug kernel lockdep
+// warned in hlock_class() and the next acquisition oopsed (seen once in make test's
+// TestContention, the churn of one dummy device beside get/dump loops).
+func TestRootGraftUnderReaders(t *testing.T) {
+	vmtest.Require(t)
+	d := 5 * time.Second
+	if vmtest.Kernel() == "debug" {
+		d = 20 * time.Second
+	}
+	const n = 4
+	tp := vmtest.NewTopo(t, "rkgr")
+	for i := 0; i < n; i++ {
+		tp.IP("rkgr", fmt.Sprintf("link add g%d type dummy", i), fmt.Sprintf("link set g%d up", i))
+	}
+	cfg := opts(t, rk.Config{Rate: 20 * mbit, MinRate: 1 * mbit, MaxRate: 100 * mbit, LinkRate: 100 * mbit, HighMark: 50, Group: 1})
+	var wg sync.WaitGroup
+	var grafts, dumps, seen atomic.Int64
+	errc := make(chan error, 2*n)
+	deadline := time.Now().Add(d)
+	for i := 0; i < n; i++ {
+		rc, c := dialNS(t, tp, "rkgr")
+		l, err := rc.LinkByName(fmt.Sprintf("g%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg, rtnl.Create); err != nil {
+					errc <- fmt.Errorf("add on g%d: %w", i, err)
+					return
+				}
+				if err := rc.DelQdisc(l.Index, 0, rtnl.HandleRoot); err != nil {
+					errc <- fmt.Errorf("delete on g%d: %w", i, err)
+					return
+				}
+				grafts.Add(1)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				qs, err := c.Qdiscs()
+				if err != nil {
+					errc <- fmt.Errorf("dump: %w", err)
+					return
+				}
+				dumps.Add(1)
+				seen.Add(int64(len(qs)))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	t.Logf("%d root grafts and deletes, %d dumps (%d qdiscs seen) in %v", grafts.Load(), dumps.Load(), seen.Load(), d)
+	if grafts.Load() == 0 || dumps.Load() == 0 || seen.Load() == 0 {
+		t.Errorf("the loops did not overlap: %d grafts, %d dumps, %d qdiscs seen", grafts.Load(), dumps.Load(), seen.Load())
+	}
+}
