@@ -18,11 +18,6 @@ var (
 // ratekeeper's tenant 0.99 Mbit/s of its 2 Mbit/s guarantee (make test at 7311a15).
 const hungryScenarios = "^TestScenario(MPTCP|Ratekeeper)$"
 
-// cpuFirst are the debug kernel's packages that only burn CPU (no traffic at a fixed
-// rate, no timing): they run first, while the stock kernels' guests share the host,
-// and leave the last minutes, beside the quiet scenario guest, to packages that wait.
-var cpuFirst = []string{"/tests/fuzz", "/tests/kselftest"}
-
 // plan spreads the test binaries over guests: one per stock kernel, and three for the
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
 // stock kernels together:
@@ -50,7 +45,7 @@ func plan(kernels []kernel, tests []testBin) []guest {
 	for _, k := range kernels {
 		switch {
 		case k.debug && len(kernels) > 1 && len(scen) > 0 && len(rest) > 0:
-			gs = append([]guest{{k: k, part: "tests", tests: cpuBoundFirst(rest), cpus: *flagCPUs}}, gs...)
+			gs = append([]guest{{k: k, part: "tests", tests: rest, cpus: *flagCPUs}}, gs...)
 			if !split {
 				last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, alone: true})
 				break
@@ -65,23 +60,6 @@ func plan(kernels []kernel, tests []testBin) []guest {
 		}
 	}
 	return append(gs, last...)
-}
-
-// cpuBoundFirst orders the packages in cpuFirst before the others, each group in its
-// original order.
-func cpuBoundFirst(tbs []testBin) []testBin {
-	first := func(tb testBin) bool {
-		return slices.ContainsFunc(cpuFirst, func(s string) bool { return strings.HasSuffix(tb.pkg, s) })
-	}
-	var a, b []testBin
-	for _, tb := range tbs {
-		if first(tb) {
-			a = append(a, tb)
-		} else {
-			b = append(b, tb)
-		}
-	}
-	return append(a, b...)
 }
 
 func withArgs(tbs []testBin, args ...string) []testBin {

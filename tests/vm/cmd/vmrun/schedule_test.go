@@ -25,7 +25,7 @@ func TestPlan(t *testing.T) {
 	}
 
 	got := show(plan(kernels, tests))
-	want := `debug/tests alone=false quiet=false: tests/fuzz[] tests/kselftest[] netlinkproto/fcm[] netlinkproto/smoke[]
+	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[]
 6.1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 6.12 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 debug/scenarios alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `]
