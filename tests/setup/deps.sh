@@ -80,7 +80,22 @@ if [ "$want_kernels" = 1 ]; then
 	for series in '6\.1\.0-[0-9]+-amd64$' '6\.12\.[0-9]+\+deb12-amd64$'; do
 		v=$(newest_kernel "$series")
 		if [ -z "$v" ]; then apt_update; v=$(newest_kernel "$series"); fi
-		[ -n "$v" ] || { log "no kernel matching $series in the archive"; exit 1; }
+		# Debian 12's kernel updates (6.1's and the 6.12 series) are in bookworm-security,
+		# which an install has but a bare debootstrap does not
+		if [ -z "$v" ] && ! grep -rqs 'bookworm-security' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+			log "adding bookworm-security (Debian's kernel updates) to the apt sources"
+			cat >/etc/apt/sources.list.d/nlkit-bookworm-security.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+			apt_updated=0
+			apt_update
+			v=$(newest_kernel "$series")
+		fi
+		[ -n "$v" ] || { log "no kernel matching $series in the archive (apt sources: bookworm and bookworm-security)"; exit 1; }
 		pkgs+=("linux-image-$v" "linux-headers-$v")
 	done
 	need=$(missing "${pkgs[@]}")
