@@ -72,29 +72,28 @@ fi
 newest_kernel() { # $1: series regex -> prints the version string (e.g. 6.12.117+deb12-amd64)
 	apt-cache search --names-only "^linux-image-$1" 2>/dev/null |
 		awk '{print $1}' | sed 's/^linux-image-//' | grep -E -- '-amd64$' | grep -v -- '-rt-\|-cloud-\|-dbg' |
-		sort -V | tail -n1
+		sort -V | tail -n1 || true # no match is an empty answer, not an exit (set -e, pipefail)
 }
 if [ "$want_kernels" = 1 ]; then
-	[ -f "$stamp" ] || apt_update
-	pkgs=()
-	for series in '6\.1\.0-[0-9]+-amd64$' '6\.12\.[0-9]+\+deb12-amd64$'; do
-		v=$(newest_kernel "$series")
-		if [ -z "$v" ]; then apt_update; v=$(newest_kernel "$series"); fi
-		# Debian 12's kernel updates (6.1's and the 6.12 series) are in bookworm-security,
-		# which an install has but a bare debootstrap does not
-		if [ -z "$v" ] && ! grep -rqs 'bookworm-security' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-			log "adding bookworm-security (Debian's kernel updates) to the apt sources"
-			cat >/etc/apt/sources.list.d/nlkit-bookworm-security.sources <<'SRC'
+	# Debian 12's kernel updates (6.1's newest and the 6.12 series) are in
+	# bookworm-security, which an install has and a bare debootstrap does not
+	if ! grep -rqs 'bookworm-security' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		log "adding bookworm-security (Debian's kernel updates) to the apt sources"
+		cat >/etc/apt/sources.list.d/nlkit-bookworm-security.sources <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian-security
 Suites: bookworm-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
-			apt_updated=0
-			apt_update
-			v=$(newest_kernel "$series")
-		fi
+		apt_updated=0
+		apt_update
+	fi
+	[ -f "$stamp" ] || apt_update
+	pkgs=()
+	for series in '6\.1\.0-[0-9]+-amd64$' '6\.12\.[0-9]+\+deb12-amd64$'; do
+		v=$(newest_kernel "$series")
+		if [ -z "$v" ]; then apt_update; v=$(newest_kernel "$series"); fi
 		[ -n "$v" ] || { log "no kernel matching $series in the archive (apt sources: bookworm and bookworm-security)"; exit 1; }
 		pkgs+=("linux-image-$v" "linux-headers-$v")
 	done
