@@ -18,25 +18,36 @@ var (
 // ratekeeper's tenant 0.99 Mbit/s of its 2 Mbit/s guarantee (make test at 7311a15).
 const hungryScenarios = "^TestScenario(MPTCP|Ratekeeper)$"
 
+// spinners are the debug kernel's packages that need the host's cores to themselves for
+// another reason: the fuzzer keeps both vCPUs in the kernel, on locks, and a vCPU that
+// spins on a lock whose holder's vCPU the host has preempted burns host CPU for
+// nothing (TCG has no paravirtual spinlocks). Beside the quiet scenario guest its 10^4
+// requests per family took 4m08s and 4m45s of CPU (make test at d3ffcfa); alone, or
+// beside a guest that mostly waits, 49 s.
+var spinners = []string{"/tests/fuzz"}
+
 // plan spreads the test binaries over guests: one per stock kernel, and three for the
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
 // stock kernels together:
-//   - debug/tests, every package but the scenarios, starts first, beside both stock
-//     kernels (-jobs 3);
+//   - debug/tests, every package but the scenarios and the spinners, starts first,
+//     beside both stock kernels (-jobs 3);
 //   - debug/scenarios, the scenarios but the hungry ones, is quiet: it starts once the
 //     stock kernels have finished (at most one other guest runs) and nothing starts
 //     beside it;
-//   - debug/scenarios-alone, the hungry scenarios, runs alone at the end.
+//   - debug/alone, the hungry scenarios and the spinners, runs alone at the end.
 //
 // Three guests at once keep both host cores busy: with two, the cores idled ~30% of
 // the run (tests that wait on traffic at a fixed rate). With -run, -scenarios or
-// -bench the scenarios stay in one guest that runs alone.
+// -bench the debug kernel has two guests: its packages, and its scenarios alone.
 func plan(kernels []kernel, tests []testBin) []guest {
-	var scen, rest []testBin
+	var scen, rest, spin []testBin
 	for _, tb := range tests {
-		if strings.HasSuffix(tb.pkg, "/tests/scenarios") {
+		switch {
+		case strings.HasSuffix(tb.pkg, "/tests/scenarios"):
 			scen = append(scen, tb)
-		} else {
+		case slices.ContainsFunc(spinners, func(s string) bool { return strings.HasSuffix(tb.pkg, s) }):
+			spin = append(spin, tb)
+		default:
 			rest = append(rest, tb)
 		}
 	}
@@ -44,15 +55,18 @@ func plan(kernels []kernel, tests []testBin) []guest {
 	var gs, last []guest
 	for _, k := range kernels {
 		switch {
-		case k.debug && len(kernels) > 1 && len(scen) > 0 && len(rest) > 0:
-			gs = append([]guest{{k: k, part: "tests", tests: rest, cpus: *flagCPUs}}, gs...)
+		case k.debug && len(kernels) > 1 && len(scen) > 0 && len(rest)+len(spin) > 0:
 			if !split {
+				gs = append([]guest{{k: k, part: "tests", tests: append(slices.Clip(rest), spin...), cpus: *flagCPUs}}, gs...)
 				last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, alone: true})
 				break
 			}
+			if len(rest) > 0 {
+				gs = append([]guest{{k: k, part: "tests", tests: rest, cpus: *flagCPUs}}, gs...)
+			}
 			last = append(last,
 				guest{k: k, part: "scenarios", tests: withArgs(scen, "-test.skip="+hungryScenarios), cpus: *flagCPUs, quiet: true},
-				guest{k: k, part: "scenarios-alone", tests: withArgs(scen, "-test.run="+hungryScenarios), cpus: *flagCPUs, alone: true})
+				guest{k: k, part: "alone", tests: append(withArgs(scen, "-test.run="+hungryScenarios), spin...), cpus: *flagCPUs, alone: true})
 		case k.debug:
 			gs = append([]guest{{k: k, tests: tests, cpus: *flagCPUs}}, gs...)
 		default:

@@ -25,11 +25,11 @@ func TestPlan(t *testing.T) {
 	}
 
 	got := show(plan(kernels, tests))
-	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[]
+	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/kselftest[] netlinkproto/smoke[]
 6.1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 6.12 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 debug/scenarios alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `]
-debug/scenarios-alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenarios + `]
+debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenarios + `] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
@@ -39,7 +39,8 @@ debug/scenarios-alone alone=true quiet=false: tests/scenarios[-test.run=` + hung
 	*flagRun = "TestX"
 	defer func() { *flagRun = "" }()
 	got = show(plan(kernels, tests))
-	if !strings.Contains(got, "debug/scenarios alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "scenarios-alone") {
+	if !strings.Contains(got, "debug/scenarios alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/alone") ||
+		!strings.Contains(got, "debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/kselftest[] netlinkproto/smoke[] tests/fuzz[]\n") {
 		t.Errorf("plan with -run:\n%s", got)
 	}
 
