@@ -167,6 +167,14 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 	if _, err := os.Stat("/proc/sys/net/ipv4/fib_multipath_equalize"); err == nil {
 		patched = true
 	}
+	reload := func(when string) {
+		if err := vmtest.UnloadModule("equalize"); err != nil {
+			t.Fatalf("unload %s: %v", when, err)
+		}
+		if err := vmtest.LoadModule(vmtest.ModulePath(t, "equalize"), ""); err != nil {
+			t.Fatalf("load %s: %v", when, err)
+		}
+	}
 	rounds := 4
 	if vmtest.Kernel() == "debug" {
 		rounds = 2
@@ -190,12 +198,7 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 		eqNlkit(t, tp, "er", "ip", "route", "del", "10.99.0.0/24")
 		eqNlkit(t, tp, "er", multipathArgs("fd99::/64", gw6, r%2 == 0)...)
 		if !patched {
-			if err := vmtest.UnloadModule("equalize"); err != nil {
-				t.Fatalf("unload under traffic: %v", err)
-			}
-			if err := vmtest.LoadModule(vmtest.ModulePath(t, "equalize"), ""); err != nil {
-				t.Fatalf("load under traffic: %v", err)
-			}
+			reload("under traffic")
 		}
 	}
 	cancel()
@@ -205,12 +208,7 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 	if !patched {
 		// once more with the route in place: the module learns of it from the FIB
 		// dump that registering its notifier replays, not from a route event
-		if err := vmtest.UnloadModule("equalize"); err != nil {
-			t.Fatal(err)
-		}
-		if err := vmtest.LoadModule(vmtest.ModulePath(t, "equalize"), ""); err != nil {
-			t.Fatal(err)
-		}
+		reload("with the route in place")
 	}
 	counts := eqShares(t, tp, func() { udpSend(t, tp, "es", "10.99.0.1:9000", 3000, 0) })
 	shares, dev := eqDeviation(counts)
