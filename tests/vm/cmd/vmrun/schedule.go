@@ -40,29 +40,28 @@ var spinners = []string{"/tests/fuzz"}
 // the run (tests that wait on traffic at a fixed rate). With -run, -scenarios or
 // -bench the debug kernel has two guests: its packages, and its scenarios alone.
 func plan(kernels []kernel, tests []testBin) []guest {
+	split := *flagRun == "" && !*flagScenarios && !*flagBench
 	var scen, rest, spin []testBin
 	for _, tb := range tests {
 		switch {
 		case strings.HasSuffix(tb.pkg, "/tests/scenarios"):
 			scen = append(scen, tb)
-		case slices.ContainsFunc(spinners, func(s string) bool { return strings.HasSuffix(tb.pkg, s) }):
+		case split && slices.ContainsFunc(spinners, func(s string) bool { return strings.HasSuffix(tb.pkg, s) }):
 			spin = append(spin, tb)
 		default:
 			rest = append(rest, tb)
 		}
 	}
-	split := *flagRun == "" && !*flagScenarios && !*flagBench
 	var gs, last []guest
 	for _, k := range kernels {
 		switch {
 		case k.debug && len(kernels) > 1 && len(scen) > 0 && len(rest)+len(spin) > 0:
-			if !split {
-				gs = append([]guest{{k: k, part: "tests", tests: append(slices.Clip(rest), spin...), cpus: *flagCPUs}}, gs...)
-				last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, alone: true})
-				break
-			}
 			if len(rest) > 0 {
 				gs = append([]guest{{k: k, part: "tests", tests: rest, cpus: *flagCPUs}}, gs...)
+			}
+			if !split {
+				last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, alone: true})
+				break
 			}
 			last = append(last,
 				guest{k: k, part: "scenarios", tests: withArgs(scen, "-test.skip="+hungryScenarios), cpus: *flagCPUs, quiet: true},

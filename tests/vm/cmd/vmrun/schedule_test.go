@@ -40,7 +40,7 @@ debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenario
 	defer func() { *flagRun = "" }()
 	got = show(plan(kernels, tests))
 	if !strings.Contains(got, "debug/scenarios alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/alone") ||
-		!strings.Contains(got, "debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/kselftest[] netlinkproto/smoke[] tests/fuzz[]\n") {
+		!strings.Contains(got, "debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[]\n") {
 		t.Errorf("plan with -run:\n%s", got)
 	}
 
