@@ -450,32 +450,12 @@ func TestTcPlugin(t *testing.T) {
 // queue, which its dequeue then refuses, draws HFSC's warning and DRR's deficit charge.
 func TestUnderClassfulParents(t *testing.T) {
 	vmtest.Require(t)
-	const rate = 8 * mbit
-	res := vmtest.UnderParents(t, []string{"tbf", "rate", "8mbit", "burst", "16kb", "latency", "50ms"}, []string{"ratekeeper", "rate", "8mbit"})
-	source := func(ws []string) string {
-		var s []string
-		for _, w := range ws {
-			s = append(s, strings.SplitN(w, ":", 2)[0])
-		}
-		return strings.Join(s, ",")
-	}
-	for i := 0; i+1 < len(res); i += 2 {
-		ref, got := res[i], res[i+1]
-		t.Logf("under %-4s: tbf %5.2f Mbit/s, warned by [%s], %d packets %d dropped; %s %5.2f Mbit/s, warned by [%s], %d packets %d dropped", got.Parent,
-			ref.Goodput/mbit, source(ref.Warnings), ref.Counters.Packets, ref.Counters.Drops,
-			"ratekeeper", got.Goodput/mbit, source(got.Warnings), got.Counters.Packets, got.Counters.Drops)
-		// which of the parent's sites warns first depends on bursts (tbf's burst, a
-		// pacer's none); whether the parent finds the leaf non-work-conserving does not
-		if (len(ref.Warnings) == 0) != (len(got.Warnings) == 0) {
-			t.Errorf("under %s the kernel warned about %s %q, about tbf %q", got.Parent, "ratekeeper", got.Warnings, ref.Warnings)
-		}
-		if got.Goodput > 1.05*rate {
-			t.Errorf("under %s %s let %.2f Mbit/s through at rate 8 Mbit/s", got.Parent, "ratekeeper", got.Goodput/mbit)
-		}
-		if got.Goodput < 0.5*ref.Goodput {
-			t.Errorf("under %s %s sent %.2f Mbit/s where tbf sent %.2f: it stalls", got.Parent, "ratekeeper", got.Goodput/mbit, ref.Goodput/mbit)
-		}
-	}
+	// 2 Mbit/s over 4 s, as fcm's: at 8 Mbit/s over 1.5 s the debug guest, sharing the
+	// host with two others, once offered tbf 2.60 Mbit/s (the flood short of CPU), tbf
+	// never ran out of tokens and so drew no warning, and the comparison failed on a
+	// measurement that said nothing. ratekeeper's queue is tbf's length (28 KB).
+	vmtest.CheckUnderParents(t, 2*mbit, 4*time.Second, []string{"tbf", "rate", "2mbit", "burst", "16kb", "latency", "50ms"},
+		[]string{"ratekeeper", "rate", "2mbit", "limit", "28kb"})
 }
 
 // Configuration, reads and traffic at once: tc change (rates, and the link group a

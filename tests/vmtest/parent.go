@@ -177,3 +177,47 @@ func UnderParentsFor(t *testing.T, window time.Duration, leaves ...[]string) []P
 	}
 	return res
 }
+
+// CheckUnderParents is the classful-parent test both shapers share: tbf (ref, tc words)
+// and the shaper (leaf) at the same rate (bytes/s) under each of Parents, goodput
+// measured over window. The parent must warn "non-work-conserving" about the shaper
+// when, and only when, it warns about tbf; the shaper must not leak above its rate
+// (5%) nor stall (less than half of tbf). The warning comparison holds only while
+// both leaves have a backlog, so tbf must have shaped (reached 80% of the rate): a
+// guest that cannot offer the rate fails here, saying so, instead of comparing
+// warnings that say nothing (tbf warns only when it runs out of tokens).
+func CheckUnderParents(t *testing.T, rate float64, window time.Duration, ref, leaf []string) {
+	t.Helper()
+	const mbit = 1000 * 1000 / 8
+	res := UnderParentsFor(t, window, ref, leaf)
+	source := func(ws []string) string {
+		var s []string
+		for _, w := range ws {
+			s = append(s, strings.SplitN(w, ":", 2)[0])
+		}
+		return strings.Join(s, ",")
+	}
+	kind := leaf[0]
+	for i := 0; i+1 < len(res); i += 2 {
+		r, got := res[i], res[i+1]
+		t.Logf("under %-4s: tbf %5.2f Mbit/s, warned by [%s], %d packets %d dropped; %s %5.2f Mbit/s, warned by [%s], %d packets %d dropped", got.Parent,
+			r.Goodput/mbit, source(r.Warnings), r.Counters.Packets, r.Counters.Drops,
+			kind, got.Goodput/mbit, source(got.Warnings), got.Counters.Packets, got.Counters.Drops)
+		if r.Goodput < 0.8*rate {
+			t.Errorf("under %s tbf sent %.2f Mbit/s at rate %.2f: the guest did not offer the rate, so the warnings compare nothing",
+				got.Parent, r.Goodput/mbit, rate/mbit)
+			continue
+		}
+		// which of the parent's sites warns first depends on bursts (tbf's burst, a
+		// pacer's none); whether the parent finds the leaf non-work-conserving does not
+		if (len(r.Warnings) == 0) != (len(got.Warnings) == 0) {
+			t.Errorf("under %s the kernel warned about %s %q, about tbf %q", got.Parent, kind, got.Warnings, r.Warnings)
+		}
+		if got.Goodput > 1.05*rate {
+			t.Errorf("under %s %s let %.2f Mbit/s through at rate %.2f Mbit/s", got.Parent, kind, got.Goodput/mbit, rate/mbit)
+		}
+		if got.Goodput < 0.5*r.Goodput {
+			t.Errorf("under %s %s sent %.2f Mbit/s where tbf sent %.2f: it stalls", got.Parent, kind, got.Goodput/mbit, r.Goodput/mbit)
+		}
+	}
+}
