@@ -412,9 +412,7 @@ int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *
 		cb->args[0] = idx;
 	}
 	mutex_unlock(&en->lock);
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return nlkit_dump_end(skb, err);
 }
 
 static struct genl_family equalize_family = {

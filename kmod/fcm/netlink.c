@@ -150,9 +150,7 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		cb->args[0] = idx;
 	}
 	mutex_unlock(&fcm_list_lock);
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return nlkit_dump_end(skb, err);
 }
 
 static DEFINE_MUTEX(fcm_rcv_lock);

@@ -977,9 +977,7 @@ static int fcm_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	}
 	rhashtable_walk_stop(&it);
 	rhashtable_walk_exit(&it);
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return nlkit_dump_end(skb, err);
 }
 
 static const struct fcm_receiver_ops fcm_rcv_ops = {

@@ -190,9 +190,7 @@ int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback 
 	}
 	mutex_unlock(&rk_list_lock);
 	kfree(s);
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return nlkit_dump_end(skb, err);
 }
 
 int ratekeeper_nl_set_rate_doit(struct sk_buff *skb, struct genl_info *info)

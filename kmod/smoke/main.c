@@ -299,10 +299,7 @@ int nlkit_smoke_nl_get_item_dumpit(struct sk_buff *skb, struct netlink_callback 
 		cb->args[0] = id + 1;
 	}
 	mutex_unlock(&sn->lock);
-	/* A full skb ends this round; the next call continues from args[0]. */
-	if (err == -EMSGSIZE && skb->len)
-		return skb->len;
-	return err ?: skb->len;
+	return nlkit_dump_end(skb, err);	/* a full skb: the next call goes on from args[0] */
 }
 
 static int __net_init smoke_net_init(struct net *net)

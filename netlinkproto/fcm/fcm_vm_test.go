@@ -811,3 +811,15 @@ func TestContention(t *testing.T) {
 		}
 	}
 }
+
+// A get-qdisc dump whose walk read every qdisc in its first round ends there, however
+// the list changes before the reader takes the reply (vmtest.CheckDumpEndsWithWalk;
+// ratekeeper's TestDumpEndsWithWalk says what it used to do).
+func TestDumpEndsWithWalk(t *testing.T) {
+	vmtest.Require(t)
+	b, err := fcm.EncodeOptions(fcm.Config{Rate: 10 * mbit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmtest.CheckDumpEndsWithWalk(t, fcm.FamilyName, fcm.CmdGetQdisc, "fcm", b)
+}

@@ -19,4 +19,20 @@
 	__missing;							\
 })
 
+/*
+ * nlkit_dump_end(skb, err): what a dumpit that walks a list returns once its walk
+ * stopped with @err (0: the list's end was reached). -EMSGSIZE with entries in @skb
+ * means more to come, in the next call. At the list's end it returns 0 with the
+ * entries still in @skb, so the core puts NLMSG_DONE in the same skb and the dump ends
+ * in this call: returning skb->len would ask for one more call, and a list change
+ * between the two (a qdisc added or deleted anywhere) would mark NLMSG_DONE
+ * NLM_F_DUMP_INTR although every entry came from one walk under the list's lock.
+ */
+static inline int nlkit_dump_end(struct sk_buff *skb, int err)
+{
+	if (err == -EMSGSIZE && skb->len)
+		return skb->len;
+	return err;
+}
+
 #endif /* _NLKIT_GENL_H */
