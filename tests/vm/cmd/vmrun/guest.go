@@ -143,7 +143,7 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 
 	// --verbose: the kernel's console messages reach vng.log (not the terminal)
 	args := []string{"--run", g.k.image, "--verbose", "--rwdir", res, "--memory", "2G", "--cpus", fmt.Sprint(g.cpus),
-		"--append", "init=" + filepath.Join(root, "out/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M",
+		"--append", "init=" + filepath.Join(root, "out/vm/guest-init") + " nlkit.job=" + jobPath + " log_buf_len=8M " + *flagAppend,
 		// Read-only shares that the guest init mounts with the page cache on (cache=loose):
 		// the binaries the tests exec over and over (ip, tc, nlkit, ...) then load from
 		// memory after the first time. The root filesystem vng shares has no cache, and
