@@ -53,7 +53,7 @@ func TestEqualizeKselftest(t *testing.T) {
 	if rc != 0 || strings.Contains(string(out), "[FAIL]") {
 		t.Fatalf("fib_equalize.sh exited %d", rc)
 	}
-	if n := strings.Count(string(out), "[ OK ]"); n != 25 {
-		t.Fatalf("fib_equalize.sh passed %d checks, want 25", n)
+	if n := strings.Count(string(out), "[ OK ]"); n != 28 {
+		t.Fatalf("fib_equalize.sh passed %d checks, want 28", n)
 	}
 }
