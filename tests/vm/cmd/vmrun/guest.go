@@ -157,6 +157,9 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	if !useKVM {
 		args = append(args, "--disable-kvm")
 	}
+	if *flagQemuOpts != "" {
+		args = append(args, "--qemu-opts="+*flagQemuOpts)
+	}
 	if *flagShell {
 		progress("%s: booting for a shell (modules load first; `exit` powers off)", where)
 		cmd := exec.Command("vng", args...)

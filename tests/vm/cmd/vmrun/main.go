@@ -45,6 +45,7 @@ var (
 	flagDeps      = flag.Bool("deps", false, "first install what the runner needs (tests/setup/deps.sh), timed in the time table")
 	flagOut       = flag.String("out", "out/vm", "build and result directory")
 	flagVerbose   = flag.Bool("v", false, "stream every test's output while it runs")
+	flagQemuOpts  = flag.String("qemu-opts", "", "more QEMU arguments for every guest (vng --qemu-opts, e.g. -accel tcg,thread=single)")
 	flagAppend    = flag.String("append", "", "more kernel command line for every guest (e.g. mitigations=off)")
 	flagBootWait  = flag.Duration("boot-timeout", 6*time.Minute, "longest a boot may take to reach the guest init")
 	flagTimeout   = flag.Duration("timeout", 50*time.Minute, "longest one kernel's whole run may take")
