@@ -169,59 +169,80 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		return t, nil
 	}
 	args = append(args, "--", "true") // script mode; our init runs the job instead
-	progress("%s: booting %s (%s, %d vCPU)", where, filepath.Base(g.k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM], g.cpus)
-	bootStart := time.Now()
-	cmd := exec.Command("vng", args...)
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	logName := "vng.log"
 	if g.part != "" {
 		logName = "vng-" + g.part + ".log"
 	}
-	consoleLog, _ := os.Create(filepath.Join(dir, logName))
-	cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
-	cmd.Stderr = consoleLog
-	if err := cmd.Start(); err != nil {
-		fail("vng: " + err.Error())
-		return t, fails
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done }
-	booted := false
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	var cmd *exec.Cmd
+	var consoleLog *os.File
 	var vngErr error
+	var bootStart time.Time
 	phase := g.name()
-wait:
-	for {
-		select {
-		case vngErr = <-done:
-			break wait
-		case <-tick.C:
-			if !booted {
-				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
-					booted = true
-					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
-					fmt.Fprintf(&rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
-						timings.since(phase, "boot (host wall, vng start to guest init)", bootStart).Seconds(), strings.TrimSpace(string(b)))
-				} else if time.Since(bootStart) > *flagBootWait {
+	// The emulator itself can die while the guest boots (QEMU 7.2's TCG once took a
+	// general protection fault during the debug kernel's PCI scan, make test at
+	// 727c77b): that run of the guest never reached our init, so no test ran, and the
+	// guest boots once more, saying so. A kernel that panics or BUGs on the way
+	// fails at once.
+	for attempt := 1; ; attempt++ {
+		progress("%s: booting %s (%s, %d vCPU)", where, filepath.Base(g.k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM], g.cpus)
+		bootStart = time.Now()
+		cmd = exec.Command("vng", args...)
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		consoleLog, _ = os.Create(filepath.Join(dir, logName))
+		cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
+		cmd.Stderr = consoleLog
+		if err := cmd.Start(); err != nil {
+			fail("vng: " + err.Error())
+			return t, fails
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done }
+		booted := false
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case vngErr = <-done:
+				break wait
+			case <-tick.C:
+				if !booted {
+					if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
+						booted = true
+						b, _ := os.ReadFile(filepath.Join(res, job.Booted))
+						fmt.Fprintf(&rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
+							timings.since(phase, "boot (host wall, vng start to guest init)", bootStart).Seconds(), strings.TrimSpace(string(b)))
+					} else if time.Since(bootStart) > *flagBootWait {
+						kill()
+						consoleLog.Close()
+						lg, _ := os.ReadFile(consoleLog.Name())
+						fail(fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30)))
+						return t, fails
+					}
+				}
+				if time.Since(bootStart) > *flagTimeout {
 					kill()
 					consoleLog.Close()
-					lg, _ := os.ReadFile(consoleLog.Name())
-					fail(fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30)))
+					fail(fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, g.tests)))
 					return t, fails
 				}
 			}
-			if time.Since(bootStart) > *flagTimeout {
-				kill()
-				consoleLog.Close()
-				fail(fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, g.tests)))
-				return t, fails
+		}
+		consoleLog.Close()
+		if !booted && attempt == 1 {
+			lg, _ := os.ReadFile(consoleLog.Name())
+			if !panicked.Match(lg) {
+				msg := fmt.Sprintf("the emulator exited before the guest init (vng: %v), booting again; vng log:\n%s", vngErr, tail(string(lg), 10))
+				fmt.Fprintf(&rep, "    %s\n", strings.ReplaceAll(msg, "\n", "\n    "))
+				progress("%s: %s", where, strings.SplitN(msg, ";", 2)[0])
+				_ = os.Rename(consoleLog.Name(), consoleLog.Name()+".1")
+				continue
 			}
 		}
+		break
 	}
-	consoleLog.Close()
 	verdict, err := os.ReadFile(filepath.Join(res, job.Done))
 	if err != nil {
 		lg, _ := os.ReadFile(consoleLog.Name())
