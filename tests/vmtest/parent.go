@@ -137,16 +137,10 @@ func leafQdisc(t *testing.T, tp *Topo, ns, handle string) rtnl.Qdisc {
 	return rtnl.Qdisc{}
 }
 
-// UnderParents puts each leaf (tc words: kind and options) in turn under each of Parents
-// on a veth between two fresh namespaces, floods TCP through it for a few seconds, and
-// returns the goodput and the kernel's non-work-conserving warnings about the leaf.
+// UnderParentsFor puts each leaf (tc words: kind and options) in turn under each of
+// Parents on a veth between two fresh namespaces, floods TCP through it, and returns
+// the goodput over window and the kernel's non-work-conserving warnings about the leaf.
 // Callers pass tbf at the same rate first: the in-tree shaper is the reference.
-func UnderParents(t *testing.T, leaves ...[]string) []ParentResult {
-	t.Helper()
-	return UnderParentsFor(t, 1500*time.Millisecond, leaves...)
-}
-
-// UnderParentsFor is UnderParents measuring the goodput over window.
 func UnderParentsFor(t *testing.T, window time.Duration, leaves ...[]string) []ParentResult {
 	t.Helper()
 	var res []ParentResult
