@@ -442,12 +442,8 @@ func TestTcPlugin(t *testing.T) {
 	}
 }
 
-// Under classful parents that peek at their leaves (HFSC, DRR) the shaper
-// behaves as tbf, the in-tree shaper, at the same rate in the same boot: the parent
-// warns "non-work-conserving" about it when, and only when, it warns about tbf, it does
-// not leak above its rate and it does not stall. tbf answers peek with the packet its
-// dequeue will return (qdisc_peek_dequeued); a shaper that answers with the head of its
-// queue, which its dequeue then refuses, draws HFSC's warning and DRR's deficit charge.
+// Under classful parents that peek at their leaves (HFSC, DRR) ratekeeper behaves as tbf
+// at the same rate in the same boot (vmtest.CheckUnderParents says how that is judged).
 func TestUnderClassfulParents(t *testing.T) {
 	vmtest.Require(t)
 	// 2 Mbit/s over 4 s, as fcm's: at 8 Mbit/s over 1.5 s the debug guest, sharing the

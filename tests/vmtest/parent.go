@@ -176,7 +176,9 @@ func UnderParentsFor(t *testing.T, window time.Duration, leaves ...[]string) []P
 // and the shaper (leaf) at the same rate (bytes/s) under each of Parents, goodput
 // measured over window. The parent must warn "non-work-conserving" about the shaper
 // when, and only when, it warns about tbf; the shaper must not leak above its rate
-// (5%) nor stall (less than half of tbf). The warning comparison holds only while
+// (5%) nor stall (less than half of tbf). tbf answers peek with the packet its dequeue
+// will return (qdisc_peek_dequeued); a shaper that answered with the head of its queue,
+// which its dequeue then refused, drew HFSC's warning and DRR's deficit charge. The warning comparison holds only while
 // both leaves have a backlog, so tbf must have shaped (reached 80% of the rate): a
 // guest that cannot offer the rate fails here, saying so, instead of comparing
 // warnings that say nothing (tbf warns only when it runs out of tokens).
