@@ -374,6 +374,8 @@ func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 	watchKernelLog(dir)
 	holdHookKeys(modlog)
 	ph.done("hold hook keys (nftables)")
+	settleKeys(modlog)
+	ph.done("settle once and netstamp keys")
 	failed := 0
 	if j.Kmemleak {
 		if err := kmemleak("clear"); err != nil {
