@@ -173,89 +173,44 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	if g.part != "" {
 		logName = "vng-" + g.part + ".log"
 	}
-	var cmd *exec.Cmd
-	var consoleLog *os.File
-	var vngErr error
-	var bootStart time.Time
 	phase := g.name()
 	// The emulator itself can die while the guest boots (QEMU 7.2's TCG once took a
 	// general protection fault during the debug kernel's PCI scan, make test at
 	// 727c77b): that run of the guest never reached our init, so no test ran, and the
-	// guest boots once more, saying so. A kernel that panics or BUGs on the way
-	// fails at once.
+	// guest boots once more, saying so. A kernel that splats on the way fails at once.
+	var r vngRun
 	for attempt := 1; ; attempt++ {
 		progress("%s: booting %s (%s, %d vCPU)", where, filepath.Base(g.k.image), map[bool]string{true: "KVM", false: "TCG, no KVM"}[useKVM], g.cpus)
-		bootStart = time.Now()
-		cmd = exec.Command("vng", args...)
-		cmd.Dir = "/"
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		consoleLog, _ = os.Create(filepath.Join(dir, logName))
-		cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
-		cmd.Stderr = consoleLog
-		if err := cmd.Start(); err != nil {
-			fail("vng: " + err.Error())
+		r = runVng(g, args, filepath.Join(dir, logName), res, &rep)
+		if r.failure != "" {
+			fail(r.failure)
 			return t, fails
 		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-done }
-		booted := false
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-	wait:
-		for {
-			select {
-			case vngErr = <-done:
-				break wait
-			case <-tick.C:
-				if !booted {
-					if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
-						booted = true
-						b, _ := os.ReadFile(filepath.Join(res, job.Booted))
-						fmt.Fprintf(&rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
-							timings.since(phase, "boot (host wall, vng start to guest init)", bootStart).Seconds(), strings.TrimSpace(string(b)))
-					} else if time.Since(bootStart) > *flagBootWait {
-						kill()
-						consoleLog.Close()
-						lg, _ := os.ReadFile(consoleLog.Name())
-						fail(fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30)))
-						return t, fails
-					}
-				}
-				if time.Since(bootStart) > *flagTimeout {
-					kill()
-					consoleLog.Close()
-					fail(fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, g.tests)))
-					return t, fails
-				}
-			}
+		if r.booted || attempt > 1 {
+			break
 		}
-		consoleLog.Close()
-		if !booted && attempt == 1 {
-			lg, _ := os.ReadFile(consoleLog.Name())
-			if !panicked.Match(lg) {
-				msg := fmt.Sprintf("the emulator exited before the guest init (vng: %v), booting again; vng log:\n%s", vngErr, tail(string(lg), 10))
-				fmt.Fprintf(&rep, "    %s\n", strings.ReplaceAll(msg, "\n", "\n    "))
-				progress("%s: %s", where, strings.SplitN(msg, ";", 2)[0])
-				_ = os.Rename(consoleLog.Name(), consoleLog.Name()+".1")
-				continue
-			}
+		lg, _ := os.ReadFile(r.log)
+		if splatRe.Match(lg) {
+			break
 		}
-		break
+		msg := fmt.Sprintf("the emulator exited before the guest init (vng: %v), booting again; vng log:\n%s", r.err, tail(string(lg), 10))
+		fmt.Fprintf(&rep, "    %s\n", strings.ReplaceAll(msg, "\n", "\n    "))
+		progress("%s: %s", where, strings.SplitN(msg, ";", 2)[0])
+		_ = os.Rename(r.log, r.log+".1")
 	}
 	verdict, err := os.ReadFile(filepath.Join(res, job.Done))
 	if err != nil {
-		lg, _ := os.ReadFile(consoleLog.Name())
-		fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", vngErr, tail(string(lg), 80)))
+		lg, _ := os.ReadFile(r.log)
+		fail(fmt.Sprintf("guest did not finish its job (vng: %v); vng log:\n%s", r.err, tail(string(lg), 80)))
 		return t, fails
 	}
-	fmt.Fprintf(&rep, "    guest done in %s (%s)\n", time.Since(bootStart).Round(time.Second), strings.TrimSpace(string(verdict)))
+	fmt.Fprintf(&rep, "    guest done in %s (%s)\n", time.Since(r.start).Round(time.Second), strings.TrimSpace(string(verdict)))
 	guestPhases(phase, res)
 	var hostCPU time.Duration
-	if ps := cmd.ProcessState; ps != nil { // vng's and its reaped children's (qemu's) user+sys
+	if ps := r.state; ps != nil { // vng's and its reaped children's (qemu's) user+sys
 		hostCPU = ps.UserTime() + ps.SystemTime()
 	}
-	timings.addCPU(phase, "guest total (host wall, vng start to exit)", time.Since(bootStart), hostCPU)
+	timings.addCPU(phase, "guest total (host wall, vng start to exit)", time.Since(r.start), hostCPU)
 
 	// modules
 	ml, _ := os.ReadFile(filepath.Join(res, job.ModulesLog))
@@ -325,6 +280,65 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		}
 	}
 	return t, fails
+}
+
+// vngRun is one run of vng for a guest.
+type vngRun struct {
+	start   time.Time
+	log     string           // the console log's path
+	state   *os.ProcessState // vng's, once it exited
+	err     error            // vng's exit
+	booted  bool             // the guest init started
+	failure string           // why the run was cut short (vng did not start, a timeout)
+}
+
+// runVng boots g once with vng's args, the console to logPath and the terminal, until
+// vng exits. When the guest init starts it notes the boot in rep; past the boot timeout
+// or the run timeout it kills the guest and says why in failure.
+func runVng(g guest, args []string, logPath, res string, rep *strings.Builder) vngRun {
+	r := vngRun{start: time.Now(), log: logPath}
+	cmd := exec.Command("vng", args...)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	consoleLog, _ := os.Create(logPath)
+	defer consoleLog.Close()
+	cmd.Stdout = io.MultiWriter(prefixWriter("    ["+g.name()+"] "), consoleLog)
+	cmd.Stderr = consoleLog
+	if err := cmd.Start(); err != nil {
+		r.failure = "vng: " + err.Error()
+		return r
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); r.err = <-done }
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case r.err = <-done:
+			r.state = cmd.ProcessState
+			return r
+		case <-tick.C:
+			if !r.booted {
+				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
+					r.booted = true
+					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
+					fmt.Fprintf(rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
+						timings.since(g.name(), "boot (host wall, vng start to guest init)", r.start).Seconds(), strings.TrimSpace(string(b)))
+				} else if time.Since(r.start) > *flagBootWait {
+					kill()
+					lg, _ := os.ReadFile(logPath)
+					r.failure = fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30))
+					return r
+				}
+			}
+			if time.Since(r.start) > *flagTimeout {
+				kill()
+				r.failure = fmt.Sprintf("run exceeded %s and was killed\n%s", *flagTimeout, hangReport(res, g.tests))
+				return r
+			}
+		}
+	}
 }
 
 var splatRe = regexp.MustCompile(`WARNING:|BUG:|KASAN|UBSAN:|Call Trace:|kernel BUG at|general protection fault|Oops|possible circular locking|suspicious RCU usage|INFO: task .* blocked|refcount_t:|kmemleak: .*new suspected|Kernel panic|list_add corruption|list_del corruption`)

@@ -193,9 +193,6 @@ func run(dir string, env []string, name string, args ...string) ([]byte, error) 
 	return buf.Bytes(), nil
 }
 
-// panicked matches a console log in which the guest kernel itself failed.
-var panicked = regexp.MustCompile(`Kernel panic|BUG:|Oops|general protection fault|KASAN:`)
-
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
