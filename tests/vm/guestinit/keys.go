@@ -45,9 +45,7 @@ func settleKeys(modlog *os.File) {
 }
 
 func settleOnceKeys() error {
-	if err := loopbackUp(); err != nil {
-		return fmt.Errorf("lo up: %w", err)
-	}
+	// lo is up already (setup's linkUp)
 	for _, a := range []string{"127.0.0.1", "::1"} {
 		if err := tcpRoundTrip(a); err != nil {
 			return err
@@ -58,24 +56,6 @@ func settleOnceKeys() error {
 	}
 	time.Sleep(300 * time.Millisecond) // the once keys are disabled by work items
 	return nil
-}
-
-// loopbackUp sets lo up (SIOCSIFFLAGS), as the job's netns has it down.
-func loopbackUp() error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq("lo")
-	if err != nil {
-		return err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return err
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
-	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
 func tcpRoundTrip(addr string) error {
