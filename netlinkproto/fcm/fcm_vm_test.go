@@ -817,5 +817,5 @@ func TestDumpEndsWithWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vmtest.CheckDumpEndsWithWalk(t, fcm.FamilyName, fcm.CmdGetQdisc, "fcm", b)
+	vmtest.CheckDumpEndsWithWalk(t, fcm.Family, fcm.CmdGetQdisc, "fcm", b)
 }

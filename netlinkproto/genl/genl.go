@@ -196,17 +196,9 @@ func (c *Conn) Do(op string, cmd uint8, attrs []byte) ([]genetlink.Message, erro
 // while it was read) is started again, DumpRetries times at most.
 func (c *Conn) Dump(op string, cmd uint8, attrs []byte) ([]genetlink.Message, error) {
 	for try := 0; ; try++ {
-		msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.fam.ABI}, Data: attrs}
-		req, err := c.c.Send(msg, c.kernel.ID, netlink.Request|netlink.Dump)
+		out, interrupted, err := c.DumpOnce(op, cmd, attrs, nil)
 		if err != nil {
-			return nil, wrap(c.fam.Name, op, err)
-		}
-		// Read the raw datagrams ourselves: mdlayher/netlink drops the NLMSG_DONE
-		// message, and the kernel may mark only that one NLM_F_DUMP_INTR (when the
-		// table changed and the last round had nothing left to send).
-		out, interrupted, err := c.receiveDump(req.Header.Sequence)
-		if err != nil {
-			return nil, wrap(c.fam.Name, op, err)
+			return nil, err
 		}
 		if !interrupted {
 			return out, nil
@@ -216,6 +208,30 @@ func (c *Conn) Dump(op string, cmd uint8, attrs []byte) ([]genetlink.Message, er
 				Message: fmt.Sprintf("dump interrupted by concurrent changes %d times in a row", try+1)}
 		}
 	}
+}
+
+// DumpOnce sends one dump request, runs between (if not nil) before it reads any of
+// the reply, then reads the reply up to NLMSG_DONE and says whether the kernel marked
+// it interrupted (NLM_F_DUMP_INTR on any message, NLMSG_DONE included). It does not
+// retry. The kernel fills a dump's first skb while the request is sent and each
+// further one as the reader drains the socket, so between runs after the first.
+func (c *Conn) DumpOnce(op string, cmd uint8, attrs []byte, between func()) ([]genetlink.Message, bool, error) {
+	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: c.fam.ABI}, Data: attrs}
+	req, err := c.c.Send(msg, c.kernel.ID, netlink.Request|netlink.Dump)
+	if err != nil {
+		return nil, false, wrap(c.fam.Name, op, err)
+	}
+	if between != nil {
+		between()
+	}
+	// Read the raw datagrams ourselves: mdlayher/netlink drops the NLMSG_DONE
+	// message, and the kernel may mark only that one NLM_F_DUMP_INTR (when the
+	// table changed and the last round had nothing left to send).
+	out, interrupted, err := c.receiveDump(req.Header.Sequence)
+	if err != nil {
+		return nil, false, wrap(c.fam.Name, op, err)
+	}
+	return out, interrupted, nil
 }
 
 // DumpDecode dumps op and decodes each entry with decode. Entries that cannot be

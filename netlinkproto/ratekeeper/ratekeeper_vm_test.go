@@ -874,5 +874,5 @@ func TestRootGraftUnderReaders(t *testing.T) {
 // times in a row".
 func TestDumpEndsWithWalk(t *testing.T) {
 	vmtest.Require(t)
-	vmtest.CheckDumpEndsWithWalk(t, rk.FamilyName, rk.CmdGetQdisc, "ratekeeper", opts(t, rk.Config{Rate: 10 * mbit}))
+	vmtest.CheckDumpEndsWithWalk(t, rk.Family, rk.CmdGetQdisc, "ratekeeper", opts(t, rk.Config{Rate: 10 * mbit}))
 }
