@@ -219,6 +219,14 @@ func maxShare(counts []uint64) float64 {
 // fast as the socket goes).
 func udpSend(t *testing.T, tp *vmtest.Topo, ns, addr string, n, pps int) {
 	t.Helper()
+	udpSendCounted(t, tp, ns, addr, n, pps, nil)
+}
+
+// udpSendCounted is udpSend that adds one to written after each datagram's write has
+// returned (nil: no count). Catching up after a late wake-up, the sender writes
+// faster than pps, so written tells how many left in a time window, not pps.
+func udpSendCounted(t *testing.T, tp *vmtest.Topo, ns, addr string, n, pps int, written *atomic.Int64) {
+	t.Helper()
 	tp.Must(ns, func() error {
 		c, err := net.Dial("udp", addr)
 		if err != nil {
@@ -232,6 +240,9 @@ func udpSend(t *testing.T, tp *vmtest.Topo, ns, addr string, n, pps int) {
 			if _, err := c.Write(b); err != nil && !isRefused(err) {
 				return err
 			}
+			if written != nil {
+				written.Add(1)
+			}
 			if pps > 0 {
 				if d := time.Duration(i+1)*time.Second/time.Duration(pps) - time.Since(start); d > 0 {
 					time.Sleep(d)
@@ -244,15 +255,31 @@ func udpSend(t *testing.T, tp *vmtest.Topo, ns, addr string, n, pps int) {
 
 func isRefused(err error) bool { return strings.Contains(err.Error(), "connection refused") }
 
-// udpSink counts the datagrams arriving at addr in ns.
+// udpSink counts the datagrams arriving at addr in ns and records their sequence
+// numbers.
 type udpSink struct {
 	c    net.PacketConn
 	n    atomic.Int64
 	done chan struct{}
+	mu   sync.Mutex
+	seen map[uint32]bool
+}
+
+// missing returns the sequence numbers below n that have not arrived, in order.
+func (s *udpSink) missing(n int) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var m []int
+	for i := 0; i < n; i++ {
+		if !s.seen[uint32(i)] {
+			m = append(m, i)
+		}
+	}
+	return m
 }
 
 func newUDPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *udpSink {
-	s := &udpSink{done: make(chan struct{})}
+	s := &udpSink{done: make(chan struct{}), seen: map[uint32]bool{}}
 	tp.Must(ns, func() error {
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
@@ -278,8 +305,14 @@ func newUDPSink(t *testing.T, tp *vmtest.Topo, ns, addr string) *udpSink {
 		defer close(s.done)
 		b := make([]byte, 2048)
 		for {
-			if _, _, err := s.c.ReadFrom(b); err != nil {
+			n, _, err := s.c.ReadFrom(b)
+			if err != nil {
 				return
+			}
+			if n >= 4 {
+				s.mu.Lock()
+				s.seen[binary.BigEndian.Uint32(b)] = true
+				s.mu.Unlock()
 			}
 			s.n.Add(1)
 		}
@@ -490,9 +523,10 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }, true)...)
 	sink := newUDPSink(t, tp, "ed", "10.99.0.1:9100")
 	const pps, secs = 2000, 4
-	// packets on their way between er's routing decision and the sink's socket (a
-	// veth hop and a backlog): at most 2 ms of the flow
+	// datagrams whose write returned before the down began but that may not have
+	// passed er's routing yet (a veth hop and a backlog): at most 2 ms of the flow
 	const inflight = pps * 2 / 1000
+	var written atomic.Int64
 	rcvbufErrs := udpRcvbufErrors(t, tp, "ed")
 	rt, err := rtnl.Dial(tp.FD("er"))
 	if err != nil {
@@ -507,6 +541,7 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	before := txPackets(t, tp, "er", devs...)
 	var pre, post []uint64
 	var took time.Duration
+	var wBefore, wAfter int64
 	var downErr error
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -514,12 +549,14 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 		defer wg.Done()
 		time.Sleep(secs * time.Second / 2)
 		pre = txPackets(t, tp, "er", devs...)
+		wBefore = written.Load()
 		t0 := time.Now()
 		downErr = rt.SetDown(p3.Index)
 		took = time.Since(t0)
+		wAfter = written.Load()
 		post = txPackets(t, tp, "er", devs...)
 	}()
-	udpSend(t, tp, "es", "10.99.0.1:9100", pps*secs, pps)
+	udpSendCounted(t, tp, "es", "10.99.0.1:9100", pps*secs, pps, &written)
 	wg.Wait()
 	if downErr != nil {
 		t.Fatal(downErr)
@@ -538,13 +575,17 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	first := []uint64{pre[0] - before[0], pre[1] - before[1], pre[2] - before[2]}
 	second := []uint64{after[0] - post[0], after[1] - post[1], after[2] - post[2]}
 	s1, dev1 := eqDeviation(first)
-	bound := int64(math.Ceil(took.Seconds()*pps)) + inflight
+	// A datagram can be lost only if er routed it to p3 while p3 went down: its write
+	// returned at most inflight datagrams before the down began, and began before the
+	// down's ack (#wAfter may have been in the middle of its write then).
+	lo, hi := max(wBefore-inflight, 0), wAfter
+	lost := sink.missing(int(sent))
 	t.Logf("before p3 down: p1 %d p2 %d p3 %d (shares %.3f %.3f %.3f, ±%.2f pt)", first[0], first[1], first[2], s1[0], s1[1], s1[2], 100*dev1)
-	t.Logf("taking p3 down took %v (RTM_NEWLINK to its ack): %d packets of the flow meanwhile, %d more on their way",
-		took.Round(time.Microsecond), bound-inflight, inflight)
+	t.Logf("taking p3 down took %v (RTM_NEWLINK to its ack); the sender wrote %d datagrams meanwhile, from #%d (%.1f at %d/s)",
+		took.Round(time.Microsecond), wAfter-wBefore, wBefore, took.Seconds()*pps, pps)
 	t.Logf("after p3 down:  p1 %d p2 %d p3 %d", second[0], second[1], second[2])
-	t.Logf("sent %d, received %d, lost %d; the sink's socket dropped %d (UDP RcvbufErrors in ed)",
-		sent, got, sent-got, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
+	t.Logf("sent %d, received %d, lost %d: %v; the sink's socket dropped %d (UDP RcvbufErrors in ed)",
+		sent, got, len(lost), lost, udpRcvbufErrors(t, tp, "ed")-rcvbufErrs)
 	if dev1 > 0.02 {
 		t.Errorf("before the failure the shares were not 1:1:2")
 	}
@@ -554,7 +595,12 @@ func TestScenarioEqualizeNexthopDown(t *testing.T) {
 	if tot := second[0] + second[1]; tot == 0 || math.Abs(float64(second[0])/float64(tot)-0.5) > 0.02 {
 		t.Errorf("after the failure p1 and p2 did not share 1:1: %d and %d", second[0], second[1])
 	}
-	if sent-got > bound {
-		t.Errorf("lost %d packets, more than the %d that arrived or were on their way while p3 went down", sent-got, bound)
+	for _, i := range lost {
+		if int64(i) < lo || int64(i) > hi {
+			t.Errorf("lost #%d, outside #%d-#%d (written while p3 went down, or at most %d before)", i, lo, hi, inflight)
+		}
+	}
+	if int64(len(lost)) != sent-got {
+		t.Errorf("the sink counted %d datagrams but %d distinct sequence numbers", got, sent-int64(len(lost)))
 	}
 }
