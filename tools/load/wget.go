@@ -163,7 +163,7 @@ func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
 					cl.ports, cl.next = ports[core], &next
 				}
 				defer cl.close()
-				for ctx.Err() == nil {
+				for !ended(ctx) {
 					if cfg.Requests > 0 && issued.Add(1) > uint64(cfg.Requests) {
 						return
 					}
@@ -171,7 +171,7 @@ func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
 					n, err := cl.get(ctx)
 					lat := time.Since(t0)
 					if err != nil {
-						if ctx.Err() != nil {
+						if ended(ctx) {
 							return
 						}
 						errs.Add(1)
@@ -220,6 +220,17 @@ func (c *client) close() {
 		c.conn.Close()
 		c.conn = nil
 	}
+}
+
+// ended tells whether the run is over: its context is done or its deadline has
+// passed. A dial bounded by the deadline fails with "i/o timeout" as the deadline
+// passes, and can return before the context's timer has set Err.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 func (c *client) dial(ctx context.Context) error {
