@@ -621,3 +621,180 @@ func TestOptionForms(t *testing.T) {
 		t.Errorf("a receiver must ignore another experiment's ExID")
 	}
 }
+
+// Issue 14, defect 8: under the largest price a peer can send (65535) and weight 1,
+// the law's step tau * MSS * u is far below -2^63 at a few hundred Mbit/s (u about
+// -1.4e12 at 215 Mbit/s with a 65491-byte MSS and tau 100). The old law multiplied
+// unclamped in s64: between about 215 and 430 Mbit/s the product wrapped positive and
+// the window jumped to the kernel's instead of falling to one MSS. A raw sender in
+// another netns sends 60000-byte segments of a real connection's 4-tuple, each priced
+// 65535, at a rate ramped from 150 to 480 Mbit/s over 3 s, over a veth with a
+// 65535-byte MTU; an nftables rule after the receiver's hook drops them before TCP
+// (only the receiver's accounting sees them). No timestamps: the law's rounds are
+// 100 ms. From the first round under the law on, the window must be one MSS in every
+// sample (every 20 ms), and the rates the receiver measured must have crossed the
+// band where the product wrapped.
+func TestReceiverLawAtLargestPrice(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "fla", "flb")
+	tp.IP("", "link add eth0 netns fla type veth peer name eth0 netns flb")
+	tp.IP("fla", "link set lo up", "link set eth0 mtu 65535 up", "addr add 10.0.9.1/24 dev eth0")
+	tp.IP("flb", "link set lo up", "link set eth0 mtu 65535 up", "addr add 10.0.9.2/24 dev eth0")
+	tp.Sysctl("fla", "net/ipv4/tcp_timestamps", "0")
+	nft := exec.Command("ip", "netns", "exec", "flb", "nft", "-f", "-")
+	nft.Stdin = strings.NewReader("table ip raw8 {\n chain in {\n  type filter hook input priority 400; policy accept;\n  ip dscp ef drop\n }\n}\n")
+	if out, err := nft.CombinedOutput(); err != nil {
+		t.Fatalf("nft: %v\n%s", err, out)
+	}
+	c := receiverClient(t, tp, "flb")
+	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), Weight: u32p(1), Tau: u32p(100)}); err != nil {
+		t.Fatal(err)
+	}
+	sink := tp.NewSink("flb", "10.0.9.2:5009")
+	defer sink.Close()
+	var cn net.Conn
+	tp.Must("fla", func() (err error) {
+		if cn, err = net.DialTimeout("tcp", "10.0.9.2:5009", 10*time.Second); err != nil {
+			return err
+		}
+		_, err = cn.Write(make([]byte, 1000))
+		return err
+	})
+	defer cn.Close()
+	find := func() (fcm.Conn, bool) {
+		cs, err := c.Conns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range cs {
+			if x.Local.Port() == 5009 {
+				return x, true
+			}
+		}
+		return fcm.Conn{}, false
+	}
+	var entry fcm.Conn
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var ok bool
+		if entry, ok = find(); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no receiver entry for the connection")
+		}
+	}
+	t.Logf("the connection's entry: %+v", entry)
+
+	// one segment, sent again and again: only the receiver's byte count matters
+	src, dst := netip.MustParseAddr("10.0.9.1"), netip.MustParseAddr("10.0.9.2")
+	const payload = 60000
+	tcp := make([]byte, 24+payload)
+	binary.BigEndian.PutUint16(tcp[0:], uint16(cn.LocalAddr().(*net.TCPAddr).Port))
+	binary.BigEndian.PutUint16(tcp[2:], 5009)
+	binary.BigEndian.PutUint32(tcp[4:], 1)
+	tcp[12], tcp[13] = 6<<4, 0x10
+	binary.BigEndian.PutUint16(tcp[14:], 1000)
+	copy(tcp[20:], []byte{fcm.OptionKind, 4, 0xff, 0xff})
+	binary.BigEndian.PutUint16(tcp[16:], vmtest.TCPChecksum(src, dst, tcp))
+	ip := make([]byte, 20, 20+len(tcp))
+	ip[0], ip[1] = 0x45, 0xb8 // DSCP EF: the nftables rule's mark
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(tcp)))
+	binary.BigEndian.PutUint16(ip[6:], 0x4000)
+	ip[8], ip[9] = 64, 6
+	copy(ip[12:], src.AsSlice())
+	copy(ip[16:], dst.AsSlice())
+	pkt := append(ip, tcp...)
+
+	const ramp, from, to = 3 * time.Second, 150e6, 480e6 // bit/s
+	var sent int64
+	sendErr := make(chan error, 1)
+	go func() {
+		sendErr <- tp.Do("fla", func() error {
+			fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_RAW, syscall.IPPROTO_RAW)
+			if err != nil {
+				return err
+			}
+			defer syscall.Close(fd)
+			to4 := &syscall.SockaddrInet4{Addr: dst.As4()}
+			start := time.Now()
+			for el := time.Duration(0); el < ramp; el = time.Since(start) {
+				s := el.Seconds()
+				due := int64((from*s + (to-from)*s*s/(2*ramp.Seconds())) / 8)
+				for ; sent+payload <= due; sent += payload {
+					if err := syscall.Sendto(fd, pkt, 0, to4); err != nil {
+						return fmt.Errorf("send: %w", err)
+					}
+				}
+				time.Sleep(500 * time.Microsecond)
+			}
+			return nil
+		})
+	}()
+	type sample struct {
+		at time.Duration
+		c  fcm.Conn
+	}
+	var samples []sample
+	start := time.Now()
+	for done := false; !done; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-sendErr:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done = true
+		default:
+		}
+		if x, ok := find(); ok {
+			samples = append(samples, sample{time.Since(start), x})
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("raw sender: %d MB in %v, %.0f Mbit/s on average (the ramp's average: %.0f)", sent>>20, elapsed.Round(time.Millisecond),
+		float64(sent)*8/elapsed.Seconds()/1e6, (from+to)/2/1e6)
+
+	// the rounds under the law: from the first sample in steady whose window is no
+	// longer the one the connection entered steady with (the round's bytes)
+	var entryWin uint32
+	law, inBand, underLaw := -1, 0, 0
+	var rates []string
+	var bad []sample
+	for i, s := range samples {
+		if s.c.State != fcm.ConnStateSteady {
+			continue
+		}
+		if entryWin == 0 {
+			entryWin = s.c.Window
+		}
+		if law < 0 && s.c.Window != entryWin {
+			law = i
+		}
+		if law >= 0 {
+			underLaw++
+			mbit := float64(s.c.Rate) * 8 / 1e6
+			if i == law || samples[i-1].c.Rate != s.c.Rate {
+				rates = append(rates, fmt.Sprintf("%.0f", mbit))
+			}
+			if mbit >= 225 && mbit <= 420 {
+				inBand++
+			}
+			if s.c.Window != s.c.MSS || s.c.Price != 65535 {
+				bad = append(bad, s)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		mbit := func(s sample) float64 { return float64(s.c.Rate) * 8 / 1e6 }
+		f, l := bad[0], bad[len(bad)-1]
+		t.Errorf("%d of the %d samples under the law had a window other than one MSS (%d) or a price other than 65535: from %v (rate %.0f Mbit/s, window %d, price %d) to %v (rate %.0f Mbit/s, window %d, price %d)",
+			len(bad), underLaw, f.c.MSS, f.at.Round(time.Millisecond), mbit(f), f.c.Window, f.c.Price, l.at.Round(time.Millisecond), mbit(l), l.c.Window, l.c.Price)
+	}
+	t.Logf("%d samples; steady, entered with window %d; under the law from sample %d on; rates measured there (Mbit/s): %s",
+		len(samples), entryWin, law, strings.Join(rates, " "))
+	if law < 0 {
+		t.Fatal("the connection never came under the law")
+	}
+	if inBand == 0 {
+		t.Errorf("no sample under the law at 225-420 Mbit/s, where the old law's product wrapped: the test did not reach its operating point")
+	}
+}
