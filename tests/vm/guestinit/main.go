@@ -368,6 +368,16 @@ func busyCPU() float64 {
 	return busy / 100
 }
 
+// waitGate waits until the host has created the file (see job.Job.Gate).
+func waitGate(path string) {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 	modlog, _ := os.Create(filepath.Join(dir, job.ModulesLog))
 	defer modlog.Close()
@@ -395,6 +405,10 @@ func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 		loaded = append(loaded, moduleName(m))
 	}
 	ph.done("load modules")
+	if j.Gate != "" {
+		waitGate(j.Gate)
+		ph.done("wait for the host's go (gate)")
+	}
 	if j.Shell {
 		logf("modules loaded: %s; starting a shell (exit to power off)", strings.Join(loaded, " "))
 		shell()

@@ -21,6 +21,10 @@ type Job struct {
 	Kmemleak bool              `json:"kmemleak"` // check kmemleak after the modules are unloaded
 	Shell    bool              `json:"shell"`    // interactive shell on the console instead of tests
 	Timeout  int               `json:"timeout"`  // per-binary timeout, seconds
+	// Gate, if set, is a file the guest waits for once its modules are loaded, before
+	// its first test: the host boots a guest that needs the CPU to itself while the
+	// last guests before it finish, and creates the file when they have.
+	Gate string `json:"gate,omitempty"`
 }
 
 // Test is one Go test binary built on the host with `go test -c`.

@@ -27,6 +27,9 @@ type guest struct {
 	cpus  int
 	alone bool // no other guest runs beside it (see plan)
 	quiet bool // starts when at most one other guest runs; nothing starts beside it
+	// release, if set, is closed by runGuests when the guest may start its tests: the
+	// guest boots before that and waits (job.Job.Gate, a file in its results)
+	release <-chan struct{}
 }
 
 func (g guest) name() string {
@@ -131,6 +134,13 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	j := job.Job{Kernel: g.k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: run,
 		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Kmemleak: g.k.debug, Shell: *flagShell,
 		Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
+	if g.release != nil {
+		j.Gate = filepath.Join(res, "gate")
+		go func() {
+			<-g.release
+			_ = os.WriteFile(j.Gate, nil, 0o644)
+		}()
+	}
 	for _, tb := range g.tests {
 		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir, Args: tb.args})
 	}

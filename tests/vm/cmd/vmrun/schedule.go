@@ -84,38 +84,82 @@ func withArgs(tbs []testBin, args ...string) []testBin {
 	return out
 }
 
-// runGuests runs the guests in order, up to -jobs at a time. A quiet guest starts when
-// at most one other runs; an alone guest when no other runs; nothing starts beside
-// either.
+// tolerance is how many other guests may run beside g while it runs its tests.
+func tolerance(g guest) int {
+	switch {
+	case g.alone:
+		return 0
+	case g.quiet:
+		return 1
+	}
+	return max(*flagJobs, 1) - 1
+}
+
+var runGuestFn = runGuest // tests replace it
+
+// runGuests runs the guests in order, up to -jobs at a time, so that no guest running
+// its tests has more guests beside it than its tolerance: a quiet guest one, an alone
+// guest none. A quiet or alone guest is gated: it boots (half a minute on the debug
+// kernel, and its modules load) while one guest more than its tolerance still runs,
+// then waits for the host's go until the others have finished.
 func runGuests(gs []guest, out string, useKVM bool) (tally, []string) {
 	var mu sync.Mutex
 	cond := sync.NewCond(&mu)
-	running, exclusive := 0, false
+	running := map[*guest]bool{} // booted and not finished
+	// fits tells whether g may boot: -jobs at most, no running guest beyond its
+	// tolerance with g beside it, and g itself within its own (plus one while it
+	// waits at the gate)
+	fits := func(g guest, gated bool) bool {
+		n := len(running)
+		limit := tolerance(g)
+		if gated {
+			limit++
+		}
+		if n >= max(*flagJobs, 1) || n > limit {
+			return false
+		}
+		for r := range running {
+			if n > tolerance(*r) {
+				return false
+			}
+		}
+		return true
+	}
 	var total tally
 	var failures []string
 	var wg sync.WaitGroup
-	for _, g := range gs {
+	for i := range gs {
+		g := &gs[i]
+		gated := g.alone || g.quiet
 		mu.Lock()
-		for running >= max(*flagJobs, 1) || exclusive || (g.alone && running > 0) || (g.quiet && running > 1) {
+		for !fits(*g, gated) {
 			cond.Wait()
 		}
-		running++
-		exclusive = g.alone || g.quiet
+		running[g] = true
+		if gated {
+			release := make(chan struct{})
+			g.release = release
+			go func() {
+				mu.Lock()
+				for running[g] && len(running)-1 > tolerance(*g) {
+					cond.Wait()
+				}
+				mu.Unlock()
+				close(release) // (a guest that ended before its go never reads it)
+			}()
+		}
 		mu.Unlock()
 		wg.Add(1)
-		go func(g guest) {
+		go func() {
 			defer wg.Done()
-			t, f := runGuest(g, out, useKVM)
+			t, f := runGuestFn(*g, out, useKVM)
 			mu.Lock()
 			total.add(t)
 			failures = append(failures, f...)
-			running--
-			if g.alone || g.quiet {
-				exclusive = false
-			}
+			delete(running, g)
 			cond.Broadcast()
 			mu.Unlock()
-		}(g)
+		}()
 	}
 	wg.Wait()
 	return total, failures

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPlan(t *testing.T) {
@@ -48,5 +49,68 @@ debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenario
 	got = show(plan(kernels[2:], tests))
 	if want := "debug alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]\n"; got != want {
 		t.Errorf("plan for the debug kernel alone:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// runGuests for make test's plan: the quiet guest boots when the first stock kernel
+// ends and starts its tests when the second has; the alone guest boots when only the
+// quiet one runs and starts its tests when that has ended.
+func TestRunGuestsGates(t *testing.T) {
+	events := make(chan string, 100)
+	done := map[string]chan struct{}{}
+	names := []string{"debug/tests", "6.1", "6.12", "debug/scenarios", "debug/alone"}
+	for _, n := range names {
+		done[n] = make(chan struct{})
+	}
+	runGuestFn = func(g guest, out string, useKVM bool) (tally, []string) {
+		events <- "boot " + g.name()
+		if g.release != nil {
+			<-g.release
+			events <- "go " + g.name()
+		}
+		<-done[g.name()]
+		return tally{passed: 1}, nil
+	}
+	defer func() { runGuestFn = runGuest }()
+	gs := []guest{{k: kernel{name: "debug"}, part: "tests"}, {k: kernel{name: "6.1"}}, {k: kernel{name: "6.12"}},
+		{k: kernel{name: "debug"}, part: "scenarios", quiet: true}, {k: kernel{name: "debug"}, part: "alone", alone: true}}
+	result := make(chan tally)
+	go func() { tl, _ := runGuests(gs, t.TempDir(), false); result <- tl }()
+
+	// expect reads the events that follow, in any order, and then nothing for a while
+	expect := func(step string, want ...string) {
+		t.Helper()
+		got := map[string]bool{}
+		for range want {
+			select {
+			case e := <-events:
+				got[e] = true
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: got %v, want %v", step, got, want)
+			}
+		}
+		for _, w := range want {
+			if !got[w] {
+				t.Fatalf("%s: got %v, want %v", step, got, want)
+			}
+		}
+		select {
+		case e := <-events:
+			t.Fatalf("%s: %q too early", step, e)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	expect("start", "boot debug/tests", "boot 6.1", "boot 6.12")
+	close(done["6.12"])
+	expect("6.12 ended", "boot debug/scenarios")
+	close(done["6.1"])
+	expect("6.1 ended", "go debug/scenarios")
+	close(done["debug/tests"])
+	expect("debug/tests ended", "boot debug/alone")
+	close(done["debug/scenarios"])
+	expect("debug/scenarios ended", "go debug/alone")
+	close(done["debug/alone"])
+	if tl := <-result; tl.passed != 5 {
+		t.Errorf("tally %+v", tl)
 	}
 }
