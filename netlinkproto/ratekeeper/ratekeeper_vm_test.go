@@ -876,3 +876,90 @@ func TestDumpEndsWithWalk(t *testing.T) {
 	vmtest.Require(t)
 	vmtest.CheckDumpEndsWithWalk(t, rk.Family, rk.CmdGetQdisc, "ratekeeper", opts(t, rk.Config{Rate: 10 * mbit}))
 }
+
+// Issue 14, defect 3: a reader (genl get, tc -s qdisc show) read the clock before it
+// took the qdisc's lock. An enqueue holding the lock meanwhile could start a new
+// measurement interval later than that reading; the reader's roll then saw its time
+// before the interval's start, elapsed wrapped to about 2^64 ns, and the measured rate
+// became that of 2^64 ns (0) and severity fell to 0. The window is wide when enqueues
+// hold the lock long: here ratekeeper is the leaf of a prio root whose 400 u32 filters
+// (none matches) run under the root lock for every packet, a UDP flow sends 500
+// datagrams/s through it, and a reader asks for the qdisc over genl as fast as it can
+// for 3 s. Every reply must show the flow's rate: a measured rate of 0 (which the
+// fixed qdisc reports only after 64 idle intervals, 320 ms with no packet) is the
+// defect.
+func TestReadsWhileEnqueueHoldsTheLock(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkla", "rklb")
+	rc, c := dialNS(t, tp, "rkla")
+	l, err := rc.LinkByName("a0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := vmtest.TC(t, "rkla", "qdisc", "add", "dev", "a0", "root", "handle", "1:", "prio", "bands", "2",
+		"priomap", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0"); err != nil {
+		t.Fatalf("tc: %v\n%s", err, out)
+	}
+	if err := rc.AddQdisc(l.Index, 0x100000, 0x10001, "ratekeeper",
+		opts(t, rk.Config{Rate: 100 * mbit, MinRate: 10 * mbit, MaxRate: 100 * mbit, Interval: 5 * time.Millisecond}), rtnl.Create); err != nil {
+		t.Fatal(err)
+	}
+	var filters strings.Builder
+	for i := 0; i < 400; i++ {
+		fmt.Fprintf(&filters, "filter add dev a0 parent 1: protocol ip prio 1 u32 match ip dst 10.99.%d.%d/32 flowid 1:2\n", i/200, i%200+1)
+	}
+	batch := exec.Command("tc", "-n", "rkla", "-b", "-")
+	batch.Stdin = strings.NewReader(filters.String())
+	if out, err := batch.CombinedOutput(); err != nil {
+		t.Fatalf("tc -b: %v\n%s", err, out)
+	}
+	got := udpCounter(t, tp, "rklb", "10.9.0.2:9")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sent := make(chan int64, 1)
+	go func() {
+		var n int64
+		tp.Do("rkla", func() error {
+			cn, err := net.Dial("udp4", "10.9.0.2:9")
+			if err != nil {
+				return err
+			}
+			defer cn.Close()
+			b := make([]byte, 1000)
+			start := time.Now()
+			for ; ctx.Err() == nil; n++ {
+				cn.Write(b)
+				if d := time.Duration(n+1)*2*time.Millisecond - time.Since(start); d > 0 {
+					time.Sleep(d)
+				}
+			}
+			return nil
+		})
+		sent <- n
+	}()
+	time.Sleep(500 * time.Millisecond) // the first intervals
+	reads, zero := 0, 0
+	var first rk.Qdisc
+	for start := time.Now(); time.Since(start) < 3*time.Second; reads++ {
+		q, err := c.Qdisc(uint32(l.Index), 0x100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Measured == 0 {
+			if zero == 0 {
+				first = q
+			}
+			zero++
+		}
+	}
+	cancel()
+	q, _ := c.Qdisc(uint32(l.Index), 0x100000)
+	t.Logf("%d reads in 3 s; %d datagrams sent, %d arrived; measured %.2f Mbit/s at the end (%d packets through the leaf)",
+		reads, <-sent, got.Load(), float64(q.Measured)/mbit, q.Packets)
+	if q.Packets == 0 || q.Measured == 0 {
+		t.Fatalf("the flow did not cross the leaf")
+	}
+	if zero > 0 {
+		t.Errorf("%d of %d replies showed a measured rate of 0 while the flow ran; the first: %+v", zero, reads, first)
+	}
+}
