@@ -26,11 +26,11 @@ func TestPlan(t *testing.T) {
 	}
 
 	got := show(plan(kernels, tests))
-	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/kselftest[] netlinkproto/smoke[]
+	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
 6.1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 6.12 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 debug/scenarios alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `]
-debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenarios + `] tests/fuzz[]
+debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
