@@ -18,10 +18,11 @@ var (
 // ratekeeper's tenant 0.99 Mbit/s of its 2 Mbit/s guarantee (make test at 7311a15).
 const hungryScenarios = "^TestScenario(MPTCP|Ratekeeper)$"
 
-// hungryTests are the other packages' tests that need the host's CPU to themselves on
-// the debug kernel, by package: fcm's law test drives a raw sender to 225-420 Mbit/s
-// (309 Mbit/s alone; 99 Mbit/s beside two other guests, make test at 21c4a15).
-var hungryTests = map[string]string{"/netlinkproto/fcm": "^TestReceiverLawAtLargestPrice$"}
+// hungryTests are the tests that need the host's CPU to themselves on the debug kernel,
+// by package: the hungry scenarios, and fcm's law test, which drives a raw sender to
+// 225-420 Mbit/s (309 Mbit/s alone; 99 Mbit/s beside two other guests, make test at
+// 21c4a15). In make test they leave their package's guest for the last one.
+var hungryTests = map[string]string{"/tests/scenarios": hungryScenarios, "/netlinkproto/fcm": "^TestReceiverLawAtLargestPrice$"}
 
 // spinners are the debug kernel's packages that need the host's cores to themselves for
 // another reason: the fuzzer keeps both vCPUs in the kernel, on locks, and a vCPU that
@@ -57,13 +58,10 @@ func plan(kernels []kernel, tests []testBin) []guest {
 			rest = append(rest, tb)
 		}
 	}
-	for i, tb := range rest {
-		for suffix, re := range hungryTests {
-			if split && strings.HasSuffix(tb.pkg, suffix) {
-				hungry = append(hungry, withArgs([]testBin{tb}, "-test.run="+re)...)
-				rest[i] = withArgs([]testBin{tb}, "-test.skip="+re)[0]
-			}
-		}
+	// without their hungry tests, which go to hungry (the scenarios' first)
+	scenQuiet := scen
+	if split {
+		scenQuiet, rest = withoutHungry(scen, &hungry), withoutHungry(rest, &hungry)
 	}
 	var gs, last []guest
 	for _, k := range kernels {
@@ -77,8 +75,8 @@ func plan(kernels []kernel, tests []testBin) []guest {
 				break
 			}
 			last = append(last,
-				guest{k: k, part: "scenarios", tests: withArgs(scen, "-test.skip="+hungryScenarios), cpus: *flagCPUs, quiet: true},
-				guest{k: k, part: "alone", tests: append(append(withArgs(scen, "-test.run="+hungryScenarios), hungry...), spin...), cpus: *flagCPUs, alone: true})
+				guest{k: k, part: "scenarios", tests: scenQuiet, cpus: *flagCPUs, quiet: true},
+				guest{k: k, part: "alone", tests: append(slices.Clip(hungry), spin...), cpus: *flagCPUs, alone: true})
 		case k.debug:
 			gs = append([]guest{{k: k, tests: tests, cpus: *flagCPUs}}, gs...)
 		default:
@@ -86,6 +84,21 @@ func plan(kernels []kernel, tests []testBin) []guest {
 		}
 	}
 	return append(gs, last...)
+}
+
+// withoutHungry returns tbs with each package's hungryTests skipped, and appends to
+// hungry the same packages running only those.
+func withoutHungry(tbs []testBin, hungry *[]testBin) []testBin {
+	out := slices.Clone(tbs)
+	for i := range out {
+		for suffix, re := range hungryTests {
+			if strings.HasSuffix(out[i].pkg, suffix) {
+				*hungry = append(*hungry, withArgs(out[i:i+1], "-test.run="+re)...)
+				out[i] = withArgs(out[i:i+1], "-test.skip="+re)[0]
+			}
+		}
+	}
+	return out
 }
 
 func withArgs(tbs []testBin, args ...string) []testBin {
