@@ -753,9 +753,15 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 	t.Logf("raw sender: %d MB in %v, %.0f Mbit/s on average (the ramp's average: %.0f)", sent>>20, elapsed.Round(time.Millisecond),
 		float64(sent)*8/elapsed.Seconds()/1e6, (from+to)/2/1e6)
 
-	// the rounds under the law: from the first sample in steady whose window is no
-	// longer the one the connection entered steady with (the round's bytes)
+	// The rounds under the law: a connection enters steady with the window set to its
+	// round's bytes (at least one MSS; often exactly one MSS, when the first priced
+	// segment ends an idle round), and the law runs from the next round on. A round
+	// has run when the measured rate (the kernel's average, updated once per round)
+	// changes, so the law holds from the first steady sample whose rate differs from
+	// the first steady sample's.
 	var entryWin uint32
+	var entryRate uint64
+	entered := false
 	law, inBand, underLaw := -1, 0, 0
 	var rates []string
 	var bad []sample
@@ -763,10 +769,10 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 		if s.c.State != fcm.ConnStateSteady {
 			continue
 		}
-		if entryWin == 0 {
-			entryWin = s.c.Window
+		if !entered {
+			entered, entryWin, entryRate = true, s.c.Window, s.c.Rate
 		}
-		if law < 0 && s.c.Window != entryWin {
+		if law < 0 && s.c.Rate != entryRate {
 			law = i
 		}
 		if law >= 0 {
