@@ -414,6 +414,10 @@ func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 		shell()
 	} else {
 		for i, t := range j.Tests {
+			if t.Gate != "" {
+				waitGate(t.Gate)
+				ph.done("wait for the host's go (alone)")
+			}
 			failed += runTest(dir, i, t, j)
 			ph.done(t.Pkg)
 		}

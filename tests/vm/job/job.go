@@ -33,6 +33,9 @@ type Test struct {
 	Bin  string   `json:"bin"`  // absolute path of the binary
 	Dir  string   `json:"dir"`  // working directory (the package's source directory)
 	Args []string `json:"args"` // extra arguments
+	// Gate, if set, is a file the guest waits for before this binary: the host creates
+	// it when the guest may run the binaries from here on alone (see Job.Gate).
+	Gate string `json:"gate,omitempty"`
 }
 
 // Result files the guest writes into the result directory.

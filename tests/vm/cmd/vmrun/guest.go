@@ -27,9 +27,13 @@ type guest struct {
 	cpus  int
 	alone bool // no other guest runs beside it (see plan)
 	quiet bool // starts when at most one other guest runs; nothing starts beside it
+	// aloneFrom, if above 0, is where a quiet guest's tests that must run alone begin:
+	// the guest waits before them until no other guest runs
+	aloneFrom int
 	// release, if set, is closed by runGuests when the guest may start its tests: the
-	// guest boots before that and waits (job.Job.Gate, a file in its results)
-	release <-chan struct{}
+	// guest boots before that and waits (job.Job.Gate, a file in its results);
+	// releaseAlone likewise for the tests from aloneFrom on (job.Test.Gate)
+	release, releaseAlone <-chan struct{}
 }
 
 func (g guest) name() string {
@@ -141,8 +145,16 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 			_ = os.WriteFile(j.Gate, nil, 0o644)
 		}()
 	}
-	for _, tb := range g.tests {
+	for i, tb := range g.tests {
 		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir, Args: tb.args})
+		if i > 0 && i == g.aloneFrom && g.releaseAlone != nil {
+			gate := filepath.Join(res, "gate-alone")
+			j.Tests[i].Gate = gate
+			go func() {
+				<-g.releaseAlone
+				_ = os.WriteFile(gate, nil, 0o644)
+			}()
+		}
 	}
 	jb, _ := json.MarshalIndent(j, "", "  ")
 	jobPath := filepath.Join(res, job.FileName)

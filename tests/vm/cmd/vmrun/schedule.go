@@ -32,15 +32,16 @@ var hungryTests = map[string]string{"/tests/scenarios": hungryScenarios, "/netli
 // beside a guest that mostly waits, 49 s.
 var spinners = []string{"/tests/fuzz"}
 
-// plan spreads the test binaries over guests: one per stock kernel, and three for the
+// plan spreads the test binaries over guests: one per stock kernel, and two for the
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
 // stock kernels together:
 //   - debug/tests, every package but the scenarios and the spinners, starts first,
 //     beside both stock kernels (-jobs 3);
-//   - debug/scenarios, the scenarios but the hungry ones, is quiet: it starts once the
-//     stock kernels have finished (at most one other guest runs) and nothing starts
-//     beside it;
-//   - debug/alone, the hungry scenarios and the spinners, runs alone at the end.
+//   - debug/last is quiet: it runs the scenarios but the hungry ones once the stock
+//     kernels have finished (at most one other guest runs, and nothing starts beside
+//     it), then the hungry tests and the spinners alone, once debug/tests has ended.
+//     (Two guests for these cost a debug boot and a kmemleak scan more: about 35 s of
+//     host CPU.)
 //
 // Three guests at once keep both host cores busy: with two, the cores idled ~30% of
 // the run (tests that wait on traffic at a fixed rate). With -run, -scenarios or
@@ -74,9 +75,8 @@ func plan(kernels []kernel, tests []testBin) []guest {
 				last = append(last, guest{k: k, part: "scenarios", tests: scen, cpus: *flagCPUs, alone: true})
 				break
 			}
-			last = append(last,
-				guest{k: k, part: "scenarios", tests: scenQuiet, cpus: *flagCPUs, quiet: true},
-				guest{k: k, part: "alone", tests: append(slices.Clip(hungry), spin...), cpus: *flagCPUs, alone: true})
+			last = append(last, guest{k: k, part: "last", tests: append(slices.Clip(scenQuiet), append(slices.Clip(hungry), spin...)...),
+				cpus: *flagCPUs, quiet: true, aloneFrom: len(scenQuiet)})
 		case k.debug:
 			gs = append([]guest{{k: k, tests: tests, cpus: *flagCPUs}}, gs...)
 		default:
@@ -127,7 +127,8 @@ var runGuestFn = runGuest // tests replace it
 // its tests has more guests beside it than its tolerance: a quiet guest one, an alone
 // guest none. A quiet or alone guest is gated: it boots (half a minute on the debug
 // kernel, and its modules load) while one guest more than its tolerance still runs,
-// then waits for the host's go until the others have finished.
+// then waits for the host's go until the others have finished. A quiet guest with
+// tests that must run alone (aloneFrom) waits again before them, until it is alone.
 func runGuests(gs []guest, out string, useKVM bool) (tally, []string) {
 	var mu sync.Mutex
 	cond := sync.NewCond(&mu)
@@ -162,17 +163,25 @@ func runGuests(gs []guest, out string, useKVM bool) (tally, []string) {
 			cond.Wait()
 		}
 		running[g] = true
-		if gated {
-			release := make(chan struct{})
-			g.release = release
+		// goWhen returns a channel closed once at most n guests run beside g (a guest
+		// that ended before its go never reads it)
+		goWhen := func(n int) <-chan struct{} {
+			c := make(chan struct{})
 			go func() {
 				mu.Lock()
-				for running[g] && len(running)-1 > tolerance(*g) {
+				for running[g] && len(running)-1 > n {
 					cond.Wait()
 				}
 				mu.Unlock()
-				close(release) // (a guest that ended before its go never reads it)
+				close(c)
 			}()
+			return c
+		}
+		if gated {
+			g.release = goWhen(tolerance(*g))
+		}
+		if g.aloneFrom > 0 {
+			g.releaseAlone = goWhen(0)
 		}
 		mu.Unlock()
 		wg.Add(1)

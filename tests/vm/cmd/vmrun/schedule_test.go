@@ -17,7 +17,10 @@ func TestPlan(t *testing.T) {
 		var b strings.Builder
 		for _, g := range gs {
 			fmt.Fprintf(&b, "%s alone=%v quiet=%v:", g.name(), g.alone, g.quiet)
-			for _, tb := range g.tests {
+			for i, tb := range g.tests {
+				if i > 0 && i == g.aloneFrom {
+					b.WriteString(" | alone:")
+				}
 				fmt.Fprintf(&b, " %s%v", strings.TrimPrefix(tb.pkg, "github.com/nlkit/nlkit/"), tb.args)
 			}
 			b.WriteString("\n")
@@ -29,8 +32,7 @@ func TestPlan(t *testing.T) {
 	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
 6.1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 6.12 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
-debug/scenarios alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `]
-debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
+debug/last alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
@@ -40,7 +42,7 @@ debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenario
 	*flagRun = "TestX"
 	defer func() { *flagRun = "" }()
 	got = show(plan(kernels, tests))
-	if !strings.Contains(got, "debug/scenarios alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/alone") ||
+	if !strings.Contains(got, "debug/scenarios alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/last") ||
 		!strings.Contains(got, "debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[]\n") {
 		t.Errorf("plan with -run:\n%s", got)
 	}
@@ -52,13 +54,13 @@ debug/alone alone=true quiet=false: tests/scenarios[-test.run=` + hungryScenario
 	}
 }
 
-// runGuests for make test's plan: the quiet guest boots when the first stock kernel
-// ends and starts its tests when the second has; the alone guest boots when only the
-// quiet one runs and starts its tests when that has ended.
+// runGuests for make test's plan: the last debug guest boots when the first stock
+// kernel ends, starts its tests when the second has, and its alone part when
+// debug/tests has ended.
 func TestRunGuestsGates(t *testing.T) {
 	events := make(chan string, 100)
 	done := map[string]chan struct{}{}
-	names := []string{"debug/tests", "6.1", "6.12", "debug/scenarios", "debug/alone"}
+	names := []string{"debug/tests", "6.1", "6.12", "debug/last"}
 	for _, n := range names {
 		done[n] = make(chan struct{})
 	}
@@ -68,12 +70,16 @@ func TestRunGuestsGates(t *testing.T) {
 			<-g.release
 			events <- "go " + g.name()
 		}
+		if g.releaseAlone != nil {
+			<-g.releaseAlone
+			events <- "alone " + g.name()
+		}
 		<-done[g.name()]
 		return tally{passed: 1}, nil
 	}
 	defer func() { runGuestFn = runGuest }()
 	gs := []guest{{k: kernel{name: "debug"}, part: "tests"}, {k: kernel{name: "6.1"}}, {k: kernel{name: "6.12"}},
-		{k: kernel{name: "debug"}, part: "scenarios", quiet: true}, {k: kernel{name: "debug"}, part: "alone", alone: true}}
+		{k: kernel{name: "debug"}, part: "last", quiet: true, aloneFrom: 1}}
 	result := make(chan tally)
 	go func() { tl, _ := runGuests(gs, t.TempDir(), false); result <- tl }()
 
@@ -102,15 +108,13 @@ func TestRunGuestsGates(t *testing.T) {
 	}
 	expect("start", "boot debug/tests", "boot 6.1", "boot 6.12")
 	close(done["6.12"])
-	expect("6.12 ended", "boot debug/scenarios")
+	expect("6.12 ended", "boot debug/last")
 	close(done["6.1"])
-	expect("6.1 ended", "go debug/scenarios")
+	expect("6.1 ended", "go debug/last")
 	close(done["debug/tests"])
-	expect("debug/tests ended", "boot debug/alone")
-	close(done["debug/scenarios"])
-	expect("debug/scenarios ended", "go debug/alone")
-	close(done["debug/alone"])
-	if tl := <-result; tl.passed != 5 {
+	expect("debug/tests ended", "alone debug/last")
+	close(done["debug/last"])
+	if tl := <-result; tl.passed != 4 {
 		t.Errorf("tally %+v", tl)
 	}
 }
