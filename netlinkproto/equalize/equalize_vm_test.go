@@ -345,10 +345,7 @@ func TestNoIPv4Config(t *testing.T) {
 // it, as the FIB would choose, whatever order they were added in (the first added won).
 func TestLongestPrefix(t *testing.T) {
 	vmtest.Require(t)
-	tp := vmtest.NewTopo(t, "eqla", "eqlb")
-	tp.IP("", "link add v0 netns eqla type veth peer name v1 netns eqlb")
-	tp.IP("eqla", "link set lo up", "link set v0 up", "addr add 10.99.0.1/24 dev v0")
-	tp.IP("eqlb", "link set lo up", "link set v1 up", "addr add 10.99.0.2/24 dev v1")
+	tp := vmtest.NewVeths(t, vmtest.Veth{A: "eqla", DevA: "v0", AddrA: "10.99.0.1/24", B: "eqlb", DevB: "v1", AddrB: "10.99.0.2/24"})
 	c := client(t, tp, "eqlb")
 	for _, p := range []string{"10.0.0.0/8", "10.99.0.0/24", "10.99.0.0/16"} {
 		if err := c.AddPrefix(mustPrefix(p)); err != nil {

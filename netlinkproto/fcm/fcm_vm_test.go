@@ -670,14 +670,13 @@ func TestContention(t *testing.T) {
 		d = 30 * time.Second
 	}
 	const n = 4
-	tp := vmtest.NewTopo(t, "fca", "fcb")
+	var vs []vmtest.Veth
 	for i := 0; i < n; i++ {
-		tp.IP("", fmt.Sprintf("link add a%d netns fca type veth peer name b%d netns fcb", i, i))
-		tp.IP("fca", fmt.Sprintf("link set a%d up", i), fmt.Sprintf("addr add 10.21.%d.1/24 dev a%d", i, i))
-		tp.IP("fcb", fmt.Sprintf("link set b%d up", i), fmt.Sprintf("addr add 10.21.%d.2/24 dev b%d", i, i))
+		vs = append(vs, vmtest.Veth{A: "fca", DevA: fmt.Sprintf("a%d", i), AddrA: fmt.Sprintf("10.21.%d.1/24", i),
+			B: "fcb", DevB: fmt.Sprintf("b%d", i), AddrB: fmt.Sprintf("10.21.%d.2/24", i)})
 	}
-	tp.IP("fca", "link set lo up", "link add churn type dummy", "link set churn up")
-	tp.IP("fcb", "link set lo up")
+	tp := vmtest.NewVeths(t, vs...)
+	tp.IP("fca", "link add churn type dummy", "link set churn up")
 	cfg := func(i int) []byte {
 		b, err := fcm.EncodeOptions(fcm.Config{Rate: uint64(10+i%20) * mbit, Bval: uint32(5 + i%20), Qmin: uint32(i % 40), QminSet: true,
 			Limit: uint32(60000 + 1000*(i%50))})

@@ -636,10 +636,7 @@ func TestOptionForms(t *testing.T) {
 // band where the product wrapped.
 func TestReceiverLawAtLargestPrice(t *testing.T) {
 	vmtest.Require(t)
-	tp := vmtest.NewTopo(t, "fla", "flb")
-	tp.IP("", "link add eth0 netns fla type veth peer name eth0 netns flb")
-	tp.IP("fla", "link set lo up", "link set eth0 mtu 65535 up", "addr add 10.0.9.1/24 dev eth0")
-	tp.IP("flb", "link set lo up", "link set eth0 mtu 65535 up", "addr add 10.0.9.2/24 dev eth0")
+	tp := vmtest.NewVeths(t, vmtest.Veth{A: "fla", DevA: "eth0", AddrA: "10.0.9.1/24", B: "flb", DevB: "eth0", AddrB: "10.0.9.2/24", MTU: 65535})
 	tp.Sysctl("fla", "net/ipv4/tcp_timestamps", "0")
 	nft := exec.Command("ip", "netns", "exec", "flb", "nft", "-f", "-")
 	nft.Stdin = strings.NewReader("table ip raw8 {\n chain in {\n  type filter hook input priority 400; policy accept;\n  ip dscp ef drop\n }\n}\n")

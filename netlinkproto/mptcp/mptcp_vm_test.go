@@ -96,11 +96,7 @@ func TestEndpointsAndLimits(t *testing.T) {
 
 // twoHosts is a client and a server namespace joined by one veth pair.
 func twoHosts(t *testing.T) *vmtest.Topo {
-	tp := vmtest.NewTopo(t, "mpc", "mps")
-	tp.IP("", "link add c0 netns mpc type veth peer name s0 netns mps")
-	tp.IP("mpc", "link set lo up", "link set c0 up", "addr add 10.1.0.1/24 dev c0")
-	tp.IP("mps", "link set lo up", "link set s0 up", "addr add 10.1.0.2/24 dev s0")
-	return tp
+	return vmtest.NewVeths(t, vmtest.Veth{A: "mpc", DevA: "c0", AddrA: "10.1.0.1/24", B: "mps", DevB: "s0", AddrB: "10.1.0.2/24"})
 }
 
 // Events of a real connection, seen from both ends: typed, with the token the socket

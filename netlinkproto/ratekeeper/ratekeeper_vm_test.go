@@ -31,11 +31,7 @@ const mbit = 1000 * 1000 / 8 // bytes/s
 
 // pair makes two namespaces a (10.9.0.1) and b (10.9.0.2) joined by veth a0-b0.
 func pair(t *testing.T, a, b string) *vmtest.Topo {
-	tp := vmtest.NewTopo(t, a, b)
-	tp.IP("", fmt.Sprintf("link add a0 netns %s type veth peer name b0 netns %s", a, b))
-	tp.IP(a, "link set lo up", "link set a0 up", "addr add 10.9.0.1/24 dev a0")
-	tp.IP(b, "link set lo up", "link set b0 up", "addr add 10.9.0.2/24 dev b0")
-	return tp
+	return vmtest.NewVeths(t, vmtest.Veth{A: a, DevA: "a0", AddrA: "10.9.0.1/24", B: b, DevB: "b0", AddrB: "10.9.0.2/24"})
 }
 
 func dialNS(t *testing.T, tp *vmtest.Topo, ns string) (*rtnl.Conn, *rk.Client) {
@@ -469,14 +465,13 @@ func TestContention(t *testing.T) {
 		d = 30 * time.Second
 	}
 	const n = 4
-	tp := vmtest.NewTopo(t, "rkca", "rkcb")
+	var vs []vmtest.Veth
 	for i := 0; i < n; i++ {
-		tp.IP("", fmt.Sprintf("link add a%d netns rkca type veth peer name b%d netns rkcb", i, i))
-		tp.IP("rkca", fmt.Sprintf("link set a%d up", i), fmt.Sprintf("addr add 10.20.%d.1/24 dev a%d", i, i))
-		tp.IP("rkcb", fmt.Sprintf("link set b%d up", i), fmt.Sprintf("addr add 10.20.%d.2/24 dev b%d", i, i))
+		vs = append(vs, vmtest.Veth{A: "rkca", DevA: fmt.Sprintf("a%d", i), AddrA: fmt.Sprintf("10.20.%d.1/24", i),
+			B: "rkcb", DevB: fmt.Sprintf("b%d", i), AddrB: fmt.Sprintf("10.20.%d.2/24", i)})
 	}
-	tp.IP("rkca", "link set lo up", "link add churn type dummy", "link set churn up")
-	tp.IP("rkcb", "link set lo up")
+	tp := vmtest.NewVeths(t, vs...)
+	tp.IP("rkca", "link add churn type dummy", "link set churn up")
 	cfg := func(group uint32, rate uint64) []byte {
 		return opts(t, rk.Config{Rate: rate, MinRate: 1 * mbit, MaxRate: 100 * mbit, LinkRate: 100 * mbit,
 			HighMark: 50, Group: group, Interval: 100 * time.Microsecond})

@@ -165,10 +165,7 @@ func UnderParentsFor(t *testing.T, window time.Duration, leaves ...[]string) []P
 // handle numbered n.
 func underParent(t *testing.T, n int, parent string, window time.Duration, leaf []string) ParentResult {
 	a, b := fmt.Sprintf("upa%d", n), fmt.Sprintf("upb%d", n)
-	tp := NewTopo(t, a, b)
-	tp.IP("", fmt.Sprintf("link add a0 netns %s type veth peer name b0 netns %s", a, b))
-	tp.IP(a, "link set lo up", "link set a0 up", "addr add 10.9.0.1/24 dev a0")
-	tp.IP(b, "link set lo up", "link set b0 up", "addr add 10.9.0.2/24 dev b0")
+	tp := NewVeths(t, Veth{A: a, DevA: "a0", AddrA: "10.9.0.1/24", B: b, DevB: "b0", AddrB: "10.9.0.2/24"})
 	// a fresh handle per run: the kernel warns once per qdisc, by handle
 	handle := fmt.Sprintf("%x", 0x100+n)
 	_, seq := KernelLog(t, "", 0)

@@ -24,12 +24,19 @@ type Topo struct {
 // NewTopo creates the namespaces; they are deleted when the test ends.
 func NewTopo(t testing.TB, names ...string) *Topo {
 	t.Helper()
+	return newTopo(t, names, nil)
+}
+
+// newTopo creates the namespaces and runs more commands in the initial namespace in
+// the same batch (links into the new namespaces).
+func newTopo(t testing.TB, names, then []string) *Topo {
+	t.Helper()
 	tp := &Topo{t: t, names: names, fds: map[string]*os.File{}}
 	var cmds []string
 	for _, n := range names {
 		cmds = append(cmds, "netns add "+n)
 	}
-	tp.IP("", cmds...)
+	tp.IP("", append(cmds, then...)...)
 	for _, n := range names {
 		f, err := os.Open(filepath.Join("/run/netns", n))
 		if err != nil {
@@ -47,6 +54,44 @@ func NewTopo(t testing.TB, names ...string) *Topo {
 		cmd.Stdin = strings.NewReader(strings.Join(del, "\n") + "\n")
 		cmd.Run()
 	})
+	return tp
+}
+
+// Veth is one veth pair between namespaces A and B: device DevA in A with address
+// AddrA, DevB in B with AddrB (CIDR), both up, with MTU if not 0.
+type Veth struct {
+	A, DevA, AddrA string
+	B, DevB, AddrB string
+	MTU            int
+}
+
+// NewVeths creates the namespaces the pairs join (in order of appearance), loopback up
+// in each, and the pairs: one ip batch for the namespaces and links, and one per
+// namespace for its side, whatever the number of pairs.
+func NewVeths(t testing.TB, vs ...Veth) *Topo {
+	t.Helper()
+	var names, links []string
+	side := map[string][]string{}
+	end := func(ns, dev, addr string, mtu int) {
+		if _, ok := side[ns]; !ok {
+			names = append(names, ns)
+			side[ns] = []string{"link set lo up"}
+		}
+		up := "link set " + dev + " up"
+		if mtu != 0 {
+			up = fmt.Sprintf("link set %s mtu %d up", dev, mtu)
+		}
+		side[ns] = append(side[ns], up, "addr add "+addr+" dev "+dev)
+	}
+	for _, v := range vs {
+		end(v.A, v.DevA, v.AddrA, v.MTU)
+		end(v.B, v.DevB, v.AddrB, v.MTU)
+		links = append(links, fmt.Sprintf("link add %s netns %s type veth peer name %s netns %s", v.DevA, v.A, v.DevB, v.B))
+	}
+	tp := newTopo(t, names, links)
+	for _, ns := range names {
+		tp.IP(ns, side[ns]...)
+	}
 	return tp
 }
 
