@@ -3,11 +3,9 @@
 package cmd
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/urfave/cli/v2"
 )
@@ -22,34 +20,10 @@ func App() *cli.App {
 		Usage:   "configure and observe nlkit's kernel mechanisms",
 		Version: Version,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"},
+			newJSONFlag(),
 		},
 		Commands: []*cli.Command{smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand()},
 	}
-}
-
-// jsonOut tells whether -j/--json was given at any level.
-func jsonOut(c *cli.Context) bool {
-	for _, l := range c.Lineage() {
-		if l.Bool("json") {
-			return true
-		}
-	}
-	return false
-}
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
-func printJSON(w io.Writer, v any) error {
-	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
-	return e.Encode(v)
-}
-
-var stdout io.Writer = os.Stdout
-
-func usageErr(format string, a ...any) error {
-	return cli.Exit(fmt.Sprintf("nlkit: "+format, a...), 2)
 }
 
 // Run runs nlkit with args (without the program name) in this process, writing to out and

@@ -17,7 +17,7 @@ import (
 )
 
 func fcmCommand() *cli.Command {
-	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+	jsonFlag := newJSONFlag()
 	return &cli.Command{
 		Name:  "fcm",
 		Usage: "FCM: routers stamp their queue's price into TCP segments (sch_fcm), receivers turn it into window control (fcm_receiver)",

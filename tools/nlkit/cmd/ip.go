@@ -3,7 +3,6 @@ package cmd
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sort"
@@ -17,8 +16,6 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 )
 
-var stderr io.Writer = os.Stderr
-
 func ipCommand() *cli.Command {
 	raw := func(name, usage, args string, action cli.ActionFunc) *cli.Command {
 		return &cli.Command{Name: name, Usage: usage, ArgsUsage: args, SkipFlagParsing: true, Action: action}
@@ -30,7 +27,7 @@ func ipCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "4", Usage: "IPv4"},
 			&cli.BoolFlag{Name: "6", Usage: "IPv6"},
-			&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"},
+			newJSONFlag(),
 		},
 		Subcommands: []*cli.Command{
 			{
@@ -99,8 +96,6 @@ func rawArgs(c *cli.Context) (args []string, json bool, fam int) {
 	}
 	return
 }
-
-func fail(err error) error { return cli.Exit("nlkit: "+err.Error(), 1) }
 
 func linkNames(conn *rtnl.Conn) (map[int]string, map[string]int, error) {
 	links, err := conn.Links()

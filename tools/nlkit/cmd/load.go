@@ -47,7 +47,7 @@ func loadCommand() *cli.Command {
 					&cli.IntFlag{Name: "rss-queues", Usage: "receive queues of the client's NIC (with --rss-key)"},
 					&cli.StringFlag{Name: "source", Usage: "local address (needed with --rss-key)"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no per-second lines"},
-					&cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"},
+					newJSONFlag(),
 				},
 				Action: loadWget,
 			},

@@ -19,7 +19,7 @@ import (
 )
 
 func mptcpCommand() *cli.Command {
-	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+	jsonFlag := newJSONFlag()
 	return &cli.Command{
 		Name:  "mptcp",
 		Usage: "MPTCP path management: nlkit's userspace path manager, events, and the in-kernel PM's endpoints and limits",

@@ -19,7 +19,7 @@ import (
 )
 
 func ratekeeperCommand() *cli.Command {
-	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+	jsonFlag := newJSONFlag()
 	return &cli.Command{
 		Name:  "ratekeeper",
 		Usage: "tenant bandwidth guarantees (sch_ratekeeper and its daemon)",
@@ -85,51 +85,6 @@ func ratekeeperCommand() *cli.Command {
 			},
 		},
 	}
-}
-
-// kv parses iproute-style "key value" argument lists.
-func kv(args []string, known ...string) (map[string]string, error) {
-	out := map[string]string{}
-	for i := 0; i < len(args); i++ {
-		k := args[i]
-		ok := false
-		for _, n := range known {
-			if k == n {
-				ok = true
-			}
-		}
-		if !ok {
-			return nil, usageErr("unknown argument %q (expected one of: %s)", k, strings.Join(known, ", "))
-		}
-		if i+1 >= len(args) {
-			return nil, usageErr("%s needs a value", k)
-		}
-		out[k] = args[i+1]
-		i++
-	}
-	return out, nil
-}
-
-func ifindexOf(name string) (int, error) {
-	c, err := rtnl.Dial(0)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	l, err := c.LinkByName(name)
-	if err != nil {
-		return 0, fmt.Errorf("device %s: %w", name, err)
-	}
-	return l.Index, nil
-}
-
-func parseHandle(s string) (uint32, error) {
-	maj := strings.TrimSuffix(strings.TrimSuffix(s, ":0"), ":")
-	v, err := strconv.ParseUint(maj, 16, 16)
-	if err != nil {
-		return 0, usageErr("handle %q: want MAJ: (hex)", s)
-	}
-	return uint32(v) << 16, nil
 }
 
 func rkStatus(c *cli.Context) error {

@@ -10,7 +10,7 @@ import (
 )
 
 func smokeCommand() *cli.Command {
-	jsonFlag := &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+	jsonFlag := newJSONFlag()
 	return &cli.Command{
 		Name:  "smoke",
 		Usage: "talk to the nlkit_smoke module (foundation self-test)",

@@ -1,0 +1,94 @@
+package cmd
+
+// The helpers every command uses: arguments in iproute2's style, output (-j/--json),
+// and errors with the exit status they mean (2: usage, 1: the kernel or the system).
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+)
+
+// newJSONFlag is -j/--json, which every command that prints takes.
+func newJSONFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
+}
+
+var stderr io.Writer = os.Stderr
+
+// jsonOut tells whether -j/--json was given at any level.
+func jsonOut(c *cli.Context) bool {
+	for _, l := range c.Lineage() {
+		if l.Bool("json") {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func printJSON(w io.Writer, v any) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(v)
+}
+
+var stdout io.Writer = os.Stdout
+
+func usageErr(format string, a ...any) error {
+	return cli.Exit(fmt.Sprintf("nlkit: "+format, a...), 2)
+}
+
+// kv parses iproute-style "key value" argument lists.
+func kv(args []string, known ...string) (map[string]string, error) {
+	out := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		k := args[i]
+		ok := false
+		for _, n := range known {
+			if k == n {
+				ok = true
+			}
+		}
+		if !ok {
+			return nil, usageErr("unknown argument %q (expected one of: %s)", k, strings.Join(known, ", "))
+		}
+		if i+1 >= len(args) {
+			return nil, usageErr("%s needs a value", k)
+		}
+		out[k] = args[i+1]
+		i++
+	}
+	return out, nil
+}
+
+func ifindexOf(name string) (int, error) {
+	c, err := rtnl.Dial(0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	l, err := c.LinkByName(name)
+	if err != nil {
+		return 0, fmt.Errorf("device %s: %w", name, err)
+	}
+	return l.Index, nil
+}
+
+func parseHandle(s string) (uint32, error) {
+	maj := strings.TrimSuffix(strings.TrimSuffix(s, ":0"), ":")
+	v, err := strconv.ParseUint(maj, 16, 16)
+	if err != nil {
+		return 0, usageErr("handle %q: want MAJ: (hex)", s)
+	}
+	return uint32(v) << 16, nil
+}
+func fail(err error) error { return cli.Exit("nlkit: "+err.Error(), 1) }
