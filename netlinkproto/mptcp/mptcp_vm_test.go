@@ -16,7 +16,7 @@ import (
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
 	"github.com/nlkit/nlkit/tests/vmtest"
-	mpd "github.com/nlkit/nlkit/tools/mptcp"
+	"github.com/nlkit/nlkit/tools/mpd"
 )
 
 func dialNS(t *testing.T, tp *vmtest.Topo, ns string) *pm.Conn {

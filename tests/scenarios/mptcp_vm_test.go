@@ -20,7 +20,7 @@ import (
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
 	"github.com/nlkit/nlkit/tests/vmtest"
-	mpd "github.com/nlkit/nlkit/tools/mptcp"
+	"github.com/nlkit/nlkit/tools/mpd"
 )
 
 // mptcpTopo: a client (mpc) and a server (mps) joined by two paths, c0-s0 (10.1.0.0/24)

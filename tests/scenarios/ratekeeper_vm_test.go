@@ -16,7 +16,7 @@ import (
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vmtest"
-	rkd "github.com/nlkit/nlkit/tools/ratekeeper"
+	"github.com/nlkit/nlkit/tools/rkd"
 )
 
 const mbit = 1000 * 1000 / 8 // bytes/s

@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
-	rkd "github.com/nlkit/nlkit/tools/ratekeeper"
+	"github.com/nlkit/nlkit/tools/units"
 )
 
 func fcmCommand() *cli.Command {
@@ -109,7 +109,7 @@ func fcmRouterStatus(c *cli.Context) error {
 	fmt.Fprintln(w, "ID\tDEV\tHANDLE\tRATE\tLIMIT\tBVAL\tQMIN\tQUEUE\tPRICE\tMODIFIED\tPASSED\tOTHER\tDROPS\tOPTION")
 	for _, q := range qs {
 		fmt.Fprintf(w, "%d\t%s\t%x:\t%s\t%d\t%d\t%d\t%dp/%db\t%d\t%d\t%d\t%d\t%d\t%s\n", q.ID, q.Ifname, q.Handle>>16,
-			rkd.FormatRate(q.Config.Rate), q.Config.Limit, q.Config.Bval, q.Config.Qmin, q.Qlen, q.Backlog,
+			units.FormatRate(q.Config.Rate), q.Config.Limit, q.Config.Bval, q.Config.Qmin, q.Qlen, q.Backlog,
 			q.Price, q.Modified, q.Passed, q.Other, q.Drops, optionName(q.Config.Exid))
 	}
 	return w.Flush()
@@ -189,7 +189,7 @@ func fcmWatch(c *cli.Context) error {
 				continue
 			}
 			fmt.Fprintf(stdout, "%-12s %-8s %3d %7d %9d %6d %12s %10d %7d\n", now.Format("15:04:05.000"), s.Ifname, s.ID,
-				s.Qlen, s.Backlog, s.Price, rkd.FormatRate(uint64(s.Rate)), s.Modified, s.Drops)
+				s.Qlen, s.Backlog, s.Price, units.FormatRate(uint64(s.Rate)), s.Modified, s.Drops)
 		}
 		if withConns {
 			cs, err := cl.Conns()
@@ -202,7 +202,7 @@ func fcmWatch(c *cli.Context) error {
 					continue
 				}
 				fmt.Fprintf(stdout, "%-12s conn %s %s %s window %d rate %s price %d srtt %.1fms\n", now.Format("15:04:05.000"),
-					x.Local, x.Remote, x.State, x.Window, rkd.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000)
+					x.Local, x.Remote, x.State, x.Window, units.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000)
 			}
 		}
 		select {
@@ -336,7 +336,7 @@ func fcmReceiverConns(c *cli.Context) error {
 	fmt.Fprintln(w, "LOCAL\tREMOTE\tSTATE\tWSCALE\tMSS\tWINDOW\tKERNEL\tRATE\tPRICE\tSRTT\tRX\tLOWERED\tIDLE")
 	for _, x := range cs {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%.1fms\t%d\t%d\t%dms\n", x.Local, x.Remote, x.State, x.WScale,
-			x.MSS, x.Window, x.KernelWindow, rkd.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000, x.RxBytes, x.Lowered, x.Idle)
+			x.MSS, x.Window, x.KernelWindow, units.FormatRate(x.Rate), x.Price, float64(x.SRTT)/1000, x.RxBytes, x.Lowered, x.Idle)
 	}
 	return w.Flush()
 }

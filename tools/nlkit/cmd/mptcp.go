@@ -15,7 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
-	mpd "github.com/nlkit/nlkit/tools/mptcp"
+	"github.com/nlkit/nlkit/tools/mpd"
 )
 
 func mptcpCommand() *cli.Command {

@@ -15,7 +15,8 @@ import (
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	rkd "github.com/nlkit/nlkit/tools/ratekeeper"
+	"github.com/nlkit/nlkit/tools/rkd"
+	"github.com/nlkit/nlkit/tools/units"
 )
 
 func ratekeeperCommand() *cli.Command {
@@ -124,14 +125,14 @@ func rkStatus(c *cli.Context) error {
 	for _, q := range qs {
 		link := "-"
 		if q.Config.LinkRate != 0 {
-			link = fmt.Sprintf("%s/%s", rkd.FormatRate(q.LinkLoad), rkd.FormatRate(q.Config.LinkRate))
+			link = fmt.Sprintf("%s/%s", units.FormatRate(q.LinkLoad), units.FormatRate(q.Config.LinkRate))
 			if q.Congested {
 				link += "!"
 			}
 		}
 		fmt.Fprintf(w, "%s\t%x:\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", q.Ifname, q.Handle>>16,
-			rkd.FormatRate(q.Config.Rate), rkd.FormatRate(q.Config.MinRate), rkd.FormatRate(q.Config.MaxRate),
-			rkd.FormatRate(q.Measured), link, q.Severity, q.Drops, q.Events, senderList(q.Senders, 3))
+			units.FormatRate(q.Config.Rate), units.FormatRate(q.Config.MinRate), units.FormatRate(q.Config.MaxRate),
+			units.FormatRate(q.Measured), link, q.Severity, q.Drops, q.Events, senderList(q.Senders, 3))
 	}
 	return w.Flush()
 }
@@ -145,7 +146,7 @@ func senderList(senders []rk.Sender, n int) string {
 		if s.Addr.IsValid() {
 			who = s.Addr.String()
 		}
-		out = append(out, who+" "+rkd.FormatRate(s.Rate))
+		out = append(out, who+" "+units.FormatRate(s.Rate))
 	}
 	return strings.Join(out, ", ")
 }
@@ -158,7 +159,7 @@ func rkSet(c *cli.Context) error {
 	if a["dev"] == "" || a["rate"] == "" {
 		return usageErr("ratekeeper set: dev and rate are required")
 	}
-	rate, err := rkd.ParseRate(a["rate"])
+	rate, err := units.ParseRate(a["rate"])
 	if err != nil {
 		return usageErr("ratekeeper set: %v", err)
 	}
@@ -204,7 +205,7 @@ func rkMonitor(c *cli.Context) error {
 			continue
 		}
 		fmt.Fprintf(stdout, "congestion dev %s severity %d measured %s min %s link %s senders %s\n", ev.Ifname, ev.Severity,
-			rkd.FormatRate(ev.Measured), rkd.FormatRate(ev.Config.MinRate), rkd.FormatRate(ev.LinkLoad), senderList(ev.Senders, len(ev.Senders)))
+			units.FormatRate(ev.Measured), units.FormatRate(ev.Config.MinRate), units.FormatRate(ev.LinkLoad), senderList(ev.Senders, len(ev.Senders)))
 	}
 }
 
@@ -216,7 +217,7 @@ func rkTenantAdd(c *cli.Context) error {
 	s := rkd.TenantSpec{VNIC: a["dev"], IFB: a["ifb"]}
 	for k, dst := range map[string]*uint64{"min": &s.Min, "max": &s.Max, "linkrate": &s.LinkRate} {
 		if v, ok := a[k]; ok {
-			if *dst, err = rkd.ParseRate(v); err != nil {
+			if *dst, err = units.ParseRate(v); err != nil {
 				return usageErr("tenant add: %s: %v", k, err)
 			}
 		}
@@ -283,8 +284,8 @@ func rkTenantList(c *cli.Context) error {
 	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(w, "VNIC\tIFB\tMIN\tMAX\tTX RATE\tLINKRATE")
 	for _, t := range ts {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.VNIC, t.IFB, rkd.FormatRate(t.Rx.MinRate), rkd.FormatRate(t.Rx.MaxRate),
-			rkd.FormatRate(t.Tx.Rate), rkd.FormatRate(t.Rx.LinkRate))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.VNIC, t.IFB, units.FormatRate(t.Rx.MinRate), units.FormatRate(t.Rx.MaxRate),
+			units.FormatRate(t.Tx.Rate), units.FormatRate(t.Rx.LinkRate))
 	}
 	return w.Flush()
 }
@@ -331,7 +332,7 @@ func rkDaemon(c *cli.Context) error {
 		cfg.Recover = c.Duration("recover")
 	}
 	if s := c.String("step"); s != "" {
-		if cfg.Step, err = rkd.ParseRate(s); err != nil {
+		if cfg.Step, err = units.ParseRate(s); err != nil {
 			return usageErr("daemon: step: %v", err)
 		}
 	}

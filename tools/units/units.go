@@ -1,7 +1,6 @@
-// Package ratekeeper is the userspace side of ratekeeper: rate units in tc's syntax,
-// the tenant datapath (Tenant*), the authenticated feedback protocol (feedback.go)
-// and the distributed control daemon (daemon.go) that `nlkit ratekeeper` runs.
-package ratekeeper
+// Package units reads and prints rates in tc's syntax ("50mbit", "1gbit", "10MBps"),
+// for every nlkit command that takes or shows one.
+package units
 
 import (
 	"fmt"

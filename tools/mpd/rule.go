@@ -1,11 +1,11 @@
-// Package mptcp is nlkit's MPTCP path manager: a daemon on the kernel's userspace path
+// Package mpd is nlkit's MPTCP path manager: a daemon on the kernel's userspace path
 // manager (generic netlink family mptcp_pm) that gives each new connection the
 // subflows its policy asks for and keeps them while the connection lives.
 //
 // An out-of-tree path-manager module cannot exist (CONFIG_MPTCP is built in and
 // mptcp_pm_register is not exported), so the seed's kernel half is upstream Linux's
 // userspace PM and nlkit's part is this daemon.
-package mptcp
+package mpd
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package ratekeeper
+package rkd
 
 import (
 	"net/netip"

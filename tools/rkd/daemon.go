@@ -1,4 +1,7 @@
-package ratekeeper
+// Package rkd is the userspace side of ratekeeper: the tenant datapath (Tenant*), the
+// authenticated feedback protocol (feedback.go) and the distributed control daemon
+// (daemon.go) that `nlkit ratekeeper daemon` runs.
+package rkd
 
 import (
 	"context"
@@ -18,6 +21,7 @@ import (
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tools/units"
 )
 
 // Peer routes feedback about senders in Prefix to the daemon at Addr.
@@ -228,8 +232,8 @@ func (d *Daemon) events(ctx context.Context) {
 			}
 			d.count(func(s *Stats) { s.Sent++ })
 			d.log.Printf("congestion on %s (%s > guarantee %s, link %s, severity %d): feedback about %v (%s) to %v",
-				ifDesc(ev.Ifindex, ev.Ifname), FormatRate(ev.Measured), FormatRate(ev.Config.MinRate), FormatRate(ev.LinkLoad),
-				ev.Severity, snd.Addr, FormatRate(snd.Rate), peer)
+				ifDesc(ev.Ifindex, ev.Ifname), units.FormatRate(ev.Measured), units.FormatRate(ev.Config.MinRate), units.FormatRate(ev.LinkLoad),
+				ev.Severity, snd.Addr, units.FormatRate(snd.Rate), peer)
 		}
 	}
 }
@@ -345,7 +349,7 @@ func (d *Daemon) cut(vnic string, severity uint16, now time.Time) {
 		d.log.Printf("cut %s: %v", vnic, err)
 		return
 	}
-	d.log.Printf("tenant %s: feedback (severity %d): rate %s -> %s", vnic, severity, FormatRate(t.rate), FormatRate(nr))
+	d.log.Printf("tenant %s: feedback (severity %d): rate %s -> %s", vnic, severity, units.FormatRate(t.rate), units.FormatRate(nr))
 	t.rate, t.touched = nr, true
 	d.stats.Cuts++
 }
@@ -413,7 +417,7 @@ func (d *Daemon) restore() {
 			d.log.Printf("restore %s: %v", t.vnic, err)
 			continue
 		}
-		d.log.Printf("tenant %s: rate restored to %s", t.vnic, FormatRate(t.startRate))
+		d.log.Printf("tenant %s: rate restored to %s", t.vnic, units.FormatRate(t.startRate))
 	}
 }
 
@@ -488,7 +492,7 @@ func LoadDaemonConfig(path string, cfg *DaemonConfig) error {
 		}
 	}
 	if fc.Step != "" {
-		if cfg.Step, err = ParseRate(fc.Step); err != nil {
+		if cfg.Step, err = units.ParseRate(fc.Step); err != nil {
 			return fmt.Errorf("%s: step: %w", path, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package ratekeeper
+package units
 
 import "testing"
 

@@ -1,4 +1,4 @@
-package mptcp
+package mpd
 
 import (
 	"bufio"

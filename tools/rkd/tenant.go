@@ -1,4 +1,4 @@
-package ratekeeper
+package rkd
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tools/units"
 )
 
 // AliasPrefix marks the IFB devices nlkit created for a tenant (their ifalias is
@@ -61,7 +62,7 @@ func AddTenant(c *rtnl.Conn, s TenantSpec) (err error) {
 		return errors.New("tenant add: min and max rates are required")
 	}
 	if s.Min > s.Max {
-		return fmt.Errorf("tenant add: min %s exceeds max %s", FormatRate(s.Min), FormatRate(s.Max))
+		return fmt.Errorf("tenant add: min %s exceeds max %s", units.FormatRate(s.Min), units.FormatRate(s.Max))
 	}
 	if s.IFB == "" {
 		s.IFB = DefaultIFB(s.VNIC)

@@ -1,4 +1,4 @@
-package ratekeeper
+package rkd
 
 import (
 	"crypto/hmac"
