@@ -25,81 +25,27 @@ static void explain(void)
 		"must read the same form. Defaults: limit 100 ms at rate, bval 10, qmin 30.\n");
 }
 
-static int bad(const char *what, const char *val)
-{
-	fprintf(stderr, "fcm: illegal %s \"%s\"\n", what, val ? val : "");
-	explain();
-	return -1;
-}
+static const struct tc_opt fcm_opts[] = {
+	{ "rate", FCM_A_OPTS_RATE, TC_OPT_RATE },
+	{ "limit", FCM_A_OPTS_LIMIT, TC_OPT_SIZE },
+	{ "bval", FCM_A_OPTS_BVAL, TC_OPT_U32 },
+	{ "qmin", FCM_A_OPTS_QMIN, TC_OPT_U32 },
+	{ "exid", FCM_A_OPTS_EXID, TC_OPT_U16_HEX },
+	{ NULL },
+};
 
 static int fcm_parse_opt(struct qdisc_util *qu, int argc, char **argv, struct nlmsghdr *n,
 			 const char *dev)
 {
-	struct rtattr *tail;
-	unsigned int u;
-	__u64 v64;
-	__u32 v32;
-
 	(void)qu;
 	(void)dev;
-	tail = addattr_nest(n, 1024, TCA_OPTIONS | NLA_F_NESTED);
-	for (; argc > 0; argc--, argv++) {
-		const char *k = *argv, *val = argc > 1 ? argv[1] : NULL;
-
-		if (!strcmp(k, "help")) {
-			explain();
-			return -1;
-		}
-		if (!val)
-			return bad(k, "(missing value)");
-		if (!strcmp(k, "rate")) {
-			if (get_rate64(&v64, val))
-				return bad(k, val);
-			addattr_l(n, 1024, FCM_A_OPTS_RATE, &v64, sizeof(v64));
-		} else if (!strcmp(k, "limit")) {
-			if (get_size(&u, val))
-				return bad(k, val);
-			v32 = u;
-			addattr_l(n, 1024, FCM_A_OPTS_LIMIT, &v32, sizeof(v32));
-		} else if (!strcmp(k, "bval") || !strcmp(k, "qmin")) {
-			if (get_u32(&v32, val, 10))
-				return bad(k, val);
-			addattr_l(n, 1024, !strcmp(k, "bval") ? FCM_A_OPTS_BVAL : FCM_A_OPTS_QMIN,
-				  &v32, sizeof(v32));
-		} else if (!strcmp(k, "exid")) {
-			__u16 v16;
-
-			if (get_u32(&v32, val, 0) || v32 > 0xffff)
-				return bad(k, val);
-			v16 = v32;
-			addattr_l(n, 1024, FCM_A_OPTS_EXID, &v16, sizeof(v16));
-		} else {
-			fprintf(stderr, "fcm: unknown parameter \"%s\"\n", k);
-			explain();
-			return -1;
-		}
-		argc--;
-		argv++;
-	}
-	addattr_nest_end(n, tail);
-	return 0;
+	return tc_opt_parse("fcm", fcm_opts, explain, argc, argv, n);
 }
 
 static int fcm_print_opt(struct qdisc_util *qu, FILE *f, struct rtattr *opt)
 {
-	struct rtattr *tb[FCM_A_OPTS_MAX + 1];
-
 	(void)qu;
-	if (!opt)
-		return 0;
-	parse_rtattr_flags(tb, FCM_A_OPTS_MAX, RTA_DATA(opt), RTA_PAYLOAD(opt), NLA_F_NESTED);
-	out_rate(f, "rate", get64(tb[FCM_A_OPTS_RATE]));
-	out_u(f, "limit", "%s %llub ", get32(tb[FCM_A_OPTS_LIMIT]));
-	out_u(f, "bval", "%s %llu ", get32(tb[FCM_A_OPTS_BVAL]));
-	out_u(f, "qmin", "%s %llu ", get32(tb[FCM_A_OPTS_QMIN]));
-	if (tb[FCM_A_OPTS_EXID] && RTA_PAYLOAD(tb[FCM_A_OPTS_EXID]) >= sizeof(__u16))
-		out_u(f, "exid", "%s %#llx ", *(__u16 *)RTA_DATA(tb[FCM_A_OPTS_EXID]));
-	return 0;
+	return tc_opt_print(fcm_opts, FCM_A_OPTS_MAX, f, opt);
 }
 
 static int fcm_print_xstats(struct qdisc_util *qu, FILE *f, struct rtattr *xstats)

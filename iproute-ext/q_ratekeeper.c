@@ -6,10 +6,6 @@
  *	[burst BYTES] [limit BYTES] [interval TIME] [linkrate RATE] [highmark PCT]
  *	[group N] [eventgap TIME]
  *   tc [-j] -s qdisc show dev X
- *
- * Built without iproute2's source tree: tc loads q_<kind>.so and looks up
- * <kind>_qdisc_util; the few helpers used below are exported by the tc binary. Their
- * declarations (a small, long-stable ABI) are written out here.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,100 +31,32 @@ static void explain(void)
 		"highmark: percentage of linkrate that counts as congested.\n");
 }
 
-static int bad(const char *what, const char *val)
-{
-	fprintf(stderr, "ratekeeper: illegal %s \"%s\"\n", what, val ? val : "");
-	explain();
-	return -1;
-}
+static const struct tc_opt rk_opts[] = {
+	{ "rate", RATEKEEPER_A_OPTS_RATE, TC_OPT_RATE },
+	{ "min", RATEKEEPER_A_OPTS_MIN_RATE, TC_OPT_RATE },
+	{ "max", RATEKEEPER_A_OPTS_MAX_RATE, TC_OPT_RATE },
+	{ "burst", RATEKEEPER_A_OPTS_BURST, TC_OPT_SIZE },
+	{ "limit", RATEKEEPER_A_OPTS_LIMIT, TC_OPT_SIZE },
+	{ "interval", RATEKEEPER_A_OPTS_INTERVAL, TC_OPT_USEC },
+	{ "linkrate", RATEKEEPER_A_OPTS_LINKRATE, TC_OPT_RATE },
+	{ "highmark", RATEKEEPER_A_OPTS_HIGHMARK, TC_OPT_PERCENT },
+	{ "group", RATEKEEPER_A_OPTS_GROUP, TC_OPT_U32 },
+	{ "eventgap", RATEKEEPER_A_OPTS_EVENT_GAP, TC_OPT_MSEC },
+	{ NULL },
+};
 
 static int rk_parse_opt(struct qdisc_util *qu, int argc, char **argv, struct nlmsghdr *n,
 			const char *dev)
 {
-	struct rtattr *tail;
-	__u64 v64;
-	__u32 v32;
-	unsigned int u;
-
 	(void)qu;
 	(void)dev;
-	tail = addattr_nest(n, 1024, TCA_OPTIONS | NLA_F_NESTED);
-	for (; argc > 0; argc--, argv++) {
-		const char *k = *argv, *val = argc > 1 ? argv[1] : NULL;
-
-		if (!strcmp(k, "help")) {
-			explain();
-			return -1;
-		}
-		if (!val)
-			return bad(k, "(missing value)");
-		if (!strcmp(k, "rate") || !strcmp(k, "min") || !strcmp(k, "max") ||
-		    !strcmp(k, "linkrate")) {
-			int type = !strcmp(k, "rate") ? RATEKEEPER_A_OPTS_RATE :
-				   !strcmp(k, "min") ? RATEKEEPER_A_OPTS_MIN_RATE :
-				   !strcmp(k, "max") ? RATEKEEPER_A_OPTS_MAX_RATE :
-				   RATEKEEPER_A_OPTS_LINKRATE;
-
-			if (get_rate64(&v64, val))
-				return bad(k, val);
-			addattr_l(n, 1024, type, &v64, sizeof(v64));
-		} else if (!strcmp(k, "burst") || !strcmp(k, "limit")) {
-			if (get_size(&u, val))
-				return bad(k, val);
-			v32 = u;
-			addattr_l(n, 1024, !strcmp(k, "burst") ? RATEKEEPER_A_OPTS_BURST :
-				  RATEKEEPER_A_OPTS_LIMIT, &v32, sizeof(v32));
-		} else if (!strcmp(k, "interval")) {
-			if (get_time(&u, val))
-				return bad(k, val);
-			v32 = u;
-			addattr_l(n, 1024, RATEKEEPER_A_OPTS_INTERVAL, &v32, sizeof(v32));
-		} else if (!strcmp(k, "eventgap")) {
-			if (get_time(&u, val))
-				return bad(k, val);
-			v32 = u / 1000;
-			addattr_l(n, 1024, RATEKEEPER_A_OPTS_EVENT_GAP, &v32, sizeof(v32));
-		} else if (!strcmp(k, "highmark") || !strcmp(k, "group")) {
-			char buf[32];
-
-			snprintf(buf, sizeof(buf), "%s", val);
-			if (buf[0] && buf[strlen(buf) - 1] == '%')
-				buf[strlen(buf) - 1] = 0;
-			if (get_u32(&v32, buf, 10))
-				return bad(k, val);
-			addattr_l(n, 1024, !strcmp(k, "highmark") ? RATEKEEPER_A_OPTS_HIGHMARK :
-				  RATEKEEPER_A_OPTS_GROUP, &v32, sizeof(v32));
-		} else {
-			fprintf(stderr, "ratekeeper: unknown parameter \"%s\"\n", k);
-			explain();
-			return -1;
-		}
-		argc--;
-		argv++;
-	}
-	addattr_nest_end(n, tail);
-	return 0;
+	return tc_opt_parse("ratekeeper", rk_opts, explain, argc, argv, n);
 }
 
 static int rk_print_opt(struct qdisc_util *qu, FILE *f, struct rtattr *opt)
 {
-	struct rtattr *tb[RATEKEEPER_A_OPTS_MAX + 1];
-
 	(void)qu;
-	if (!opt)
-		return 0;
-	parse_rtattr_flags(tb, RATEKEEPER_A_OPTS_MAX, RTA_DATA(opt), RTA_PAYLOAD(opt), NLA_F_NESTED);
-	out_rate(f, "rate", get64(tb[RATEKEEPER_A_OPTS_RATE]));
-	out_rate(f, "min", get64(tb[RATEKEEPER_A_OPTS_MIN_RATE]));
-	out_rate(f, "max", get64(tb[RATEKEEPER_A_OPTS_MAX_RATE]));
-	out_u(f, "burst", "%s %llub ", get32(tb[RATEKEEPER_A_OPTS_BURST]));
-	out_u(f, "limit", "%s %llub ", get32(tb[RATEKEEPER_A_OPTS_LIMIT]));
-	out_u(f, "interval", "%s %lluus ", get32(tb[RATEKEEPER_A_OPTS_INTERVAL]));
-	out_rate(f, "linkrate", get64(tb[RATEKEEPER_A_OPTS_LINKRATE]));
-	out_u(f, "highmark", "%s %llu%% ", get32(tb[RATEKEEPER_A_OPTS_HIGHMARK]));
-	out_u(f, "group", "%s %llu ", get32(tb[RATEKEEPER_A_OPTS_GROUP]));
-	out_u(f, "eventgap", "%s %llums ", get32(tb[RATEKEEPER_A_OPTS_EVENT_GAP]));
-	return 0;
+	return tc_opt_print(rk_opts, RATEKEEPER_A_OPTS_MAX, f, opt);
 }
 
 static int rk_print_xstats(struct qdisc_util *qu, FILE *f, struct rtattr *xstats)

@@ -102,4 +102,137 @@ static inline __u32 get32(struct rtattr *a)
 	return v;
 }
 
+/* ---- a qdisc's options as a table: one parser and one printer for every plugin ---- */
+
+/* How an option is read on the command line, carried and printed. */
+enum tc_opt_kind {
+	TC_OPT_RATE,	/* get_rate64, u64 bytes/s; printed as tc prints rates */
+	TC_OPT_SIZE,	/* get_size, u32 bytes; "limit 28000b" */
+	TC_OPT_U32,	/* decimal u32 */
+	TC_OPT_PERCENT,	/* decimal u32, a trailing '%' allowed; "highmark 50%" */
+	TC_OPT_USEC,	/* get_time, u32 microseconds; "interval 100us" */
+	TC_OPT_MSEC,	/* get_time, u32 milliseconds; "eventgap 200ms" */
+	TC_OPT_U16_HEX,	/* u32 in any base up to 0xffff, u16; "exid 0xfc11" */
+};
+
+struct tc_opt {
+	const char *name;	/* the command-line word, and the key in tc -j */
+	int type;		/* the netlink attribute inside TCA_OPTIONS */
+	enum tc_opt_kind kind;
+};
+
+/* tc_opt_parse reads "name value" pairs into a nested TCA_OPTIONS, saying what it
+ * refused (kind: the qdisc, for messages; explain: its usage).
+ */
+static inline int tc_opt_parse(const char *kind, const struct tc_opt *opts, void (*explain)(void),
+			       int argc, char **argv, struct nlmsghdr *n)
+{
+	struct rtattr *tail = addattr_nest(n, 1024, TCA_OPTIONS | NLA_F_NESTED);
+
+	for (; argc > 0; argc -= 2, argv += 2) {
+		const char *k = argv[0], *val = argc > 1 ? argv[1] : NULL;
+		const struct tc_opt *o;
+		unsigned int u;
+		char buf[32];
+		__u64 v64;
+		__u32 v32;
+		__u16 v16;
+		int err;
+
+		if (!strcmp(k, "help")) {
+			explain();
+			return -1;
+		}
+		for (o = opts; o->name && strcmp(o->name, k); o++)
+			;
+		if (!o->name) {
+			fprintf(stderr, "%s: unknown parameter \"%s\"\n", kind, k);
+			explain();
+			return -1;
+		}
+		err = !val;
+		switch (err ? -1 : (int)o->kind) {
+		case TC_OPT_RATE:
+			err = get_rate64(&v64, val);
+			addattr_l(n, 1024, o->type, &v64, sizeof(v64));
+			break;
+		case TC_OPT_SIZE:
+			err = get_size(&u, val);
+			v32 = u;
+			addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+			break;
+		case TC_OPT_PERCENT:
+			snprintf(buf, sizeof(buf), "%s", val);
+			if (buf[0] && buf[strlen(buf) - 1] == '%')
+				buf[strlen(buf) - 1] = 0;
+			val = buf;
+			/* fall through */
+		case TC_OPT_U32:
+			err = get_u32(&v32, val, 10);
+			addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+			break;
+		case TC_OPT_USEC:
+		case TC_OPT_MSEC:
+			err = get_time(&u, val);
+			v32 = o->kind == TC_OPT_MSEC ? u / 1000 : u;
+			addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+			break;
+		case TC_OPT_U16_HEX:
+			err = get_u32(&v32, val, 0) || v32 > 0xffff;
+			v16 = v32;
+			addattr_l(n, 1024, o->type, &v16, sizeof(v16));
+			break;
+		}
+		if (err) {
+			fprintf(stderr, "%s: illegal %s \"%s\"\n", kind, k, val ? argv[1] : "(missing value)");
+			explain();
+			return -1;
+		}
+	}
+	addattr_nest_end(n, tail);
+	return 0;
+}
+
+/* tc_opt_print prints the options the kernel dumped (a TCA_OPTIONS nest, attributes up
+ * to max), in the table's order; a u16 option it prints only when present.
+ */
+static inline int tc_opt_print(const struct tc_opt *opts, int max, FILE *f, struct rtattr *opt)
+{
+	struct rtattr *tb[max + 1];
+	const struct tc_opt *o;
+
+	if (!opt)
+		return 0;
+	parse_rtattr_flags(tb, max, RTA_DATA(opt), RTA_PAYLOAD(opt), NLA_F_NESTED);
+	for (o = opts; o->name; o++) {
+		struct rtattr *a = o->type <= max ? tb[o->type] : NULL;
+
+		switch (o->kind) {
+		case TC_OPT_RATE:
+			out_rate(f, o->name, get64(a));
+			break;
+		case TC_OPT_SIZE:
+			out_u(f, o->name, "%s %llub ", get32(a));
+			break;
+		case TC_OPT_U32:
+			out_u(f, o->name, "%s %llu ", get32(a));
+			break;
+		case TC_OPT_PERCENT:
+			out_u(f, o->name, "%s %llu%% ", get32(a));
+			break;
+		case TC_OPT_USEC:
+			out_u(f, o->name, "%s %lluus ", get32(a));
+			break;
+		case TC_OPT_MSEC:
+			out_u(f, o->name, "%s %llums ", get32(a));
+			break;
+		case TC_OPT_U16_HEX:
+			if (a && RTA_PAYLOAD(a) >= sizeof(__u16))
+				out_u(f, o->name, "%s %#llx ", *(__u16 *)RTA_DATA(a));
+			break;
+		}
+	}
+	return 0;
+}
+
 #endif /* _NLKIT_TC_PLUGIN_H */
