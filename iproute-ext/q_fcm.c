@@ -51,17 +51,10 @@ static int fcm_print_opt(struct qdisc_util *qu, FILE *f, struct rtattr *opt)
 static int fcm_print_xstats(struct qdisc_util *qu, FILE *f, struct rtattr *xstats)
 {
 	struct tc_fcm_xstats st = { 0 };
-	size_t len;
 
 	(void)qu;
-	if (!xstats)
+	if (!tc_xstats(&st, sizeof(st), f, xstats))
 		return 0;
-	len = RTA_PAYLOAD(xstats);
-	if (len > sizeof(st))
-		len = sizeof(st);	/* a newer module: print what this plugin knows */
-	memcpy(&st, RTA_DATA(xstats), len);
-	if (!is_json_context())
-		fprintf(f, "  ");
 	out_u(f, "id", "%s %llu ", st.id);
 	out_u(f, "price", "%s %llu ", st.price);
 	out_u(f, "modified", "%s %llu ", st.modified);

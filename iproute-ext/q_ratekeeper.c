@@ -62,17 +62,10 @@ static int rk_print_opt(struct qdisc_util *qu, FILE *f, struct rtattr *opt)
 static int rk_print_xstats(struct qdisc_util *qu, FILE *f, struct rtattr *xstats)
 {
 	struct tc_ratekeeper_xstats st = { 0 };
-	size_t len;
 
 	(void)qu;
-	if (!xstats)
+	if (!tc_xstats(&st, sizeof(st), f, xstats))
 		return 0;
-	len = RTA_PAYLOAD(xstats);
-	if (len > sizeof(st))
-		len = sizeof(st);	/* a newer module: print what this plugin knows */
-	memcpy(&st, RTA_DATA(xstats), len);
-	if (!is_json_context())
-		fprintf(f, "  ");
 	out_rate(f, "current_rate", st.rate);
 	out_rate(f, "measured", st.measured);
 	out_rate(f, "link_load", st.link_load);

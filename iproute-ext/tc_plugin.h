@@ -102,6 +102,23 @@ static inline __u32 get32(struct rtattr *a)
 	return v;
 }
 
+/* tc_xstats copies a qdisc's xstats into st (size bytes, zeroed by the caller): a newer
+ * module's longer struct is cut to what the plugin knows, an older one's shorter struct
+ * leaves the rest 0. It starts the line as tc does, and returns false when there are none.
+ */
+static inline bool tc_xstats(void *st, size_t size, FILE *f, struct rtattr *xstats)
+{
+	size_t len;
+
+	if (!xstats)
+		return false;
+	len = RTA_PAYLOAD(xstats);
+	memcpy(st, RTA_DATA(xstats), len < size ? len : size);
+	if (!is_json_context())
+		fprintf(f, "  ");
+	return true;
+}
+
 /* ---- a qdisc's options as a table: one parser and one printer for every plugin ---- */
 
 /* How an option is read on the command line, carried and printed. */
