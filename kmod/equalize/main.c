@@ -50,7 +50,7 @@
 
 #include <nlkit/genl.h>
 
-#include "equalize_nl.h"
+#include "generated/equalize_nl.h"
 
 #define EQ_CTR_BITS	6	/* counters for FIB routes, by fib_info address */
 

@@ -68,4 +68,7 @@ void fcm_receiver_unregister(const struct fcm_receiver_ops *ops);
 void *fcm_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd);
 void fcm_genl_unregister(void);
 
+extern struct Qdisc_ops fcm_qdisc_ops;
+extern struct pernet_operations fcm_net_ops;
+
 #endif /* _FCM_H */

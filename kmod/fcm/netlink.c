@@ -21,7 +21,7 @@
 #include <nlkit/genl.h>
 
 #include "fcm.h"
-#include "fcm_nl.h"
+#include "generated/fcm_nl.h"
 
 static struct genl_family fcm_family;
 

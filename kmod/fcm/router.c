@@ -32,11 +32,7 @@
 #include <uapi/linux/fcm_qdisc.h>
 
 #include "fcm.h"
-#include "fcm_nl.h"
-
-#ifndef NLKIT_VERSION
-#define NLKIT_VERSION "unknown"
-#endif
+#include "generated/fcm_nl.h"
 
 #define FCM_DEFAULT_BVAL	10
 #define FCM_DEFAULT_QMIN	30
@@ -403,14 +399,14 @@ static void __net_exit fcm_net_exit(struct net *net)
 	ida_destroy(&fcm_ids(net)->ids);
 }
 
-static struct pernet_operations fcm_net_ops = {
+struct pernet_operations fcm_net_ops = {
 	.init = fcm_net_init,
 	.exit = fcm_net_exit,
 	.id = &fcm_net_id,
 	.size = sizeof(struct fcm_net),
 };
 
-static struct Qdisc_ops fcm_qdisc_ops __read_mostly = {
+struct Qdisc_ops fcm_qdisc_ops __read_mostly = {
 	.id		= "fcm",
 	.priv_size	= sizeof(struct fcm_sched),
 	.enqueue	= fcm_enqueue,
@@ -424,42 +420,3 @@ static struct Qdisc_ops fcm_qdisc_ops __read_mostly = {
 	.dump_stats	= fcm_dump_stats,
 	.owner		= THIS_MODULE,
 };
-
-static int __init fcm_module_init(void)
-{
-	int err;
-
-	err = register_pernet_subsys(&fcm_net_ops);
-	if (err)
-		return err;
-	err = fcm_genl_register();
-	if (err)
-		goto err_pernet;
-	err = register_qdisc(&fcm_qdisc_ops);
-	if (err)
-		goto err_genl;
-	pr_info("sch_fcm %s loaded (family %s, ABI %u)\n", NLKIT_VERSION, FCM_FAMILY_NAME,
-		FCM_FAMILY_VERSION);
-	return 0;
-err_genl:
-	fcm_genl_unregister();
-err_pernet:
-	unregister_pernet_subsys(&fcm_net_ops);
-	return err;
-}
-
-static void __exit fcm_module_exit(void)
-{
-	unregister_qdisc(&fcm_qdisc_ops);
-	fcm_genl_unregister();
-	unregister_pernet_subsys(&fcm_net_ops);
-}
-
-module_init(fcm_module_init);
-module_exit(fcm_module_exit);
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("nlkit developers");
-MODULE_DESCRIPTION("FCM router: paced FIFO that stamps its queue's price into TCP segments (option 92)");
-MODULE_VERSION(NLKIT_VERSION);
-MODULE_ALIAS("net-sch-fcm");
-MODULE_ALIAS_GENL_FAMILY(FCM_FAMILY_NAME);

@@ -21,7 +21,7 @@
 #include <nlkit/genl.h>
 
 #include "ratekeeper.h"
-#include "ratekeeper_nl.h"
+#include "generated/ratekeeper_nl.h"
 
 static struct genl_family rk_family;
 

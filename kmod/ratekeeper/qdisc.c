@@ -40,11 +40,7 @@
 #include <uapi/linux/ratekeeper_qdisc.h>
 
 #include "ratekeeper.h"
-#include "ratekeeper_nl.h"
-
-#ifndef NLKIT_VERSION
-#define NLKIT_VERSION "unknown"
-#endif
+#include "generated/ratekeeper_nl.h"
 
 #define RK_DEFAULT_INTERVAL_US	10000	/* 10 ms */
 #define RK_DEFAULT_HIGHMARK	90	/* percent */
@@ -760,7 +756,7 @@ static int rk_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
 	return gnet_stats_copy_app(d, &st, sizeof(st));
 }
 
-static struct Qdisc_ops rk_qdisc_ops __read_mostly = {
+struct Qdisc_ops rk_qdisc_ops __read_mostly = {
 	.id		= "ratekeeper",
 	.priv_size	= sizeof(struct rk_sched),
 	.enqueue	= rk_enqueue,
@@ -774,35 +770,3 @@ static struct Qdisc_ops rk_qdisc_ops __read_mostly = {
 	.dump_stats	= rk_dump_stats,
 	.owner		= THIS_MODULE,
 };
-
-static int __init rk_module_init(void)
-{
-	int err;
-
-	err = rk_genl_register();
-	if (err)
-		return err;
-	err = register_qdisc(&rk_qdisc_ops);
-	if (err) {
-		rk_genl_unregister();
-		return err;
-	}
-	pr_info("sch_ratekeeper %s loaded (family %s, ABI %u)\n", NLKIT_VERSION,
-		RATEKEEPER_FAMILY_NAME, RATEKEEPER_FAMILY_VERSION);
-	return 0;
-}
-
-static void __exit rk_module_exit(void)
-{
-	unregister_qdisc(&rk_qdisc_ops);
-	rk_genl_unregister();
-}
-
-module_init(rk_module_init);
-module_exit(rk_module_exit);
-MODULE_LICENSE("GPL");
-MODULE_AUTHOR("nlkit developers");
-MODULE_DESCRIPTION("ratekeeper: tenant bandwidth guarantees (shaper, rate monitor, congestion events)");
-MODULE_VERSION(NLKIT_VERSION);
-MODULE_ALIAS("net-sch-ratekeeper");
-MODULE_ALIAS_GENL_FAMILY(RATEKEEPER_FAMILY_NAME);

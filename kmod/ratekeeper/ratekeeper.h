@@ -125,4 +125,6 @@ void rk_send_event(struct work_struct *work);
 int rk_genl_register(void);
 void rk_genl_unregister(void);
 
+extern struct Qdisc_ops rk_qdisc_ops;
+
 #endif /* _RATEKEEPER_H */

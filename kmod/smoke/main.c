@@ -26,7 +26,7 @@
 
 #include <nlkit/genl.h>
 
-#include "nlkit_smoke_nl.h"
+#include "generated/nlkit_smoke_nl.h"
 
 #ifndef NLKIT_VERSION
 #define NLKIT_VERSION "unknown"

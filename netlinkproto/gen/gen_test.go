@@ -41,7 +41,7 @@ func TestRenderPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := Render(Family{Spec: "x.yaml", KernelDir: "kmod/t", GoDir: "netlinkproto/t", GoPackage: "t"}, s)
-	c := string(files["kmod/t/t_nl.c"])
+	c := string(files["kmod/t/generated/t_nl.c"])
 	for _, want := range []string{
 		"NLA_POLICY_FULL_RANGE(NLA_U32, &t_a_s_a_range)", // 100000 does not fit the s16 range form
 		".max = T_BIG",

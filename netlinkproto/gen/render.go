@@ -12,7 +12,7 @@ import (
 // Family says where one spec's generated files go, relative to the repository root.
 type Family struct {
 	Spec      string // netlinkproto/specs/<name>.yaml
-	KernelDir string // module directory that compiles <name>_nl.c
+	KernelDir string // module directory; it compiles generated/<name>_nl.c
 	GoDir     string // client package directory (gets <name>_gen.go)
 	GoPackage string // client package name
 }
@@ -20,10 +20,10 @@ type Family struct {
 // Render returns every file generated from one family, by path.
 func Render(f Family, s *Spec) map[string][]byte {
 	return map[string][]byte{
-		"kmod/include/uapi/" + s.UAPIHeaderPath(): renderUAPI(f, s),
-		f.KernelDir + "/" + s.cIdent() + "_nl.h":  renderKernelH(f, s),
-		f.KernelDir + "/" + s.cIdent() + "_nl.c":  renderKernelC(f, s),
-		f.GoDir + "/" + s.cIdent() + "_gen.go":    renderGo(f, s),
+		"kmod/include/uapi/" + s.UAPIHeaderPath():          renderUAPI(f, s),
+		f.KernelDir + "/generated/" + s.cIdent() + "_nl.h": renderKernelH(f, s),
+		f.KernelDir + "/generated/" + s.cIdent() + "_nl.c": renderKernelC(f, s),
+		f.GoDir + "/" + s.cIdent() + "_gen.go":             renderGo(f, s),
 	}
 }
 
