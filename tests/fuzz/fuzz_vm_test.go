@@ -131,12 +131,12 @@ func (w *world) dial(t *testing.T, proto int) *Conn {
 
 // tally counts what the kernel answered.
 type tally struct {
-	sent, ok   int
-	byShape    [numShapes]int
-	errs       map[syscall.Errno]int
-	withMsg    map[syscall.Errno]int
-	start      time.Time
-	splatCheck uint64
+	sent, ok int
+	byShape  [numShapes]int
+	errs     map[syscall.Errno]int
+	withMsg  map[syscall.Errno]int
+	start    time.Time
+	kmsg     *vmtest.Kmsg // the kernel log since the last check
 }
 
 func newTally() *tally {
@@ -162,8 +162,7 @@ func (tl *tally) String() string {
 // checkLog fails the test on any splat since the last check.
 func (tl *tally) checkLog(t *testing.T, what string) {
 	t.Helper()
-	lines, seq := vmtest.KernelLog(t, "", tl.splatCheck)
-	tl.splatCheck = seq
+	lines := tl.kmsg.Lines("")
 	for _, l := range lines {
 		for _, s := range splats {
 			if strings.Contains(l, s) {
@@ -212,7 +211,7 @@ func TestFuzzFamilies(t *testing.T) {
 			g.Hints["family"] = []uint64{unix.AF_INET, unix.AF_INET6}
 			health := healthOp(s)
 			tl := newTally()
-			_, tl.splatCheck = vmtest.KernelLog(t, "", 0)
+			tl.kmsg = vmtest.OpenKmsg(t)
 			// req is a request of the family: the genl header (command, version) and attributes
 			req := func(flags netlink.HeaderFlags, cmd, version uint8, attrs []byte) netlink.Message {
 				return netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(fam.ID), Flags: flags},
@@ -320,7 +319,7 @@ func TestFuzzQdiscOptions(t *testing.T) {
 			c := w.dial(t, unix.NETLINK_ROUTE)
 			g := New(specs[k.spec], int64(2000+i))
 			tl := newTally()
-			_, tl.splatCheck = vmtest.KernelLog(t, "", 0)
+			tl.kmsg = vmtest.OpenKmsg(t)
 			// (a get answers the caller only with NLM_F_ECHO: rtnetlink sends it as a
 			// notification to the TC group, and to the caller when asked to echo)
 			get := netlink.Message{Header: netlink.Header{Type: unix.RTM_GETQDISC, Flags: netlink.Request | netlink.Acknowledge | netlink.Echo},

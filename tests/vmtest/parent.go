@@ -2,14 +2,12 @@ package vmtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -63,45 +61,6 @@ func AddUnderParent(t testing.TB, ns, dev, parent, handle string, leaf ...string
 			t.Fatalf("tc %s: %v\n%s", strings.Join(c, " "), err, out)
 		}
 	}
-}
-
-// KernelLog returns the kernel log lines after record seq (0: all) that contain substr,
-// and the last record's sequence number (read from /dev/kmsg with plain non-blocking
-// reads: one record per read, EAGAIN at the end).
-func KernelLog(t testing.TB, substr string, seq uint64) ([]string, uint64) {
-	t.Helper()
-	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(fd)
-	var lines []string
-	last := seq
-	buf := make([]byte, 8192)
-	for {
-		n, err := syscall.Read(fd, buf)
-		if errors.Is(err, syscall.EPIPE) {
-			continue // records overwritten while reading: go on with the next
-		}
-		if err != nil || n <= 0 {
-			break
-		}
-		// "prio,seq,time,flags;message"
-		head, msg, ok := strings.Cut(string(buf[:n]), ";")
-		f := strings.Split(head, ",")
-		if !ok || len(f) < 2 {
-			continue
-		}
-		s, err := strconv.ParseUint(f[1], 10, 64)
-		if err != nil || s <= seq && seq != 0 {
-			continue
-		}
-		last = s
-		if strings.Contains(msg, substr) {
-			lines = append(lines, strings.TrimSpace(msg))
-		}
-	}
-	return lines, last
 }
 
 // ParentResult is what one leaf did under one parent.
@@ -168,7 +127,7 @@ func underParent(t *testing.T, n int, parent string, window time.Duration, leaf 
 	tp := NewVeths(t, Veth{A: a, DevA: "a0", AddrA: "10.9.0.1/24", B: b, DevB: "b0", AddrB: "10.9.0.2/24"})
 	// a fresh handle per run: the kernel warns once per qdisc, by handle
 	handle := fmt.Sprintf("%x", 0x100+n)
-	_, seq := KernelLog(t, "", 0)
+	kmsg := OpenKmsg(t)
 	AddUnderParent(t, a, "a0", parent, handle, leaf...)
 	sink := tp.NewSink(b, "10.9.0.2:5001")
 	defer sink.Close() // on a failure below; a second Close is harmless
@@ -180,7 +139,7 @@ func underParent(t *testing.T, n int, parent string, window time.Duration, leaf 
 	leafStats := leafQdisc(t, tp, a, handle)
 	cancel()
 	sink.Close()
-	warn, _ := KernelLog(t, fmt.Sprintf(" %s qdisc %s: is non-work-conserving", leaf[0], strings.ToUpper(handle)), seq)
+	warn := kmsg.Lines(fmt.Sprintf(" %s qdisc %s: is non-work-conserving", leaf[0], strings.ToUpper(handle)))
 	return ParentResult{parent, leaf[0], rate, warn, leafStats}
 }
 
