@@ -2,6 +2,7 @@ package vmtest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -108,6 +109,14 @@ func (s *Sink) Rate(d time.Duration) float64 {
 // they go until ctx ends.
 func (tp *Topo) Flood(ctx context.Context, ns, addr string, flows int) {
 	tp.t.Helper()
+	tp.FloodAt(ctx, ns, addr, flows, 0)
+}
+
+// FloodAt is Flood with each connection paced by TCP to at most rate bytes/s
+// (SO_MAX_PACING_RATE; 0: no limit): traffic that keeps flowing at a few Mbit/s
+// whatever a qdisc on its path is configured to let through.
+func (tp *Topo) FloodAt(ctx context.Context, ns, addr string, flows int, rate uint32) {
+	tp.t.Helper()
 	conns := make([]net.Conn, flows)
 	tp.Must(ns, func() error {
 		for i := range conns {
@@ -116,6 +125,22 @@ func (tp *Topo) Flood(ctx context.Context, ns, addr string, flows int) {
 				return err
 			}
 			conns[i] = c
+			if rate == 0 {
+				continue
+			}
+			rc, err := c.(*net.TCPConn).SyscallConn()
+			if err != nil {
+				return err
+			}
+			var serr error
+			if err := rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MAX_PACING_RATE, int(rate))
+			}); err != nil {
+				return err
+			}
+			if serr != nil {
+				return fmt.Errorf("SO_MAX_PACING_RATE: %w", serr)
+			}
 		}
 		return nil
 	})
