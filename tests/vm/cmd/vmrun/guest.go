@@ -138,23 +138,23 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	j := job.Job{Kernel: g.k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: run,
 		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Kmemleak: g.k.debug, Shell: *flagShell,
 		Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
-	if g.release != nil {
-		j.Gate = filepath.Join(res, "gate")
+	// gate names a file in the results that is created when release is closed
+	gate := func(name string, release <-chan struct{}) string {
+		path := filepath.Join(res, name)
 		go func() {
-			<-g.release
-			_ = os.WriteFile(j.Gate, nil, 0o644)
+			<-release
+			_ = os.WriteFile(path, nil, 0o644)
 		}()
+		return path
 	}
-	for i, tb := range g.tests {
+	if g.release != nil {
+		j.Gate = gate("gate", g.release)
+	}
+	for _, tb := range g.tests {
 		j.Tests = append(j.Tests, job.Test{Pkg: tb.pkg, Bin: tb.bin, Dir: tb.dir, Args: tb.args})
-		if i > 0 && i == g.aloneFrom && g.releaseAlone != nil {
-			gate := filepath.Join(res, "gate-alone")
-			j.Tests[i].Gate = gate
-			go func() {
-				<-g.releaseAlone
-				_ = os.WriteFile(gate, nil, 0o644)
-			}()
-		}
+	}
+	if g.releaseAlone != nil && g.aloneFrom > 0 && g.aloneFrom < len(j.Tests) {
+		j.Tests[g.aloneFrom].Gate = gate("gate-alone", g.releaseAlone)
 	}
 	jb, _ := json.MarshalIndent(j, "", "  ")
 	jobPath := filepath.Join(res, job.FileName)
