@@ -138,6 +138,52 @@ struct tc_opt {
 	enum tc_opt_kind kind;
 };
 
+/* tc_opt_put reads one option's value into its attribute; nonzero when tc's parser
+ * refused the value.
+ */
+static inline int tc_opt_put(const struct tc_opt *o, const char *val, struct nlmsghdr *n)
+{
+	unsigned int u;
+	char buf[32];
+	__u64 v64;
+	__u32 v32;
+	__u16 v16;
+
+	switch (o->kind) {
+	case TC_OPT_RATE:
+		if (get_rate64(&v64, val))
+			return -1;
+		return addattr_l(n, 1024, o->type, &v64, sizeof(v64));
+	case TC_OPT_SIZE:
+		if (get_size(&u, val))
+			return -1;
+		v32 = u;
+		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+	case TC_OPT_PERCENT:
+		snprintf(buf, sizeof(buf), "%s", val);
+		if (buf[0] && buf[strlen(buf) - 1] == '%')
+			buf[strlen(buf) - 1] = 0;
+		val = buf;
+		/* fall through */
+	case TC_OPT_U32:
+		if (get_u32(&v32, val, 10))
+			return -1;
+		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+	case TC_OPT_USEC:
+	case TC_OPT_MSEC:
+		if (get_time(&u, val))
+			return -1;
+		v32 = o->kind == TC_OPT_MSEC ? u / 1000 : u;
+		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+	case TC_OPT_U16_HEX:
+		if (get_u32(&v32, val, 0) || v32 > 0xffff)
+			return -1;
+		v16 = v32;
+		return addattr_l(n, 1024, o->type, &v16, sizeof(v16));
+	}
+	return -1;
+}
+
 /* tc_opt_parse reads "name value" pairs into a nested TCA_OPTIONS, saying what it
  * refused (kind: the qdisc, for messages; explain: its usage).
  */
@@ -149,12 +195,6 @@ static inline int tc_opt_parse(const char *kind, const struct tc_opt *opts, void
 	for (; argc > 0; argc -= 2, argv += 2) {
 		const char *k = argv[0], *val = argc > 1 ? argv[1] : NULL;
 		const struct tc_opt *o;
-		unsigned int u;
-		char buf[32];
-		__u64 v64;
-		__u32 v32;
-		__u16 v16;
-		int err;
 
 		if (!strcmp(k, "help")) {
 			explain();
@@ -167,41 +207,8 @@ static inline int tc_opt_parse(const char *kind, const struct tc_opt *opts, void
 			explain();
 			return -1;
 		}
-		err = !val;
-		switch (err ? -1 : (int)o->kind) {
-		case TC_OPT_RATE:
-			err = get_rate64(&v64, val);
-			addattr_l(n, 1024, o->type, &v64, sizeof(v64));
-			break;
-		case TC_OPT_SIZE:
-			err = get_size(&u, val);
-			v32 = u;
-			addattr_l(n, 1024, o->type, &v32, sizeof(v32));
-			break;
-		case TC_OPT_PERCENT:
-			snprintf(buf, sizeof(buf), "%s", val);
-			if (buf[0] && buf[strlen(buf) - 1] == '%')
-				buf[strlen(buf) - 1] = 0;
-			val = buf;
-			/* fall through */
-		case TC_OPT_U32:
-			err = get_u32(&v32, val, 10);
-			addattr_l(n, 1024, o->type, &v32, sizeof(v32));
-			break;
-		case TC_OPT_USEC:
-		case TC_OPT_MSEC:
-			err = get_time(&u, val);
-			v32 = o->kind == TC_OPT_MSEC ? u / 1000 : u;
-			addattr_l(n, 1024, o->type, &v32, sizeof(v32));
-			break;
-		case TC_OPT_U16_HEX:
-			err = get_u32(&v32, val, 0) || v32 > 0xffff;
-			v16 = v32;
-			addattr_l(n, 1024, o->type, &v16, sizeof(v16));
-			break;
-		}
-		if (err) {
-			fprintf(stderr, "%s: illegal %s \"%s\"\n", kind, k, val ? argv[1] : "(missing value)");
+		if (!val || tc_opt_put(o, val, n)) {
+			fprintf(stderr, "%s: illegal %s \"%s\"\n", kind, k, val ? val : "(missing value)");
 			explain();
 			return -1;
 		}
