@@ -109,8 +109,9 @@ func percentile(v []float64, p float64) float64 {
 // delay, through sch_fcm with fcm_receiver at the receiver, and at the same time in a
 // second copy of the network through drop-tail (pfifo, 1000 packets) under tbf at the
 // same rate with plain TCP. It prints both and asserts FCM's promises: utilisation >=
-// 95%, Jain's index >= 0.95, mean queueing delay at most a quarter of drop-tail's, short transfers faster, no drops
-// (the loop held the queue), and option 92 on the wire with correct checksums.
+// 95%, Jain's index >= 0.95, mean queueing delay at most a quarter of drop-tail's,
+// short transfers faster, no drops (the loop held the queue), and option 92 on the
+// wire with correct checksums.
 func TestScenarioFCM(t *testing.T) {
 	vmtest.Require(t)
 	rate := uint64(10 * 1000 * 1000 / 8) // bytes/s

@@ -21,8 +21,6 @@ func newJSONFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "json", Aliases: []string{"j"}, Usage: "JSON output"}
 }
 
-var stderr io.Writer = os.Stderr
-
 // jsonOut tells whether -j/--json was given at any level.
 func jsonOut(c *cli.Context) bool {
 	for _, l := range c.Lineage() {
@@ -41,11 +39,16 @@ func printJSON(w io.Writer, v any) error {
 	return e.Encode(v)
 }
 
-var stdout io.Writer = os.Stdout
+// Where commands print (Run points them elsewhere for tests).
+var stdout, stderr io.Writer = os.Stdout, os.Stderr
 
+// usageErr is a refusal of the command line: exit status 2.
 func usageErr(format string, a ...any) error {
 	return cli.Exit(fmt.Sprintf("nlkit: "+format, a...), 2)
 }
+
+// fail is an error from the kernel or the system: exit status 1.
+func fail(err error) error { return cli.Exit("nlkit: "+err.Error(), 1) }
 
 // kv parses iproute-style "key value" argument lists.
 func kv(args []string, known ...string) (map[string]string, error) {
@@ -91,4 +94,3 @@ func parseHandle(s string) (uint32, error) {
 	}
 	return uint32(v) << 16, nil
 }
-func fail(err error) error { return cli.Exit("nlkit: "+err.Error(), 1) }
