@@ -7,6 +7,7 @@
 #include <net/genetlink.h>
 #include <net/pkt_sched.h>
 
+#include <nlkit/qdiscs.h>
 #include <uapi/linux/fcm.h>
 
 struct fcm_config {
@@ -25,7 +26,7 @@ struct fcm_sched {
 	u32 id;			/* instance id, /proc/net/fcm_queue */
 	u32 price;		/* p(q) of the last segment sent */
 	u64 modified, passed, other;
-	struct list_head node;	/* fcm_list, fcm_list_lock */
+	struct nlkit_qdisc_node link;	/* on fcm_qdiscs */
 };
 
 /* What get-qdisc and /proc report of one qdisc. */
@@ -43,14 +44,12 @@ enum fcm_stamp_result {
 	FCM_OTHER,	/* not a TCP segment (or not parseable as one): sent untouched */
 };
 
-extern struct list_head fcm_list;
-extern unsigned int fcm_list_gen;
+extern struct nlkit_qdiscs fcm_qdiscs;
 
 enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu);
 u32 fcm_price(const struct fcm_config *c, u32 qlen);
-extern struct mutex fcm_list_lock;
 void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s);
-int fcm_put_opts(struct sk_buff *skb, const struct fcm_config *c);
+int fcm_put_opts(struct sk_buff *skb, int type, const struct fcm_config *c);
 int fcm_genl_register(void);
 
 /*

@@ -19,6 +19,7 @@
 #include <net/sock.h>
 
 #include <nlkit/genl.h>
+#include <nlkit/qdiscs.h>
 
 #include "fcm.h"
 #include "generated/fcm_nl.h"
@@ -32,7 +33,6 @@ static int fcm_put_u64(struct sk_buff *skb, int type, u64 v)
 
 static int fcm_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, const struct fcm_snapshot *s)
 {
-	struct nlattr *nest;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &fcm_family, flags, FCM_CMD_GET_QDISC);
@@ -44,11 +44,8 @@ static int fcm_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, const s
 	    nla_put_string(skb, FCM_A_QDISC_IFNAME, s->ifname) ||
 	    nla_put_u32(skb, FCM_A_QDISC_ID, s->id))
 		goto cancel;
-	nest = nla_nest_start(skb, FCM_A_QDISC_OPTS);
-	if (!nest || fcm_put_opts(skb, &s->cfg))
-		goto cancel;
-	nla_nest_end(skb, nest);
-	if (nla_put_u32(skb, FCM_A_QDISC_QLEN, s->qlen) ||
+	if (fcm_put_opts(skb, FCM_A_QDISC_OPTS, &s->cfg) ||
+	    nla_put_u32(skb, FCM_A_QDISC_QLEN, s->qlen) ||
 	    nla_put_u32(skb, FCM_A_QDISC_BACKLOG, s->backlog) ||
 	    nla_put_u32(skb, FCM_A_QDISC_PRICE, s->price) ||
 	    fcm_put_u64(skb, FCM_A_QDISC_MODIFIED, s->modified) ||
@@ -65,55 +62,23 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Find a qdisc of net by ifindex (and handle, when given); fcm_list_lock held. */
-static struct fcm_sched *fcm_find(struct net *net, struct genl_info *info)
-{
-	u32 ifindex = nla_get_u32(info->attrs[FCM_A_QDISC_IFINDEX]);
-	u32 handle = info->attrs[FCM_A_QDISC_HANDLE] ? nla_get_u32(info->attrs[FCM_A_QDISC_HANDLE]) : 0;
-	struct fcm_sched *q, *found = NULL;
-
-	lockdep_assert_held(&fcm_list_lock);
-	list_for_each_entry(q, &fcm_list, node) {
-		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
-			continue;
-		if (handle && q->sch->handle != handle)
-			continue;
-		if (found) {
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_A_QDISC_IFINDEX],
-					    "this device has several fcm qdiscs: give the handle");
-			return ERR_PTR(-EINVAL);
-		}
-		found = q;
-	}
-	if (!found) {
-		if (handle)
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_A_QDISC_HANDLE],
-					    "no fcm qdisc with this handle on this device");
-		else
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_A_QDISC_IFINDEX],
-					    "no fcm qdisc on this device");
-		return ERR_PTR(-ENOENT);
-	}
-	return found;
-}
-
 int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlkit_qdisc_node *n;
 	struct fcm_snapshot s;
-	struct fcm_sched *q;
 	struct sk_buff *msg;
 	int err;
 
 	if (nlkit_genl_require(info, FCM_A_QDISC_IFINDEX, "ifindex is required"))
 		return -EINVAL;
-	mutex_lock(&fcm_list_lock);
-	q = fcm_find(genl_info_net(info), info);
-	if (IS_ERR(q)) {
-		mutex_unlock(&fcm_list_lock);
-		return PTR_ERR(q);
+	mutex_lock(&fcm_qdiscs.lock);
+	n = nlkit_qdiscs_find(&fcm_qdiscs, info, FCM_A_QDISC_IFINDEX, FCM_A_QDISC_HANDLE, "fcm");
+	if (IS_ERR(n)) {
+		mutex_unlock(&fcm_qdiscs.lock);
+		return PTR_ERR(n);
 	}
-	fcm_snapshot(q, &s);
-	mutex_unlock(&fcm_list_lock);
+	fcm_snapshot(container_of(n, struct fcm_sched, link), &s);
+	mutex_unlock(&fcm_qdiscs.lock);
 
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -126,31 +91,20 @@ int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* cb->args[0]: qdiscs of this netns already dumped. cb->seq: list generation. */
+static int fcm_dump_one(struct nlkit_qdisc_node *n, struct sk_buff *skb,
+			struct netlink_callback *cb, void *arg)
+{
+	struct fcm_snapshot *s = arg;
+
+	fcm_snapshot(container_of(n, struct fcm_sched, link), s);
+	return fcm_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI, s);
+}
+
 int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct net *net = sock_net(skb->sk);
 	struct fcm_snapshot s;
-	struct fcm_sched *q;
-	long idx = 0;
-	int err = 0;
 
-	mutex_lock(&fcm_list_lock);
-	cb->seq = fcm_list_gen;
-	list_for_each_entry(q, &fcm_list, node) {
-		if (!net_eq(qdisc_net(q->sch), net))
-			continue;
-		if (idx++ < cb->args[0])
-			continue;
-		fcm_snapshot(q, &s);
-		err = fcm_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI, &s);
-		if (err)
-			break;
-		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
-		cb->args[0] = idx;
-	}
-	mutex_unlock(&fcm_list_lock);
-	return nlkit_dump_end(skb, err);
+	return nlkit_qdiscs_dump(&fcm_qdiscs, skb, cb, fcm_dump_one, &s);
 }
 
 static DEFINE_MUTEX(fcm_rcv_lock);

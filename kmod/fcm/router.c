@@ -28,6 +28,8 @@
 #include <net/pkt_sched.h>
 
 #include <nlkit/compat.h>
+#include <nlkit/genl.h>
+#include <nlkit/qdiscs.h>
 #include <nlkit/sched.h>
 #include <uapi/linux/fcm_qdisc.h>
 
@@ -38,13 +40,8 @@
 #define FCM_DEFAULT_QMIN	30
 #define FCM_CATCHUP_NS		(100 * NSEC_PER_MSEC)	/* most a late dequeue catches up */
 
-LIST_HEAD(fcm_list);		/* every fcm qdisc: changed under RTNL and fcm_list_lock */
-/* Readers (genl get/dump, /proc: anyone in the netns) hold fcm_list_lock, not RTNL, so
- * they hold up no link change; destroy() takes it too, so a qdisc a reader stands on is
- * not torn down under it (the core unregisters the qdisc's lock class right after).
- */
-DEFINE_MUTEX(fcm_list_lock);
-unsigned int fcm_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
+/* every fcm qdisc, for the family's get and dump and /proc (nlkit/qdiscs.h) */
+DEFINE_NLKIT_QDISCS(fcm_qdiscs);
 /* Instance ids (/proc/net/fcm_queue's first column) are per netns: one namespace's
  * owner cannot use up another's.
  */
@@ -156,15 +153,19 @@ static void fcm_reset(struct Qdisc *sch)
 
 /* ---- configuration -------------------------------------------------------------------- */
 
-int fcm_put_opts(struct sk_buff *skb, const struct fcm_config *c)
+/* Put c as a nest of type @type: TCA_OPTIONS, or the family's opts. */
+int fcm_put_opts(struct sk_buff *skb, int type, const struct fcm_config *c)
 {
-	if (nla_put_u64_64bit(skb, FCM_A_OPTS_RATE, c->rate, FCM_A_OPTS_UNSPEC) ||
-	    nla_put_u32(skb, FCM_A_OPTS_LIMIT, c->limit) ||
-	    nla_put_u32(skb, FCM_A_OPTS_BVAL, c->bval) ||
-	    nla_put_u32(skb, FCM_A_OPTS_QMIN, c->qmin) ||
-	    (c->exid && nla_put_u16(skb, FCM_A_OPTS_EXID, c->exid)))
+	struct nlattr *nest = nla_nest_start(skb, type);
+
+	if (!nest)
 		return -EMSGSIZE;
-	return 0;
+	return nlkit_nest_close(skb, nest,
+		nla_put_u64_64bit(skb, FCM_A_OPTS_RATE, c->rate, FCM_A_OPTS_UNSPEC) ||
+		nla_put_u32(skb, FCM_A_OPTS_LIMIT, c->limit) ||
+		nla_put_u32(skb, FCM_A_OPTS_BVAL, c->bval) ||
+		nla_put_u32(skb, FCM_A_OPTS_QMIN, c->qmin) ||
+		(c->exid && nla_put_u16(skb, FCM_A_OPTS_EXID, c->exid)) ? -EMSGSIZE : 0);
 }
 
 static u32 fcm_auto_limit(u64 rate)
@@ -258,7 +259,7 @@ static int fcm_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ac
 
 	/* everything destroy() undoes is set up before anything can fail */
 	q->sch = sch;
-	INIT_LIST_HEAD(&q->node);
+	nlkit_qdisc_node_init(&q->link, sch);
 	q->id = FCM_MAX_INSTANCES;
 	qdisc_watchdog_init(&q->watchdog, sch);
 
@@ -272,10 +273,7 @@ static int fcm_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ac
 	}
 	q->id = id;
 	fcm_apply(sch, &c);
-	mutex_lock(&fcm_list_lock);
-	list_add_tail(&q->node, &fcm_list);
-	fcm_list_gen++;
-	mutex_unlock(&fcm_list_lock);
+	nlkit_qdiscs_add(&fcm_qdiscs, &q->link);
 	return 0;
 }
 
@@ -285,12 +283,7 @@ static void fcm_destroy(struct Qdisc *sch)
 
 	ASSERT_RTNL();
 	qdisc_watchdog_cancel(&q->watchdog);
-	if (!list_empty(&q->node)) {	/* init() may have failed before adding q */
-		mutex_lock(&fcm_list_lock);	/* waits for a reader standing on q */
-		list_del_init(&q->node);
-		fcm_list_gen++;
-		mutex_unlock(&fcm_list_lock);
-	}
+	nlkit_qdiscs_del(&fcm_qdiscs, &q->link);
 	if (q->id < FCM_MAX_INSTANCES)
 		ida_free(&fcm_ids(qdisc_net(sch))->ids, q->id);
 	q->id = FCM_MAX_INSTANCES;
@@ -300,19 +293,11 @@ static int fcm_dump(struct Qdisc *sch, struct sk_buff *skb)
 {
 	struct fcm_sched *q = qdisc_priv(sch);
 	struct fcm_config c;
-	struct nlattr *nest;
 
 	sch_tree_lock(sch);
 	c = q->cfg;
 	sch_tree_unlock(sch);
-	nest = nla_nest_start(skb, TCA_OPTIONS);
-	if (!nest)
-		return -EMSGSIZE;
-	if (fcm_put_opts(skb, &c)) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
-	}
-	return nla_nest_end(skb, nest);
+	return fcm_put_opts(skb, TCA_OPTIONS, &c);
 }
 
 static int fcm_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
@@ -330,7 +315,7 @@ static int fcm_dump_stats(struct Qdisc *sch, struct gnet_dump *d)
 	return gnet_stats_copy_app(d, &st, sizeof(st));
 }
 
-/* A consistent copy of one qdisc's state; fcm_list_lock held (q is on fcm_list). The
+/* A consistent copy of one qdisc's state; fcm_qdiscs.lock held (q is on it). The
  * name is copied without RTNL: a rename at that instant can give a mix of the two names
  * (a report's cosmetic fault; the ifindex is exact), never an unterminated one.
  */
@@ -340,7 +325,7 @@ void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s)
 	struct net_device *dev = qdisc_dev(sch);
 	spinlock_t *lock;
 
-	lockdep_assert_held(&fcm_list_lock);
+	lockdep_assert_held(&fcm_qdiscs.lock);
 	memset(s, 0, sizeof(*s));
 	s->ifindex = dev->ifindex;
 	strscpy(s->ifname, dev->name, sizeof(s->ifname));
@@ -366,21 +351,19 @@ void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s)
 static int fcm_proc_show(struct seq_file *seq, void *v)
 {
 	struct net *net = seq_file_single_net(seq);
+	struct nlkit_qdisc_node *n;
 	struct fcm_snapshot s;
-	struct fcm_sched *q;
 
 	seq_puts(seq, "id queue_packets queue_bytes p(q) packets_passed packets_modified maxrate bval q_min limit\n");
-	mutex_lock(&fcm_list_lock);
-	list_for_each_entry(q, &fcm_list, node) {
-		if (!net_eq(qdisc_net(q->sch), net))
-			continue;
-		fcm_snapshot(q, &s);
+	mutex_lock(&fcm_qdiscs.lock);
+	nlkit_qdiscs_for_each(n, &fcm_qdiscs, net) {
+		fcm_snapshot(container_of(n, struct fcm_sched, link), &s);
 		/* maxrate in kbit/s, as the original's module parameter */
 		seq_printf(seq, "%u %u %u %u %llu %llu %llu %u %u %u\n", s.id, s.qlen, s.backlog, s.price,
 			   s.passed, s.modified, div_u64(s.cfg.rate * 8, 1000), s.cfg.bval, s.cfg.qmin,
 			   s.cfg.limit);
 	}
-	mutex_unlock(&fcm_list_lock);
+	mutex_unlock(&fcm_qdiscs.lock);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <net/sock.h>
 
 #include <nlkit/genl.h>
+#include <nlkit/qdiscs.h>
 
 #include "ratekeeper.h"
 #include "generated/ratekeeper_nl.h"
@@ -47,11 +48,8 @@ static int rk_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd,
 	if (cmd == RATEKEEPER_CMD_GET_QDISC &&
 	    nla_put_u32(skb, RATEKEEPER_A_QDISC_PARENT, s->parent))
 		goto cancel;
-	nest = nla_nest_start(skb, RATEKEEPER_A_QDISC_OPTS);
-	if (!nest || rk_put_opts(skb, &s->cfg))
-		goto cancel;
-	nla_nest_end(skb, nest);
-	if (rk_put_u64(skb, RATEKEEPER_A_QDISC_MEASURED, s->measured) ||
+	if (rk_put_opts(skb, RATEKEEPER_A_QDISC_OPTS, &s->cfg) ||
+	    rk_put_u64(skb, RATEKEEPER_A_QDISC_MEASURED, s->measured) ||
 	    rk_put_u64(skb, RATEKEEPER_A_QDISC_LINK_LOAD, s->link_load) ||
 	    nla_put_u32(skb, RATEKEEPER_A_QDISC_SEVERITY, s->severity))
 		goto cancel;
@@ -87,43 +85,14 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* Find a qdisc of net by ifindex (and handle, when given); rk_list_lock held. */
-static struct rk_sched *rk_find(struct net *net, struct genl_info *info)
-{
-	u32 ifindex = nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_IFINDEX]);
-	u32 handle = info->attrs[RATEKEEPER_A_QDISC_HANDLE] ?
-		     nla_get_u32(info->attrs[RATEKEEPER_A_QDISC_HANDLE]) : 0;
-	struct rk_sched *q, *found = NULL;
-
-	lockdep_assert_held(&rk_list_lock);
-	list_for_each_entry(q, &rk_list, node) {
-		if (!net_eq(qdisc_net(q->sch), net) || qdisc_dev(q->sch)->ifindex != ifindex)
-			continue;
-		if (handle && q->sch->handle != handle)
-			continue;
-		if (found) {
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_IFINDEX],
-					    "this device has several ratekeeper qdiscs: give the handle");
-			return ERR_PTR(-EINVAL);
-		}
-		found = q;
-	}
-	if (!found) {
-		if (handle)
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_HANDLE],
-					    "no ratekeeper qdisc with this handle on this device");
-		else
-			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_IFINDEX],
-					    "no ratekeeper qdisc on this device");
-		return ERR_PTR(-ENOENT);
-	}
-	return found;
-}
+#define rk_find(info)								\
+	nlkit_qdiscs_find(&rk_qdiscs, (info), RATEKEEPER_A_QDISC_IFINDEX,		\
+			  RATEKEEPER_A_QDISC_HANDLE, "ratekeeper")
 
 int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct nlkit_qdisc_node *n;
 	struct rk_snapshot *s;
-	struct rk_sched *q;
 	struct sk_buff *msg;
 	int err;
 
@@ -132,15 +101,15 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	s = kzalloc(sizeof(*s), GFP_KERNEL);
 	if (!s)
 		return -ENOMEM;
-	mutex_lock(&rk_list_lock);
-	q = rk_find(genl_info_net(info), info);
-	if (IS_ERR(q)) {
-		mutex_unlock(&rk_list_lock);
+	mutex_lock(&rk_qdiscs.lock);
+	n = rk_find(info);
+	if (IS_ERR(n)) {
+		mutex_unlock(&rk_qdiscs.lock);
 		kfree(s);
-		return PTR_ERR(q);
+		return PTR_ERR(n);
 	}
-	rk_snapshot(q, s);
-	mutex_unlock(&rk_list_lock);
+	rk_snapshot(container_of(n, struct rk_sched, link), s);
+	mutex_unlock(&rk_qdiscs.lock);
 	if (!netlink_ns_capable(skb, genl_info_net(info)->user_ns, CAP_NET_ADMIN))
 		s->ntop = 0;	/* tenants' heaviest senders are the admin's to read */
 
@@ -158,60 +127,56 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-/* cb->args[0]: qdiscs of this netns already dumped. cb->seq: list generation. */
+struct rk_dump {
+	struct rk_snapshot s;
+	bool admin;
+};
+
+static int rk_dump_one(struct nlkit_qdisc_node *n, struct sk_buff *skb,
+		       struct netlink_callback *cb, void *arg)
+{
+	struct rk_dump *d = arg;
+
+	rk_snapshot(container_of(n, struct rk_sched, link), &d->s);
+	if (!d->admin)
+		d->s.ntop = 0;
+	return rk_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI,
+		       RATEKEEPER_CMD_GET_QDISC, &d->s);
+}
+
 int ratekeeper_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
-	struct net *net = sock_net(skb->sk);
-	bool admin = netlink_ns_capable(cb->skb, net->user_ns, CAP_NET_ADMIN);
-	struct rk_snapshot *s;
-	struct rk_sched *q;
-	long idx = 0;
-	int err = 0;
+	struct rk_dump *d;
+	int err;
 
-	s = kzalloc(sizeof(*s), GFP_KERNEL);
-	if (!s)
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
 		return -ENOMEM;
-	mutex_lock(&rk_list_lock);
-	cb->seq = rk_list_gen;
-	list_for_each_entry(q, &rk_list, node) {
-		if (!net_eq(qdisc_net(q->sch), net))
-			continue;
-		if (idx++ < cb->args[0])
-			continue;
-		rk_snapshot(q, s);
-		if (!admin)
-			s->ntop = 0;
-		err = rk_fill(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI,
-			      RATEKEEPER_CMD_GET_QDISC, s);
-		if (err)
-			break;
-		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
-		cb->args[0] = idx;
-	}
-	mutex_unlock(&rk_list_lock);
-	kfree(s);
-	return nlkit_dump_end(skb, err);
+	d->admin = netlink_ns_capable(cb->skb, sock_net(skb->sk)->user_ns, CAP_NET_ADMIN);
+	err = nlkit_qdiscs_dump(&rk_qdiscs, skb, cb, rk_dump_one, d);
+	kfree(d);
+	return err;
 }
 
 int ratekeeper_nl_set_rate_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	struct rk_sched *q;
+	struct nlkit_qdisc_node *n;
 	int err;
 
 	if (nlkit_genl_require(info, RATEKEEPER_A_QDISC_IFINDEX, "ifindex is required") ||
 	    nlkit_genl_require(info, RATEKEEPER_A_QDISC_RATE, "rate is required"))
 		return -EINVAL;
 	rtnl_lock();	/* rk_set_rate() takes sch_tree_lock() */
-	mutex_lock(&rk_list_lock);
-	q = rk_find(genl_info_net(info), info);
-	if (IS_ERR(q)) {
-		err = PTR_ERR(q);
+	mutex_lock(&rk_qdiscs.lock);
+	n = rk_find(info);
+	if (IS_ERR(n)) {
+		err = PTR_ERR(n);
 	} else {
-		err = rk_set_rate(q, nla_get_u64(info->attrs[RATEKEEPER_A_QDISC_RATE]), info->extack);
+		err = rk_set_rate(container_of(n, struct rk_sched, link), nla_get_u64(info->attrs[RATEKEEPER_A_QDISC_RATE]), info->extack);
 		if (err)
 			NL_SET_BAD_ATTR(info->extack, info->attrs[RATEKEEPER_A_QDISC_RATE]);
 	}
-	mutex_unlock(&rk_list_lock);
+	mutex_unlock(&rk_qdiscs.lock);
 	rtnl_unlock();
 	return err;
 }

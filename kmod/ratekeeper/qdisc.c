@@ -36,6 +36,8 @@
 #include <net/pkt_sched.h>
 
 #include <nlkit/compat.h>
+#include <nlkit/genl.h>
+#include <nlkit/qdiscs.h>
 #include <nlkit/sched.h>
 #include <uapi/linux/ratekeeper_qdisc.h>
 
@@ -46,13 +48,8 @@
 #define RK_DEFAULT_HIGHMARK	90	/* percent */
 #define RK_DEFAULT_EVENT_GAP_MS	100
 
-LIST_HEAD(rk_list);		/* every ratekeeper qdisc: changed under RTNL and rk_list_lock */
-/* Readers (genl get/dump: anyone in the netns) hold rk_list_lock, not RTNL, so they hold
- * up no link change; destroy() takes it too, so a qdisc a reader stands on is not torn
- * down under it (the core unregisters the qdisc's lock class right after).
- */
-DEFINE_MUTEX(rk_list_lock);
-unsigned int rk_list_gen = 1;	/* bumped on list changes, for NLM_F_DUMP_INTR */
+/* every ratekeeper qdisc, for the family's get and dump (nlkit/qdiscs.h) */
+DEFINE_NLKIT_QDISCS(rk_qdiscs);
 static LIST_HEAD(rk_groups);	/* RTNL */
 
 /* ---- groups: the qdiscs that share one host link ------------------------------------ */
@@ -322,7 +319,7 @@ void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now)
 	memcpy(s->top, q->top, sizeof(s->top));
 }
 
-/* Caller holds rk_list_lock (q is on rk_list). The name is copied without RTNL: a
+/* Caller holds rk_qdiscs.lock (q is on it). The name is copied without RTNL: a
  * rename at that instant can give a mix of the two names (a report's cosmetic fault;
  * the ifindex is exact), never an unterminated one.
  */
@@ -331,7 +328,7 @@ void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s)
 	spinlock_t *lock;
 	u64 now;
 
-	lockdep_assert_held(&rk_list_lock);
+	lockdep_assert_held(&rk_qdiscs.lock);
 	lock = nlkit_tree_lock(q->sch);
 	now = ktime_get_ns();	/* under the lock: see rk_roll() */
 	rk_roll(q, now);	/* an idle qdisc's state moves on when it is read */
@@ -477,12 +474,18 @@ static void rk_reset(struct Qdisc *sch)
 
 /* ---- configuration -------------------------------------------------------------------- */
 
-int rk_put_opts(struct sk_buff *skb, const struct rk_config *c)
+/* Put c as a nest of type @type: TCA_OPTIONS, or the family's opts. */
+int rk_put_opts(struct sk_buff *skb, int type, const struct rk_config *c)
 {
+	struct nlattr *nest = nla_nest_start(skb, type);
+
+	if (!nest)
+		return -EMSGSIZE;
 	/* u64 attributes need no padding on the 64-bit arches nlkit supports; the pad
 	 * attribute, where one is needed, is UNSPEC, which readers skip.
 	 */
-	if (nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_RATE, c->rate, RATEKEEPER_A_OPTS_UNSPEC) ||
+	return nlkit_nest_close(skb, nest,
+	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_RATE, c->rate, RATEKEEPER_A_OPTS_UNSPEC) ||
 	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_MIN_RATE, c->min_rate, RATEKEEPER_A_OPTS_UNSPEC) ||
 	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_MAX_RATE, c->max_rate, RATEKEEPER_A_OPTS_UNSPEC) ||
 	    nla_put_u32(skb, RATEKEEPER_A_OPTS_BURST, c->burst) ||
@@ -491,9 +494,7 @@ int rk_put_opts(struct sk_buff *skb, const struct rk_config *c)
 	    nla_put_u64_64bit(skb, RATEKEEPER_A_OPTS_LINKRATE, c->linkrate, RATEKEEPER_A_OPTS_UNSPEC) ||
 	    nla_put_u32(skb, RATEKEEPER_A_OPTS_HIGHMARK, c->highmark) ||
 	    nla_put_u32(skb, RATEKEEPER_A_OPTS_GROUP, c->group) ||
-	    nla_put_u32(skb, RATEKEEPER_A_OPTS_EVENT_GAP, c->event_gap_ms))
-		return -EMSGSIZE;
-	return 0;
+	    nla_put_u32(skb, RATEKEEPER_A_OPTS_EVENT_GAP, c->event_gap_ms) ? -EMSGSIZE : 0);
 }
 
 /*
@@ -670,7 +671,7 @@ static int rk_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack
 
 	/* everything destroy() undoes is set up before anything can fail */
 	q->sch = sch;
-	INIT_LIST_HEAD(&q->node);
+	nlkit_qdisc_node_init(&q->link, sch);
 	INIT_LIST_HEAD(&q->group_node);
 	spin_lock_init(&q->event_lock);
 	INIT_WORK(&q->event_work, rk_send_event);
@@ -686,10 +687,7 @@ static int rk_init(struct Qdisc *sch, struct nlattr *opt, struct netlink_ext_ack
 	if (err)
 		return err;
 	q->tokens = q->burst_ns;
-	mutex_lock(&rk_list_lock);
-	list_add_tail(&q->node, &rk_list);
-	rk_list_gen++;
-	mutex_unlock(&rk_list_lock);
+	nlkit_qdiscs_add(&rk_qdiscs, &q->link);
 	return 0;
 }
 
@@ -701,12 +699,7 @@ static void rk_destroy(struct Qdisc *sch)
 	ASSERT_RTNL();
 	cancel_work_sync(&q->event_work);
 	qdisc_watchdog_cancel(&q->watchdog);
-	if (!list_empty(&q->node)) {	/* init() may have failed before adding q */
-		mutex_lock(&rk_list_lock);	/* waits for a reader standing on q */
-		list_del_init(&q->node);
-		rk_list_gen++;
-		mutex_unlock(&rk_list_lock);
-	}
+	nlkit_qdiscs_del(&rk_qdiscs, &q->link);
 	if (g) {
 		list_del_rcu(&q->group_node);
 		q->group = NULL;
@@ -718,20 +711,11 @@ static int rk_dump(struct Qdisc *sch, struct sk_buff *skb)
 {
 	struct rk_sched *q = qdisc_priv(sch);
 	struct rk_config c;
-	struct nlattr *nest;
 
 	sch_tree_lock(sch);
 	c = q->cfg;
 	sch_tree_unlock(sch);
-
-	nest = nla_nest_start(skb, TCA_OPTIONS);
-	if (!nest)
-		return -EMSGSIZE;
-	if (rk_put_opts(skb, &c)) {
-		nla_nest_cancel(skb, nest);
-		return -EMSGSIZE;
-	}
-	return nla_nest_end(skb, nest);
+	return rk_put_opts(skb, TCA_OPTIONS, &c);
 }
 
 static int rk_dump_stats(struct Qdisc *sch, struct gnet_dump *d)

@@ -4,10 +4,10 @@
  * family (netlink.c).
  *
  * Locking:
- *  - rk_list (every ratekeeper qdisc of every netns) is changed under RTNL and
- *    rk_list_lock (qdisc init/destroy); get and dump, open to anyone in the netns,
- *    walk it under rk_list_lock and never take RTNL; set-rate, a writer of a qdisc's
- *    rate, walks it under both. The groups are changed under RTNL only.
+ *  - rk_qdiscs (every ratekeeper qdisc of every netns, nlkit/qdiscs.h) is changed
+ *    under RTNL and its lock (qdisc init/destroy); get and dump, open to anyone in
+ *    the netns, walk it under its lock and never take RTNL; set-rate, a writer of a
+ *    qdisc's rate, walks it under both. The groups are changed under RTNL only.
  *  - A qdisc's state is changed in its enqueue/dequeue under the qdisc root lock; the
  *    genl ops read and change it under sch_tree_lock().
  *  - Group member lists are also walked under RCU from enqueue (softirq) to add up the
@@ -26,6 +26,7 @@
 #include <net/pkt_sched.h>
 #include <net/sch_generic.h>
 
+#include <nlkit/qdiscs.h>
 #include <uapi/linux/ratekeeper.h>
 
 #define RK_SLOTS	64	/* sender accounting slots per interval */
@@ -79,7 +80,7 @@ struct rk_snapshot {
 
 struct rk_sched {
 	struct Qdisc *sch;
-	struct list_head node;		/* rk_list, rk_list_lock */
+	struct nlkit_qdisc_node link;	/* on rk_qdiscs */
 	struct list_head group_node;	/* rk_group.members */
 	struct rk_group *group;		/* NULL when linkrate is 0 */
 	struct rk_config cfg;
@@ -113,13 +114,11 @@ struct rk_sched {
 	struct work_struct event_work;
 };
 
-extern struct list_head rk_list;
-extern struct mutex rk_list_lock;
-extern unsigned int rk_list_gen;
+extern struct nlkit_qdiscs rk_qdiscs;
 
 void rk_snapshot(struct rk_sched *q, struct rk_snapshot *s);
 void rk_snapshot_locked(struct rk_sched *q, struct rk_snapshot *s, u64 now);
-int rk_put_opts(struct sk_buff *skb, const struct rk_config *c);
+int rk_put_opts(struct sk_buff *skb, int type, const struct rk_config *c);
 int rk_set_rate(struct rk_sched *q, u64 rate, struct netlink_ext_ack *extack);
 void rk_send_event(struct work_struct *work);
 int rk_genl_register(void);

@@ -35,4 +35,17 @@ static inline int nlkit_dump_end(struct sk_buff *skb, int err)
 	return err;
 }
 
+/*
+ * nlkit_nest_close(skb, nest, err): end @nest once its attributes are in, or cancel
+ * it when putting them failed (@err); returns @err.
+ */
+static inline int nlkit_nest_close(struct sk_buff *skb, struct nlattr *nest, int err)
+{
+	if (err)
+		nla_nest_cancel(skb, nest);
+	else
+		nla_nest_end(skb, nest);
+	return err;
+}
+
 #endif /* _NLKIT_GENL_H */
