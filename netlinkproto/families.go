@@ -13,5 +13,6 @@ var Families = []gen.Family{
 	{Spec: "netlinkproto/specs/nlkit_smoke.yaml", KernelDir: "kmod/smoke", GoDir: "netlinkproto/smoke", GoPackage: "smoke"},
 	{Spec: "netlinkproto/specs/ratekeeper.yaml", KernelDir: "kmod/ratekeeper", GoDir: "netlinkproto/ratekeeper", GoPackage: "ratekeeper"},
 	{Spec: "netlinkproto/specs/fcm.yaml", KernelDir: "kmod/fcm", GoDir: "netlinkproto/fcm", GoPackage: "fcm"},
+	{Spec: "netlinkproto/specs/fcm_receiver.yaml", KernelDir: "kmod/fcm_receiver", GoDir: "netlinkproto/fcmreceiver", GoPackage: "fcmreceiver"},
 	{Spec: "netlinkproto/specs/equalize.yaml", KernelDir: "kmod/equalize", GoDir: "netlinkproto/equalize", GoPackage: "equalize"},
 }

@@ -52,19 +52,6 @@ void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s);
 int fcm_put_opts(struct sk_buff *skb, int type, const struct fcm_config *c);
 int fcm_genl_register(void);
 
-/*
- * fcm_receiver's side of the family: sch_fcm registers the family and forwards the
- * receiver's operations to these while fcm_receiver is loaded.
- */
-struct fcm_receiver_ops {
-	int (*get_receiver)(struct sk_buff *skb, struct genl_info *info);
-	int (*set_receiver)(struct sk_buff *skb, struct genl_info *info);
-	int (*get_conn_dumpit)(struct sk_buff *skb, struct netlink_callback *cb);
-};
-
-int fcm_receiver_register(const struct fcm_receiver_ops *ops);
-void fcm_receiver_unregister(const struct fcm_receiver_ops *ops);
-void *fcm_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd);
 void fcm_genl_unregister(void);
 
 extern struct Qdisc_ops fcm_qdisc_ops;

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sch_fcm: the module's load and unload, nothing else. The qdisc is router.c, the
- * option it stamps stamp.c, the generic netlink family's handlers netlink.c (they also
- * carry fcm_receiver's operations while that module is loaded), and the family's
- * policies and op table generated/fcm_nl.c (from its spec).
+ * option it stamps stamp.c, the generic netlink family's handlers netlink.c, and the
+ * family's policies and op table generated/fcm_nl.c (from its spec). The receiver
+ * half is a module of its own, kmod/fcm_receiver.
  *
  * Per-netns state first (the qdisc ids and /proc/net/fcm_queue that a qdisc's init
  * uses), then the family, then the qdisc; unload goes the other way round.

@@ -2,16 +2,11 @@
 /*
  * The generic netlink family "fcm" (netlinkproto/specs/fcm.yaml; the policies and the
  * ops table are generated in fcm_nl.c): get-qdisc (do, dump) reports every fcm qdisc
- * of the caller's netns, its configuration and live state.
- *
- * The receiver's operations (get-receiver, set-receiver, get-conn) belong to the module
- * fcm_receiver, which plugs them in with fcm_receiver_register(). Until it does they
- * answer -EOPNOTSUPP with "fcm_receiver is not loaded". fcm_rcv_lock is held across
- * each call, so fcm_receiver_unregister() waits for calls in flight.
+ * of the caller's netns, its configuration and live state. (The receiver has a family
+ * of its own, in kmod/fcm_receiver.)
  */
 
 #include <linux/module.h>
-#include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/slab.h>
@@ -105,86 +100,6 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	struct fcm_snapshot s;
 
 	return nlkit_qdiscs_dump(&fcm_qdiscs, skb, cb, fcm_dump_one, &s);
-}
-
-static DEFINE_MUTEX(fcm_rcv_lock);
-static const struct fcm_receiver_ops *fcm_rcv_ops;	/* fcm_rcv_lock */
-
-int fcm_receiver_register(const struct fcm_receiver_ops *ops)
-{
-	int err = 0;
-
-	mutex_lock(&fcm_rcv_lock);
-	if (fcm_rcv_ops)
-		err = -EBUSY;
-	else
-		fcm_rcv_ops = ops;
-	mutex_unlock(&fcm_rcv_lock);
-	return err;
-}
-EXPORT_SYMBOL_GPL(fcm_receiver_register);
-
-void fcm_receiver_unregister(const struct fcm_receiver_ops *ops)
-{
-	mutex_lock(&fcm_rcv_lock);
-	if (fcm_rcv_ops == ops)
-		fcm_rcv_ops = NULL;
-	mutex_unlock(&fcm_rcv_lock);
-}
-EXPORT_SYMBOL_GPL(fcm_receiver_unregister);
-
-/* genlmsg_put() for the receiver's replies, which must name this family. */
-void *fcm_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd)
-{
-	return genlmsg_put(skb, portid, seq, &fcm_family, flags, cmd);
-}
-EXPORT_SYMBOL_GPL(fcm_genlmsg_put);
-
-static const struct fcm_receiver_ops *fcm_rcv_get(struct netlink_ext_ack *extack)
-{
-	mutex_lock(&fcm_rcv_lock);
-	if (!fcm_rcv_ops) {
-		mutex_unlock(&fcm_rcv_lock);
-		NL_SET_ERR_MSG(extack, "fcm_receiver is not loaded");
-		return NULL;
-	}
-	return fcm_rcv_ops;
-}
-
-int fcm_nl_get_receiver_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	const struct fcm_receiver_ops *ops = fcm_rcv_get(info->extack);
-	int err;
-
-	if (!ops)
-		return -EOPNOTSUPP;
-	err = ops->get_receiver(skb, info);
-	mutex_unlock(&fcm_rcv_lock);
-	return err;
-}
-
-int fcm_nl_set_receiver_doit(struct sk_buff *skb, struct genl_info *info)
-{
-	const struct fcm_receiver_ops *ops = fcm_rcv_get(info->extack);
-	int err;
-
-	if (!ops)
-		return -EOPNOTSUPP;
-	err = ops->set_receiver(skb, info);
-	mutex_unlock(&fcm_rcv_lock);
-	return err;
-}
-
-int fcm_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
-{
-	const struct fcm_receiver_ops *ops = fcm_rcv_get(cb->extack);
-	int err;
-
-	if (!ops)
-		return -EOPNOTSUPP;
-	err = ops->get_conn_dumpit(skb, cb);
-	mutex_unlock(&fcm_rcv_lock);
-	return err;
 }
 
 static struct genl_family fcm_family = {

@@ -6,7 +6,7 @@ package fcm
 // a kernel module that registers another.
 const (
 	FamilyName    = "fcm"
-	FamilyVersion = 1
+	FamilyVersion = 2
 )
 
 // Constants of the family.
@@ -23,26 +23,12 @@ const (
 	MaxInstances = 128
 	// PriceMax: Highest price.
 	PriceMax = 65535
-	// ConnStateSynSent: Receiver connection state - our SYN sent, waiting for the SYN-ACK.
-	ConnStateSynSent = 0
-	// ConnStatePrime: Prime start - the window is not limited until the price says the path is full.
-	ConnStatePrime = 1
-	// ConnStateSteady: The control law sets the window.
-	ConnStateSteady = 2
-	// ConnStateClosing: FIN seen; expires soon.
-	ConnStateClosing = 3
 )
 
 // Commands.
 const (
 	// CmdGetQdisc: Get one fcm qdisc (by ifindex, and handle when a device has several), or dump every one of the netns.
 	CmdGetQdisc uint8 = 1
-	// CmdGetReceiver: fcm_receiver's parameters and counters in the caller's netns.
-	CmdGetReceiver uint8 = 2
-	// CmdSetReceiver: Change fcm_receiver's parameters in the caller's netns (needs CAP_NET_ADMIN).
-	CmdSetReceiver uint8 = 3
-	// CmdGetConn: Dump the connections fcm_receiver tracks in the caller's netns.
-	CmdGetConn uint8 = 4
 )
 
 // Attributes of the opts set.
@@ -91,84 +77,4 @@ const (
 	AttrQdiscBytes uint16 = 14
 	// AttrQdiscDrops: u64: Packets dropped (queue full, or a GSO packet that could not be segmented).
 	AttrQdiscDrops uint16 = 15
-)
-
-// Attributes of the receiver-params set.
-const (
-	// AttrReceiverParamsEnabled: u8: 1 if the receiver acts on this netns's connections.
-	AttrReceiverParamsEnabled uint16 = 1
-	// AttrReceiverParamsAlpha: u32: Smoothing of the rate estimate, percent per round (default 25).
-	AttrReceiverParamsAlpha uint16 = 2
-	// AttrReceiverParamsTau: u32: Gain of the window law, in MSS per round at full error (default 1).
-	AttrReceiverParamsTau uint16 = 3
-	// AttrReceiverParamsPsThresh: u32: Prime start ends once the control term is below -ps-thresh percent (default 20).
-	AttrReceiverParamsPsThresh uint16 = 4
-	// AttrReceiverParamsWeight: u32: Budget W of each connection, in kbit/s times price (default 300000).
-	AttrReceiverParamsWeight uint16 = 5
-	// AttrReceiverParamsMssDelta: u32: Bytes taken off the MSS option of outgoing SYN and SYN-ACK, room for the routers' option (default 4; 8 for the RFC 6994 form).
-	AttrReceiverParamsMssDelta uint16 = 6
-	// AttrReceiverParamsMaxConns: u32: Most connections tracked in this netns (default 65536).
-	AttrReceiverParamsMaxConns uint16 = 7
-	// AttrReceiverParamsIdleTimeout: u32: Seconds after which an idle connection is forgotten (default 120).
-	AttrReceiverParamsIdleTimeout uint16 = 8
-	// AttrReceiverParamsExid: u16: Which option carries the price: 0 (the default) reads option 92, any other value the RFC 6994 form (kind 253 or 254) with this ExID; the other form is ignored. The RFC 6994 form takes 8 bytes: mss-delta must then be 0 or at least 8.
-	AttrReceiverParamsExid uint16 = 9
-)
-
-// Attributes of the receiver set.
-const (
-	// AttrReceiverParams: nest: The parameters.
-	AttrReceiverParams uint16 = 1
-	// AttrReceiverConns: u32: Connections tracked now.
-	AttrReceiverConns uint16 = 2
-	// AttrReceiverTracked: u64: Connections ever tracked.
-	AttrReceiverTracked uint16 = 3
-	// AttrReceiverTableFull: u64: Connections not tracked because max-conns were.
-	AttrReceiverTableFull uint16 = 4
-	// AttrReceiverPriced: u64: Incoming segments of tracked connections that carried a price.
-	AttrReceiverPriced uint16 = 5
-	// AttrReceiverMalformed: u64: Incoming TCP segments with a malformed option list or a price option of the wrong length (ignored).
-	AttrReceiverMalformed uint16 = 6
-	// AttrReceiverLowered: u64: Outgoing segments whose advertised window was lowered.
-	AttrReceiverLowered uint16 = 7
-	// AttrReceiverMssLowered: u64: Outgoing SYN and SYN-ACK whose MSS option was lowered.
-	AttrReceiverMssLowered uint16 = 8
-	// AttrReceiverExpired: u64: Connections forgotten (idle, closed or reset).
-	AttrReceiverExpired uint16 = 9
-)
-
-// Attributes of the conn set.
-const (
-	// AttrConnFamily: u8: 4 or 6.
-	AttrConnFamily uint16 = 1
-	// AttrConnLocal: binary: Local address (4 or 16 bytes).
-	AttrConnLocal uint16 = 2
-	// AttrConnRemote: binary: Remote address (4 or 16 bytes).
-	AttrConnRemote uint16 = 3
-	// AttrConnLport: u16: Local port.
-	AttrConnLport uint16 = 4
-	// AttrConnRport: u16: Remote port.
-	AttrConnRport uint16 = 5
-	// AttrConnState: u8: One of the conn-state constants.
-	AttrConnState uint16 = 6
-	// AttrConnWscale: u8: Shift of the window this end advertises (0 when scaling is off).
-	AttrConnWscale uint16 = 7
-	// AttrConnMss: u32: MSS this end advertised (after mss-delta).
-	AttrConnMss uint16 = 8
-	// AttrConnWindow: u32: Window w the control law allows, bytes.
-	AttrConnWindow uint16 = 9
-	// AttrConnKernelWindow: u32: Window the local TCP offered last, bytes.
-	AttrConnKernelWindow uint16 = 10
-	// AttrConnRate: u64: Smoothed receive rate x, bytes/s.
-	AttrConnRate uint16 = 11
-	// AttrConnPrice: u32: Last price received.
-	AttrConnPrice uint16 = 12
-	// AttrConnSrtt: u32: Round-trip time estimated from timestamps, microseconds (0 until measured).
-	AttrConnSrtt uint16 = 13
-	// AttrConnRxBytes: u64: Payload bytes received.
-	AttrConnRxBytes uint16 = 14
-	// AttrConnLowered: u64: Outgoing segments whose window was lowered.
-	AttrConnLowered uint16 = 15
-	// AttrConnIdle: u32: Milliseconds since the last segment.
-	AttrConnIdle uint16 = 16
 )

@@ -23,6 +23,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
+	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vmtest"
 )
@@ -445,7 +446,7 @@ func TestUnloadUnderTraffic(t *testing.T) {
 		fctx, fcancel := context.WithCancel(ctx) // a connection the receiver sees from its SYN
 		tp.Flood(fctx, "fs", "10.0.2.3:5001", 1)
 		time.Sleep(500 * time.Millisecond)
-		fc, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD("fd")})
+		fc, err := fcmreceiver.DialConfig(&netlink.Config{NetNS: tp.FD("fd")})
 		if err != nil {
 			t.Fatalf("round %d: %v", i, err)
 		}
@@ -459,8 +460,8 @@ func TestUnloadUnderTraffic(t *testing.T) {
 		}
 		if i == 0 {
 			out, _ := exec.Command("ip", "netns", "exec", "fd", vmtest.Nlkit(t), "fcm", "receiver", "status").CombinedOutput()
-			if !strings.Contains(string(out), "fcm_receiver is not loaded") {
-				t.Errorf("nlkit fcm receiver status without the module: %q, want it to say fcm_receiver is not loaded", out)
+			if !strings.Contains(string(out), "fcm_receiver kernel module is not loaded") {
+				t.Errorf("nlkit fcm receiver status without the module: %q, want it to say the fcm_receiver kernel module is not loaded", out)
 			}
 		}
 		if err := rc.DelQdisc(l.Index, 0x10000, rtnl.HandleRoot); err != nil {

@@ -19,13 +19,14 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
+	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 	"github.com/nlkit/nlkit/tests/vmtest"
 )
 
-func receiverClient(t *testing.T, tp *vmtest.Topo, ns string) *fcm.Client {
+func receiverClient(t *testing.T, tp *vmtest.Topo, ns string) *fcmreceiver.Client {
 	t.Helper()
-	c, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD(ns)})
+	c, err := fcmreceiver.DialConfig(&netlink.Config{NetNS: tp.FD(ns)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,17 +66,17 @@ func TestReceiverParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fcm.ReceiverParams{Enabled: false, Alpha: 25, Tau: 1, PsThresh: 20, Weight: 300000, MSSDelta: 4, MaxConns: 65536, IdleTimeout: 120}
+	want := fcmreceiver.Params{Enabled: false, Alpha: 25, Tau: 1, PsThresh: 20, Weight: 300000, MSSDelta: 4, MaxConns: 65536, IdleTimeout: 120}
 	if r.Params != want {
 		t.Errorf("a new netns's params: %+v, want the module's (loaded with enable=0) %+v", r.Params, want)
 	}
-	ch := fcm.ReceiverChange{Enabled: boolp(true), Alpha: u32p(50), Tau: u32p(2), PsThresh: u32p(0), Weight: u32p(12345),
+	ch := fcmreceiver.Change{Enabled: boolp(true), Alpha: u32p(50), Tau: u32p(2), PsThresh: u32p(0), Weight: u32p(12345),
 		MSSDelta: u32p(0), MaxConns: u32p(7), IdleTimeout: u32p(9)}
 	if err := c.SetReceiver(ch); err != nil {
 		t.Fatal(err)
 	}
 	r, _ = c.Receiver()
-	want = fcm.ReceiverParams{Enabled: true, Alpha: 50, Tau: 2, PsThresh: 0, Weight: 12345, MSSDelta: 0, MaxConns: 7, IdleTimeout: 9}
+	want = fcmreceiver.Params{Enabled: true, Alpha: 50, Tau: 2, PsThresh: 0, Weight: 12345, MSSDelta: 0, MaxConns: 7, IdleTimeout: 9}
 	if r.Params != want {
 		t.Errorf("after set: %+v, want %+v", r.Params, want)
 	}
@@ -85,15 +86,15 @@ func TestReceiverParams(t *testing.T) {
 	}
 	for _, bad := range []struct {
 		name string
-		ch   fcm.ReceiverChange
+		ch   fcmreceiver.Change
 	}{
-		{"alpha 0", fcm.ReceiverChange{Alpha: u32p(0)}},
-		{"alpha 101", fcm.ReceiverChange{Alpha: u32p(101)}},
-		{"tau 0", fcm.ReceiverChange{Tau: u32p(0)}},
-		{"weight 0", fcm.ReceiverChange{Weight: u32p(0)}},
-		{"mss_delta 257", fcm.ReceiverChange{MSSDelta: u32p(257)}},
-		{"max_conns 0", fcm.ReceiverChange{MaxConns: u32p(0)}},
-		{"idle_timeout 0", fcm.ReceiverChange{IdleTimeout: u32p(0)}},
+		{"alpha 0", fcmreceiver.Change{Alpha: u32p(0)}},
+		{"alpha 101", fcmreceiver.Change{Alpha: u32p(101)}},
+		{"tau 0", fcmreceiver.Change{Tau: u32p(0)}},
+		{"weight 0", fcmreceiver.Change{Weight: u32p(0)}},
+		{"mss_delta 257", fcmreceiver.Change{MSSDelta: u32p(257)}},
+		{"max_conns 0", fcmreceiver.Change{MaxConns: u32p(0)}},
+		{"idle_timeout 0", fcmreceiver.Change{IdleTimeout: u32p(0)}},
 	} {
 		err := c.SetReceiver(bad.ch)
 		var ge *genl.Error
@@ -140,7 +141,7 @@ func TestReceiverTableFullAndExpiry(t *testing.T) {
 	vmtest.Require(t)
 	tp := routerTopo(t)
 	c := receiverClient(t, tp, "fd")
-	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), MaxConns: u32p(3), IdleTimeout: u32p(2)}); err != nil {
+	if err := c.SetReceiver(fcmreceiver.Change{Enabled: boolp(true), MaxConns: u32p(3), IdleTimeout: u32p(2)}); err != nil {
 		t.Fatal(err)
 	}
 	sink := tp.NewSink("fs", "10.0.1.1:5001")
@@ -177,7 +178,7 @@ func TestReceiverTableFullAndExpiry(t *testing.T) {
 	r2, _ := c.Receiver()
 	t.Logf("after 2 resets: conns %d, expired %d", r2.Conns, r2.Expired)
 	// the idle ones go after idle_timeout (2 s) plus the worker's period (1 s)
-	var r3 fcm.Receiver
+	var r3 fcmreceiver.Receiver
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		if r3, _ = c.Receiver(); r3.Conns == 0 {
 			break
@@ -198,7 +199,7 @@ func TestReceiverHostileOptions(t *testing.T) {
 	vmtest.Require(t)
 	tp := routerTopo(t)
 	c := receiverClient(t, tp, "fd")
-	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true)}); err != nil {
+	if err := c.SetReceiver(fcmreceiver.Change{Enabled: boolp(true)}); err != nil {
 		t.Fatal(err)
 	}
 	sink := tp.NewSink("fd", "10.0.2.2:5001")
@@ -276,7 +277,7 @@ func TestMSSRewriteChecksum(t *testing.T) {
 	vmtest.Require(t)
 	tp := routerTopo(t)
 	c := receiverClient(t, tp, "fd")
-	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), MSSDelta: u32p(4)}); err != nil {
+	if err := c.SetReceiver(fcmreceiver.Change{Enabled: boolp(true), MSSDelta: u32p(4)}); err != nil {
 		t.Fatal(err)
 	}
 	src, dst := netip.MustParseAddr("10.0.2.2"), netip.MustParseAddr("10.0.1.1")
@@ -383,7 +384,7 @@ func TestReceiverSynFlood(t *testing.T) {
 	vmtest.Require(t)
 	tp := routerTopo(t)
 	c := receiverClient(t, tp, "fd")
-	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true)}); err != nil {
+	if err := c.SetReceiver(fcmreceiver.Change{Enabled: boolp(true)}); err != nil {
 		t.Fatal(err)
 	}
 	sink := tp.NewSink("fd", "10.0.2.2:5003")
@@ -440,7 +441,7 @@ func TestReceiverSynFlood(t *testing.T) {
 		_, err = cn.Write(make([]byte, 64<<10))
 		return err
 	})
-	var cs []fcm.Conn
+	var cs []fcmreceiver.Conn
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if cs, _ = c.Conns(); len(cs) > 0 {
 			break
@@ -468,14 +469,14 @@ func childMain(mode string) int {
 	if mode != "max-conns" {
 		return 2
 	}
-	c, err := fcm.Dial()
+	c, err := fcmreceiver.Dial()
 	if err != nil {
 		fmt.Println("dial:", err)
 		return 2
 	}
 	defer c.Close()
-	up := c.SetReceiver(fcm.ReceiverChange{MaxConns: u32p(1 << 20)})
-	down := c.SetReceiver(fcm.ReceiverChange{MaxConns: u32p(100)})
+	up := c.SetReceiver(fcmreceiver.Change{MaxConns: u32p(1 << 20)})
+	down := c.SetReceiver(fcmreceiver.Change{MaxConns: u32p(100)})
 	r, err := c.Receiver()
 	fmt.Printf("raise: %v\nlower: %v\nmax_conns now %d (%v)\n", up, down, r.Params.MaxConns, err)
 	if !errors.Is(up, syscall.EPERM) || down != nil || r.Params.MaxConns != 100 {
@@ -577,7 +578,7 @@ func TestOptionForms(t *testing.T) {
 	}
 	setRcv := func(exid uint16, mssDelta uint32) {
 		t.Helper()
-		if err := rc.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), Exid: &exid, MSSDelta: u32p(mssDelta)}); err != nil {
+		if err := rc.SetReceiver(fcmreceiver.Change{Enabled: boolp(true), Exid: &exid, MSSDelta: u32p(mssDelta)}); err != nil {
 			t.Fatalf("receiver exid %#x mss_delta %d: %v", exid, mssDelta, err)
 		}
 	}
@@ -644,7 +645,7 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 		t.Fatalf("nft: %v\n%s", err, out)
 	}
 	c := receiverClient(t, tp, "flb")
-	if err := c.SetReceiver(fcm.ReceiverChange{Enabled: boolp(true), Weight: u32p(1), Tau: u32p(100)}); err != nil {
+	if err := c.SetReceiver(fcmreceiver.Change{Enabled: boolp(true), Weight: u32p(1), Tau: u32p(100)}); err != nil {
 		t.Fatal(err)
 	}
 	sink := tp.NewSink("flb", "10.0.9.2:5009")
@@ -658,7 +659,7 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 		return err
 	})
 	defer cn.Close()
-	find := func() (fcm.Conn, bool) {
+	find := func() (fcmreceiver.Conn, bool) {
 		cs, err := c.Conns()
 		if err != nil {
 			t.Fatal(err)
@@ -668,9 +669,9 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 				return x, true
 			}
 		}
-		return fcm.Conn{}, false
+		return fcmreceiver.Conn{}, false
 	}
-	var entry fcm.Conn
+	var entry fcmreceiver.Conn
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var ok bool
 		if entry, ok = find(); ok {
@@ -729,7 +730,7 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 	}()
 	type sample struct {
 		at time.Duration
-		c  fcm.Conn
+		c  fcmreceiver.Conn
 	}
 	var samples []sample
 	start := time.Now()
@@ -763,7 +764,7 @@ func TestReceiverLawAtLargestPrice(t *testing.T) {
 	var rates []string
 	var bad []sample
 	for i, s := range samples {
-		if s.c.State != fcm.ConnStateSteady {
+		if s.c.State != fcmreceiver.ConnStateSteady {
 			continue
 		}
 		if !entered {

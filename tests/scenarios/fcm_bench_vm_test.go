@@ -14,6 +14,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
+	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vmtest"
 )
@@ -150,7 +151,7 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 	}
 	defer rc.Close()
 	l, _ := rc.LinkByName("r1")
-	fc, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD("wd")})
+	fc, err := fcmreceiver.DialConfig(&netlink.Config{NetNS: tp.FD("wd")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 					e = &on
 				}
 				maxWeight := uint32(1<<32 - 1)
-				if err := fc.SetReceiver(fcm.ReceiverChange{Enabled: e, Weight: &maxWeight}); err != nil {
+				if err := fc.SetReceiver(fcmreceiver.Change{Enabled: e, Weight: &maxWeight}); err != nil {
 					t.Fatal(err)
 				}
 				before, _ := fc.Receiver()
@@ -229,7 +230,7 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 	if priced == 0 || lowered != 0 {
 		t.Errorf("with the router: %d priced segments (want some), %d windows lowered (want none)", priced, lowered)
 	}
-	if err := fc.SetReceiver(fcm.ReceiverChange{Enabled: &off}); err != nil {
+	if err := fc.SetReceiver(fcmreceiver.Change{Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 }

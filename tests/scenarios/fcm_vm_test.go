@@ -18,6 +18,7 @@ import (
 	"github.com/mdlayher/netlink"
 
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
+	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vmtest"
 	"github.com/nlkit/nlkit/tools/load"
@@ -34,8 +35,8 @@ type fcmRun struct {
 	short           load.Result
 	drops           uint32 // at the bottleneck during the measurement
 	perSecondQ      []float64
-	perSecondWindow [][]uint32            // FCM only: each long flow's window, once per second
-	perSecondConns  map[uint16][]fcm.Conn // FCM only: each long flow's receiver state, once per second
+	perSecondWindow [][]uint32                    // FCM only: each long flow's window, once per second
+	perSecondConns  map[uint16][]fcmreceiver.Conn // FCM only: each long flow's receiver state, once per second
 }
 
 // fcmTopo is one copy of the FCM scenario's network: server s -- router r --
@@ -120,7 +121,7 @@ func TestScenarioFCM(t *testing.T) {
 		rate, warm, measure = 2*1000*1000/8, 10*time.Second, 20*time.Second
 	}
 	const bval = 10
-	// weight >= 3 * bval * C(kbit/s): loop gain at most 1/3 (kmod/fcm/receiver.c)
+	// weight >= 3 * bval * C(kbit/s): loop gain at most 1/3 (kmod/fcm_receiver/law.c)
 	weight := 3 * bval * rate * 8 / 1000
 	t.Logf("bottleneck %d kbit/s, 40 ms delay; FCM bval %d qmin 30, receiver weight %d; warm-up %v, measured %v",
 		rate*8/1000, bval, weight, warm, measure)
@@ -208,9 +209,9 @@ func TestScenarioFCM(t *testing.T) {
 			t.Fatal("no root qdisc on r1")
 			return rtnl.Qdisc{}
 		}
-		var fc *fcm.Client
+		var fc *fcmreceiver.Client
 		if name == "fcm" {
-			fc, err = fcm.DialConfig(&netlink.Config{NetNS: tp.FD(tp.d)})
+			fc, err = fcmreceiver.DialConfig(&netlink.Config{NetNS: tp.FD(tp.d)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -243,7 +244,7 @@ func TestScenarioFCM(t *testing.T) {
 						if c.Local.Port() >= 5001 && c.Local.Port() <= 5004 {
 							ws = append(ws, c.Window)
 							if r.perSecondConns == nil {
-								r.perSecondConns = map[uint16][]fcm.Conn{}
+								r.perSecondConns = map[uint16][]fcmreceiver.Conn{}
 							}
 							r.perSecondConns[c.Local.Port()] = append(r.perSecondConns[c.Local.Port()], c)
 						}
@@ -272,7 +273,7 @@ func TestScenarioFCM(t *testing.T) {
 				ss := r.perSecondConns[uint16(p)]
 				steady, priced, below := 0, 0, 0
 				for _, c := range ss {
-					if c.State == fcm.ConnStateSteady {
+					if c.State == fcmreceiver.ConnStateSteady {
 						steady++
 					}
 					if c.Price > 0 {

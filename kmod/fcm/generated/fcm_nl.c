@@ -33,74 +33,19 @@ const struct nla_policy fcm_opts_nl_policy[FCM_A_OPTS_MAX + 1] = {
 	[FCM_A_OPTS_EXID] = { .type = NLA_U16, },
 };
 
-/* Common nested types */
-static struct netlink_range_validation fcm_a_receiver_params_idle_timeout_range = {
-	.min = 1,
-	.max = 86400,
-};
-
-static struct netlink_range_validation fcm_a_receiver_params_max_conns_range = {
-	.min = 1,
-	.max = 4194304,
-};
-
-const struct nla_policy fcm_receiver_params_nl_policy[FCM_A_RECEIVER_PARAMS_MAX + 1] = {
-	[FCM_A_RECEIVER_PARAMS_ENABLED] = NLA_POLICY_MAX(NLA_U8, 1),
-	[FCM_A_RECEIVER_PARAMS_ALPHA] = NLA_POLICY_RANGE(NLA_U32, 1, 100),
-	[FCM_A_RECEIVER_PARAMS_TAU] = NLA_POLICY_RANGE(NLA_U32, 1, 100),
-	[FCM_A_RECEIVER_PARAMS_PS_THRESH] = NLA_POLICY_MAX(NLA_U32, 10000),
-	[FCM_A_RECEIVER_PARAMS_WEIGHT] = NLA_POLICY_MIN(NLA_U32, 1),
-	[FCM_A_RECEIVER_PARAMS_MSS_DELTA] = NLA_POLICY_MAX(NLA_U32, 256),
-	[FCM_A_RECEIVER_PARAMS_MAX_CONNS] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_receiver_params_max_conns_range),
-	[FCM_A_RECEIVER_PARAMS_IDLE_TIMEOUT] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_receiver_params_idle_timeout_range),
-	[FCM_A_RECEIVER_PARAMS_EXID] = { .type = NLA_U16, },
-};
-
 /* GET_QDISC - request attributes (all others are rejected) */
 static const struct nla_policy fcm_get_qdisc_nl_policy[FCM_A_QDISC_MAX + 1] = {
 	[FCM_A_QDISC_IFINDEX] = NLA_POLICY_MIN(NLA_U32, 1),
 	[FCM_A_QDISC_HANDLE] = { .type = NLA_U32, },
 };
 
-/* GET_RECEIVER - request attributes (all others are rejected) */
-static const struct nla_policy fcm_get_receiver_nl_policy[FCM_A_RECEIVER_MAX + 1] = {
-};
-
-/* SET_RECEIVER - request attributes (all others are rejected) */
-static const struct nla_policy fcm_set_receiver_nl_policy[FCM_A_RECEIVER_MAX + 1] = {
-	[FCM_A_RECEIVER_PARAMS] = NLA_POLICY_NESTED(fcm_receiver_params_nl_policy),
-};
-
-/* GET_CONN - request attributes (all others are rejected) */
-static const struct nla_policy fcm_get_conn_nl_policy[FCM_A_CONN_MAX + 1] = {
-};
-
 /* Ops table for fcm */
-const struct genl_ops fcm_nl_ops[4] = {
+const struct genl_ops fcm_nl_ops[1] = {
 	{
 		.cmd		= FCM_CMD_GET_QDISC,
 		.doit		= fcm_nl_get_qdisc_doit,
 		.dumpit		= fcm_nl_get_qdisc_dumpit,
 		.policy		= fcm_get_qdisc_nl_policy,
 		.maxattr	= FCM_A_QDISC_MAX,
-	},
-	{
-		.cmd		= FCM_CMD_GET_RECEIVER,
-		.doit		= fcm_nl_get_receiver_doit,
-		.policy		= fcm_get_receiver_nl_policy,
-		.maxattr	= FCM_A_RECEIVER_MAX,
-	},
-	{
-		.cmd		= FCM_CMD_SET_RECEIVER,
-		.doit		= fcm_nl_set_receiver_doit,
-		.policy		= fcm_set_receiver_nl_policy,
-		.maxattr	= FCM_A_RECEIVER_MAX,
-		.flags		= GENL_UNS_ADMIN_PERM,
-	},
-	{
-		.cmd		= FCM_CMD_GET_CONN,
-		.dumpit		= fcm_nl_get_conn_dumpit,
-		.policy		= fcm_get_conn_nl_policy,
-		.maxattr	= FCM_A_CONN_MAX,
 	},
 };

@@ -11,13 +11,9 @@
 #include <uapi/linux/fcm.h>
 
 extern const struct nla_policy fcm_opts_nl_policy[FCM_A_OPTS_MAX + 1];
-extern const struct nla_policy fcm_receiver_params_nl_policy[FCM_A_RECEIVER_PARAMS_MAX + 1];
 int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info);
 int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
-int fcm_nl_get_receiver_doit(struct sk_buff *skb, struct genl_info *info);
-int fcm_nl_set_receiver_doit(struct sk_buff *skb, struct genl_info *info);
-int fcm_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
-extern const struct genl_ops fcm_nl_ops[4];
+extern const struct genl_ops fcm_nl_ops[1];
 
 #endif /* _FCM_NL_H */

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
+	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/tools/units"
 )
 
@@ -139,9 +140,9 @@ type fcmSample struct {
 
 // fcmConnSample is one receiver connection line of `nlkit fcm watch`.
 type fcmConnSample struct {
-	Kind string    `json:"kind"` // "conn"
-	Time time.Time `json:"time"`
-	Conn fcm.Conn  `json:"conn"`
+	Kind string           `json:"kind"` // "conn"
+	Time time.Time        `json:"time"`
+	Conn fcmreceiver.Conn `json:"conn"`
 }
 
 func fcmWatch(c *cli.Context) error {
@@ -149,11 +150,19 @@ func fcmWatch(c *cli.Context) error {
 	if iv < 10*time.Millisecond {
 		return usageErr("fcm watch: --interval must be at least 10ms")
 	}
-	cl, err := fcmDial()
-	if err != nil {
-		return err
+	// The routers' queues where sch_fcm is loaded, the receiver's connections where
+	// fcm_receiver is: either, or both.
+	cl, qerr := fcm.Dial()
+	if qerr == nil {
+		defer cl.Close()
 	}
-	defer cl.Close()
+	rc, rerr := fcmreceiver.Dial()
+	if rerr == nil {
+		defer rc.Close()
+	}
+	if qerr != nil && rerr != nil {
+		return cli.Exit("nlkit: "+qerr.Error()+"; "+rerr.Error(), 1)
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
@@ -165,16 +174,16 @@ func fcmWatch(c *cli.Context) error {
 	tick := time.NewTicker(iv)
 	defer tick.Stop()
 	js := jsonOut(c)
-	// The receiver's connections too, when fcm_receiver is loaded.
-	_, rerr := cl.Receiver()
-	withConns := rerr == nil
-	if !js {
+	if !js && qerr == nil {
 		fmt.Fprintf(stdout, "%-12s %-8s %3s %7s %9s %6s %12s %10s %7s\n", "TIME", "DEV", "ID", "QLEN", "BACKLOG", "PRICE", "RATE", "MODIFIED", "DROPS")
 	}
 	for n := 0; c.Int("count") == 0 || n < c.Int("count"); n++ {
-		qs, err := cl.Qdiscs()
-		if err != nil {
-			return cli.Exit("nlkit: "+err.Error(), 1)
+		var qs []fcm.Qdisc
+		if qerr == nil {
+			var err error
+			if qs, err = cl.Qdiscs(); err != nil {
+				return cli.Exit("nlkit: "+err.Error(), 1)
+			}
 		}
 		now := time.Now()
 		for _, q := range qs {
@@ -191,8 +200,8 @@ func fcmWatch(c *cli.Context) error {
 			fmt.Fprintf(stdout, "%-12s %-8s %3d %7d %9d %6d %12s %10d %7d\n", now.Format("15:04:05.000"), s.Ifname, s.ID,
 				s.Qlen, s.Backlog, s.Price, units.FormatRate(uint64(s.Rate)), s.Modified, s.Drops)
 		}
-		if withConns {
-			cs, err := cl.Conns()
+		if rerr == nil {
+			cs, err := rc.Conns()
 			if err != nil {
 				return cli.Exit("nlkit: "+err.Error(), 1)
 			}
@@ -218,7 +227,7 @@ func fcmReceiverStatus(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("fcm receiver status takes no arguments")
 	}
-	cl, err := fcmDial()
+	cl, err := fcmReceiverDial()
 	if err != nil {
 		return err
 	}
@@ -243,8 +252,8 @@ func fcmReceiverStatus(c *cli.Context) error {
 }
 
 // parseReceiverChange parses `fcm receiver set` arguments.
-func parseReceiverChange(args []string) (fcm.ReceiverChange, error) {
-	var ch fcm.ReceiverChange
+func parseReceiverChange(args []string) (fcmreceiver.Change, error) {
+	var ch fcmreceiver.Change
 	a, err := kv(args, "enable", "alpha", "tau", "ps_thresh", "weight", "mss_delta", "max_conns", "idle_timeout", "exid")
 	if err != nil {
 		return ch, err
@@ -299,7 +308,7 @@ func fcmReceiverSet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cl, err := fcmDial()
+	cl, err := fcmReceiverDial()
 	if err != nil {
 		return err
 	}
@@ -314,7 +323,7 @@ func fcmReceiverConns(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return usageErr("fcm receiver conns takes no arguments")
 	}
-	cl, err := fcmDial()
+	cl, err := fcmReceiverDial()
 	if err != nil {
 		return err
 	}
@@ -344,6 +353,14 @@ func fcmReceiverConns(c *cli.Context) error {
 // fcmDial connects to the fcm family of this netns; its error is the command's exit.
 func fcmDial() (*fcm.Client, error) {
 	cl, err := fcm.Dial()
+	if err != nil {
+		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+	}
+	return cl, nil
+}
+
+func fcmReceiverDial() (*fcmreceiver.Client, error) {
+	cl, err := fcmreceiver.Dial()
 	if err != nil {
 		return nil, cli.Exit("nlkit: "+err.Error(), 1)
 	}

@@ -1,4 +1,7 @@
-package fcm
+// Package fcmreceiver is the client of the generic netlink family "fcm_receiver"
+// (kmod/fcm_receiver): the receiver half of FCM in a network namespace, its
+// parameters, counters and tracked connections. The router half is package fcm.
+package fcmreceiver
 
 import (
 	"fmt"
@@ -9,9 +12,35 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// ReceiverParams are fcm_receiver's parameters in one netns (see kmod/fcm/receiver.c
-// for the control law they drive).
-type ReceiverParams struct {
+// Family is the fcm_receiver family as the genl layer needs it.
+var Family = genl.Family{Name: FamilyName, Module: "fcm_receiver", ABI: FamilyVersion}
+
+// Client talks to the fcm_receiver family of a network namespace.
+type Client struct {
+	c *genl.Conn
+	// Skipped counts dump entries that could not be decoded (and were left out).
+	Skipped int
+}
+
+// Dial connects in the caller's namespace; it fails with a clear message when
+// fcm_receiver is not loaded or speaks another ABI.
+func Dial() (*Client, error) { return DialConfig(nil) }
+
+// DialConfig is Dial with netlink options (e.g. Config.NetNS).
+func DialConfig(cfg *netlink.Config) (*Client, error) {
+	c, err := genl.DialConfig(Family, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close closes the client.
+func (c *Client) Close() error { return c.c.Close() }
+
+// Params are fcm_receiver's parameters in one netns (kmod/fcm_receiver/law.c has the
+// control law they drive).
+type Params struct {
 	Enabled     bool   `json:"enabled"`
 	Alpha       uint32 `json:"alpha"`        // rate smoothing, percent per round
 	Tau         uint32 `json:"tau"`          // window gain, MSS per round at full error
@@ -26,19 +55,19 @@ type ReceiverParams struct {
 
 // Receiver is fcm_receiver's state in one netns.
 type Receiver struct {
-	Params     ReceiverParams `json:"params"`
-	Conns      uint32         `json:"conns"`
-	Tracked    uint64         `json:"tracked"`
-	TableFull  uint64         `json:"table_full"`
-	Priced     uint64         `json:"priced"`
-	Malformed  uint64         `json:"malformed"`
-	Lowered    uint64         `json:"lowered"`
-	MSSLowered uint64         `json:"mss_lowered"`
-	Expired    uint64         `json:"expired"`
+	Params     Params `json:"params"`
+	Conns      uint32 `json:"conns"`
+	Tracked    uint64 `json:"tracked"`
+	TableFull  uint64 `json:"table_full"`
+	Priced     uint64 `json:"priced"`
+	Malformed  uint64 `json:"malformed"`
+	Lowered    uint64 `json:"lowered"`
+	MSSLowered uint64 `json:"mss_lowered"`
+	Expired    uint64 `json:"expired"`
 }
 
-// ReceiverChange names the parameters to change; nil fields stay as they are.
-type ReceiverChange struct {
+// Change names the parameters to change; nil fields stay as they are.
+type Change struct {
 	Enabled                                                       *bool
 	Alpha, Tau, PsThresh, Weight, MSSDelta, MaxConns, IdleTimeout *uint32
 	Exid                                                          *uint16
@@ -96,7 +125,7 @@ func (c *Client) Receiver() (Receiver, error) {
 	err = genl.Decode(FamilyName, m.Data, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
 		case AttrReceiverParams:
-			r.Params, perr = decodeReceiverParams(ad.Bytes())
+			r.Params, perr = decodeParams(ad.Bytes())
 		case AttrReceiverConns:
 			r.Conns = ad.Uint32()
 		case AttrReceiverTracked:
@@ -121,27 +150,27 @@ func (c *Client) Receiver() (Receiver, error) {
 	return r, err
 }
 
-func decodeReceiverParams(b []byte) (ReceiverParams, error) {
-	var p ReceiverParams
+func decodeParams(b []byte) (Params, error) {
+	var p Params
 	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
 		switch ad.Type() {
-		case AttrReceiverParamsEnabled:
+		case AttrParamsEnabled:
 			p.Enabled = ad.Uint8() != 0
-		case AttrReceiverParamsAlpha:
+		case AttrParamsAlpha:
 			p.Alpha = ad.Uint32()
-		case AttrReceiverParamsTau:
+		case AttrParamsTau:
 			p.Tau = ad.Uint32()
-		case AttrReceiverParamsPsThresh:
+		case AttrParamsPsThresh:
 			p.PsThresh = ad.Uint32()
-		case AttrReceiverParamsWeight:
+		case AttrParamsWeight:
 			p.Weight = ad.Uint32()
-		case AttrReceiverParamsMssDelta:
+		case AttrParamsMssDelta:
 			p.MSSDelta = ad.Uint32()
-		case AttrReceiverParamsMaxConns:
+		case AttrParamsMaxConns:
 			p.MaxConns = ad.Uint32()
-		case AttrReceiverParamsIdleTimeout:
+		case AttrParamsIdleTimeout:
 			p.IdleTimeout = ad.Uint32()
-		case AttrReceiverParamsExid:
+		case AttrParamsExid:
 			p.Exid = ad.Uint16()
 		}
 	})
@@ -149,7 +178,7 @@ func decodeReceiverParams(b []byte) (ReceiverParams, error) {
 }
 
 // SetReceiver changes fcm_receiver's parameters in the client's netns (CAP_NET_ADMIN).
-func (c *Client) SetReceiver(ch ReceiverChange) error {
+func (c *Client) SetReceiver(ch Change) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.Nested(AttrReceiverParams, func(ne *netlink.AttributeEncoder) error {
 		if ch.Enabled != nil {
@@ -157,23 +186,23 @@ func (c *Client) SetReceiver(ch ReceiverChange) error {
 			if *ch.Enabled {
 				v = 1
 			}
-			ne.Uint8(AttrReceiverParamsEnabled, v)
+			ne.Uint8(AttrParamsEnabled, v)
 		}
 		for _, f := range []struct {
 			t uint16
 			v *uint32
 		}{
-			{AttrReceiverParamsAlpha, ch.Alpha}, {AttrReceiverParamsTau, ch.Tau},
-			{AttrReceiverParamsPsThresh, ch.PsThresh}, {AttrReceiverParamsWeight, ch.Weight},
-			{AttrReceiverParamsMssDelta, ch.MSSDelta}, {AttrReceiverParamsMaxConns, ch.MaxConns},
-			{AttrReceiverParamsIdleTimeout, ch.IdleTimeout},
+			{AttrParamsAlpha, ch.Alpha}, {AttrParamsTau, ch.Tau},
+			{AttrParamsPsThresh, ch.PsThresh}, {AttrParamsWeight, ch.Weight},
+			{AttrParamsMssDelta, ch.MSSDelta}, {AttrParamsMaxConns, ch.MaxConns},
+			{AttrParamsIdleTimeout, ch.IdleTimeout},
 		} {
 			if f.v != nil {
 				ne.Uint32(f.t, *f.v)
 			}
 		}
 		if ch.Exid != nil {
-			ne.Uint16(AttrReceiverParamsExid, *ch.Exid)
+			ne.Uint16(AttrParamsExid, *ch.Exid)
 		}
 		return nil
 	})
