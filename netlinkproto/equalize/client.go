@@ -17,12 +17,6 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// ModuleName is the kernel module that registers the family.
-const ModuleName = "equalize"
-
-// Family is what genl.Dial checks.
-var Family = genl.Family{Name: FamilyName, Module: ModuleName, ABI: FamilyVersion}
-
 // Support is how the running kernel treats RTM_F_EQUALIZE.
 type Support int
 
@@ -91,35 +85,6 @@ type Prefix struct {
 	Net     *net.IPNet `json:"-"`
 	Packets uint64     `json:"packets"`
 }
-
-// Client talks to the equalize family of the caller's network namespace.
-type Client struct {
-	c *genl.Conn
-	// Skipped counts dump entries that could not be decoded (and were left out).
-	Skipped int
-}
-
-// Dial connects to the family; it fails with a clear message when the module is not
-// loaded or speaks another ABI.
-func Dial() (*Client, error) {
-	c, err := genl.Dial(Family)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{c: c}, nil
-}
-
-// DialConfig is Dial with a netlink configuration (NetNS: another network namespace).
-func DialConfig(cfg *netlink.Config) (*Client, error) {
-	c, err := genl.DialConfig(Family, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{c: c}, nil
-}
-
-// Close closes the client.
-func (c *Client) Close() error { return c.c.Close() }
 
 func decode(b []byte, fn func(*netlink.AttributeDecoder)) error {
 	return genl.Decode(FamilyName, b, fn)

@@ -11,9 +11,6 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// Family is the fcm family as the genl layer needs it.
-var Family = genl.Family{Name: FamilyName, Module: "sch_fcm", ABI: FamilyVersion}
-
 // Config is one sch_fcm qdisc's configuration (its TCA_OPTIONS). Zero fields are
 // left to the kernel's defaults (limit: 100 ms at rate; bval 10; qmin 30; option 92).
 type Config struct {
@@ -147,29 +144,6 @@ func decodeQdisc(b []byte) (Qdisc, error) {
 	}
 	return q, err
 }
-
-// Client talks to the fcm family of a network namespace.
-type Client struct {
-	c *genl.Conn
-	// Skipped counts dump entries that could not be decoded (and were left out).
-	Skipped int
-}
-
-// Dial connects in the caller's namespace; it fails with a clear message when sch_fcm
-// is not loaded or speaks another ABI.
-func Dial() (*Client, error) { return DialConfig(nil) }
-
-// DialConfig is Dial with netlink options (e.g. Config.NetNS).
-func DialConfig(cfg *netlink.Config) (*Client, error) {
-	c, err := genl.DialConfig(Family, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{c: c}, nil
-}
-
-// Close closes the client.
-func (c *Client) Close() error { return c.c.Close() }
 
 // Qdisc gets the fcm qdisc of a device (handle 0: the only one on it).
 func (c *Client) Qdisc(ifindex, handle uint32) (Qdisc, error) {

@@ -12,32 +12,6 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// Family is the fcm_receiver family as the genl layer needs it.
-var Family = genl.Family{Name: FamilyName, Module: "fcm_receiver", ABI: FamilyVersion}
-
-// Client talks to the fcm_receiver family of a network namespace.
-type Client struct {
-	c *genl.Conn
-	// Skipped counts dump entries that could not be decoded (and were left out).
-	Skipped int
-}
-
-// Dial connects in the caller's namespace; it fails with a clear message when
-// fcm_receiver is not loaded or speaks another ABI.
-func Dial() (*Client, error) { return DialConfig(nil) }
-
-// DialConfig is Dial with netlink options (e.g. Config.NetNS).
-func DialConfig(cfg *netlink.Config) (*Client, error) {
-	c, err := genl.DialConfig(Family, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{c: c}, nil
-}
-
-// Close closes the client.
-func (c *Client) Close() error { return c.c.Close() }
-
 // Params are fcm_receiver's parameters in one netns (kmod/fcm_receiver/law.c has the
 // control law they drive).
 type Params struct {

@@ -88,6 +88,13 @@ func DialConfig(f Family, cfg *netlink.Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: open generic netlink socket: %w", f.Name, err)
 	}
+	return New(f, c)
+}
+
+// New is Dial on a connection the caller opened: a test's fake kernel (genlfake), or
+// a socket set up in some other way. It looks the family up and checks its ABI as
+// Dial does; on failure it closes c, else Close does.
+func New(f Family, c *genetlink.Conn) (*Conn, error) {
 	kf, err := c.GetFamily(f.Name)
 	if err != nil {
 		c.Close()
@@ -302,7 +309,10 @@ func (c *Conn) SetReadBuffer(bytes int) error {
 func (c *Conn) receiveDump(seq uint32) ([]genetlink.Message, bool, error) {
 	rc, err := c.c.SyscallConn()
 	if err != nil {
-		return nil, false, err
+		// no socket under the connection (a test's fake kernel): read through
+		// mdlayher/netlink, which sees NLM_F_DUMP_INTR on every message but
+		// NLMSG_DONE
+		return c.receiveDumpMessages(seq)
 	}
 	var out []genetlink.Message
 	interrupted := false
@@ -371,6 +381,25 @@ func (c *Conn) receiveDump(seq uint32) ([]genetlink.Message, bool, error) {
 			}
 		}
 	}
+}
+
+func (c *Conn) receiveDumpMessages(seq uint32) ([]genetlink.Message, bool, error) {
+	gms, nms, err := c.c.Receive()
+	if err != nil {
+		return nil, false, err
+	}
+	var out []genetlink.Message
+	interrupted := false
+	for i, nm := range nms {
+		if nm.Header.Sequence != seq {
+			continue
+		}
+		if nm.Header.Flags&netlink.DumpInterrupted != 0 {
+			interrupted = true
+		}
+		out = append(out, gms[i])
+	}
+	return out, interrupted, nil
 }
 
 // kernelError builds the OpError the rest of the package unwraps, with the extack

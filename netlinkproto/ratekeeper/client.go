@@ -19,12 +19,6 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 )
 
-// ModuleName is the kernel module that registers the family and the qdisc.
-const ModuleName = "sch_ratekeeper"
-
-// Family is what genl.Dial checks.
-var Family = genl.Family{Name: FamilyName, Module: ModuleName, ABI: FamilyVersion}
-
 // Config is a ratekeeper qdisc's configuration. Zero fields are left out of a request
 // (the kernel's default on create, unchanged on change).
 type Config struct {
@@ -234,29 +228,6 @@ func decodeQdisc(b []byte) (Qdisc, time.Duration, error) {
 	}
 	return q, t, err
 }
-
-// Client talks to the ratekeeper family of the caller's network namespace.
-type Client struct {
-	c *genl.Conn
-	// Skipped counts dump entries that could not be decoded (and were left out).
-	Skipped int
-}
-
-// Dial connects to the family; it fails with a clear message when sch_ratekeeper is
-// not loaded or speaks another ABI.
-func Dial() (*Client, error) { return DialConfig(nil) }
-
-// DialConfig is Dial with netlink options (e.g. Config.NetNS for another namespace).
-func DialConfig(cfg *netlink.Config) (*Client, error) {
-	c, err := genl.DialConfig(Family, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{c: c}, nil
-}
-
-// Close closes the client.
-func (c *Client) Close() error { return c.c.Close() }
 
 func selector(ifindex, handle uint32) *netlink.AttributeEncoder {
 	ae := netlink.NewAttributeEncoder()

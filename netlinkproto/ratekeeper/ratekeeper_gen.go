@@ -2,12 +2,56 @@
 
 package ratekeeper
 
+import (
+	"github.com/mdlayher/genetlink"
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/genl"
+)
+
 // Family identity. FamilyVersion is the ABI this package speaks; the client refuses
 // a kernel module that registers another.
 const (
 	FamilyName    = "ratekeeper"
 	FamilyVersion = 1
+	// ModuleName is the kernel module that registers the family.
+	ModuleName = "sch_ratekeeper"
 )
+
+// Family is the family as the genl layer needs it.
+var Family = genl.Family{Name: FamilyName, Module: ModuleName, ABI: FamilyVersion}
+
+// Client talks to the ratekeeper family of one network namespace.
+type Client struct {
+	c *genl.Conn
+	// Skipped counts dump entries that could not be decoded (and were left out).
+	Skipped int
+}
+
+// Dial connects in the caller's network namespace; it fails with a clear message when
+// sch_ratekeeper is not loaded or speaks another ABI.
+func Dial() (*Client, error) { return DialConfig(nil) }
+
+// DialConfig is Dial with netlink options (e.g. Config.NetNS: another namespace).
+func DialConfig(cfg *netlink.Config) (*Client, error) {
+	return newClient(genl.DialConfig(Family, cfg))
+}
+
+// NewClient is Dial on a connection the caller opened (a test's genlfake kernel); the
+// client owns it from then on.
+func NewClient(conn *genetlink.Conn) (*Client, error) {
+	return newClient(genl.New(Family, conn))
+}
+
+func newClient(c *genl.Conn, err error) (*Client, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c: c}, nil
+}
+
+// Close closes the client.
+func (c *Client) Close() error { return c.c.Close() }
 
 // Constants of the family.
 const (

@@ -13,12 +13,6 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// ModuleName is the kernel module that registers the family.
-const ModuleName = "nlkit_smoke"
-
-// Family is what genl.Dial checks.
-var Family = genl.Family{Name: FamilyName, Module: ModuleName, ABI: FamilyVersion}
-
 // Info describes the loaded module.
 type Info struct {
 	Version string `json:"version"`
@@ -38,26 +32,6 @@ type Item struct {
 	ID    uint32 `json:"id"`
 	Label string `json:"label"`
 }
-
-// Client talks to the nlkit_smoke family of the caller's network namespace.
-type Client struct {
-	c *genl.Conn
-	// Skipped counts dump entries that could not be decoded (and were left out).
-	Skipped int
-}
-
-// Dial connects to the family; it fails with a clear message when the module is not
-// loaded or speaks another ABI.
-func Dial() (*Client, error) {
-	c, err := genl.Dial(Family)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{c: c}, nil
-}
-
-// Close closes the client.
-func (c *Client) Close() error { return c.c.Close() }
 
 // Info reports the module's version, ABI and build.
 func (c *Client) Info() (Info, error) {
