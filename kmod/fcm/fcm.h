@@ -57,4 +57,9 @@ void fcm_genl_unregister(void);
 extern struct Qdisc_ops fcm_qdisc_ops;
 extern struct pernet_operations fcm_net_ops;
 
+/* selftest.c: the price and the stamp on hand-made segments, at load (NLKIT_SELFTEST) */
+#ifdef NLKIT_SELFTEST
+bool fcm_selftest(void);
+#endif
+
 #endif /* _FCM_H */

@@ -26,6 +26,10 @@ static int __init fcm_module_init(void)
 {
 	int err;
 
+#ifdef NLKIT_SELFTEST
+	if (!fcm_selftest())
+		return -ENOTRECOVERABLE;
+#endif
 	err = register_pernet_subsys(&fcm_net_ops);
 	if (err)
 		return err;

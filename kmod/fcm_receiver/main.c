@@ -67,6 +67,10 @@ static int __init fcm_rcv_init(void)
 {
 	int err;
 
+#ifdef NLKIT_SELFTEST
+	if (!fcm_rcv_selftest())
+		return -ENOTRECOVERABLE;
+#endif
 	if (alpha < 1 || alpha > 100 || tau < 1 || tau > 100 || ps_thresh > 10000 || weight < 1 ||
 	    mss_delta > 256 || max_conns < 1 || max_conns > 4194304 || idle_timeout < 1 ||
 	    idle_timeout > 86400) {

@@ -10,6 +10,7 @@
  *   conns.c    the connection table and its expiry
  *   law.c      the control law, once per round
  *   netlink.c  the generic netlink family "fcm_receiver" (generated/: its policies)
+ *   selftest.c parser and law self-tests, run at load on the debug kernel
  */
 #ifndef _FCM_RECEIVER_H
 #define _FCM_RECEIVER_H
@@ -23,6 +24,7 @@
 #include <linux/tcp.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
+#include <net/tcp.h>
 
 #include <uapi/linux/fcm.h>		/* the option the routers stamp */
 #include <uapi/linux/fcm_receiver.h>
@@ -146,5 +148,10 @@ int fcm_set_enabled(struct fcm_rcv_net *rn, bool on);
 /* netlink.c */
 int fcm_rcv_genl_register(void);
 void fcm_rcv_genl_unregister(void);
+
+/* selftest.c: the parser and the law on hand-made input, at load (NLKIT_SELFTEST) */
+#ifdef NLKIT_SELFTEST
+bool fcm_rcv_selftest(void);
+#endif
 
 #endif /* _FCM_RECEIVER_H */
