@@ -24,6 +24,10 @@ static int __init rk_module_init(void)
 {
 	int err;
 
+#ifdef NLKIT_SELFTEST
+	if (!rk_selftest())
+		return -ENOTRECOVERABLE;
+#endif
 	err = rk_genl_register();
 	if (err)
 		return err;

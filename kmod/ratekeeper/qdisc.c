@@ -754,3 +754,5 @@ struct Qdisc_ops rk_qdisc_ops __read_mostly = {
 	.dump_stats	= rk_dump_stats,
 	.owner		= THIS_MODULE,
 };
+
+#include "selftest.c"

@@ -126,4 +126,9 @@ void rk_genl_unregister(void);
 
 extern struct Qdisc_ops rk_qdisc_ops;
 
+/* selftest.c (in qdisc.c): the rate math, at load (NLKIT_SELFTEST) */
+#ifdef NLKIT_SELFTEST
+bool rk_selftest(void);
+#endif
+
 #endif /* _RATEKEEPER_H */
