@@ -22,7 +22,10 @@ func App() *cli.App {
 		Flags: []cli.Flag{
 			newJSONFlag(),
 		},
-		Commands: []*cli.Command{smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand()},
+		Commands: []*cli.Command{
+			smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand(),
+			// nlgen new adds commands above this line
+		},
 	}
 }
 
