@@ -1,5 +1,8 @@
 package rtnl
 
+// Nexthop objects (RTM_NEWNEXTHOP) are written here: jsimonetti/rtnetlink has no
+// nexthop service.
+
 import (
 	"encoding/binary"
 	"errors"

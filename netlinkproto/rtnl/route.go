@@ -1,5 +1,9 @@
 package rtnl
 
+// Routes are written here, not through jsimonetti/rtnetlink: nlkit sets and reads rtm_flags
+// bits it does not know (RTM_F_EQUALIZE, the patch series' flag) and multipath
+// routes over nexthop objects (RTA_NH_ID).
+
 import (
 	"encoding/binary"
 	"errors"

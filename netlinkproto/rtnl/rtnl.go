@@ -1,14 +1,18 @@
-// Package rtnl is the small part of rtnetlink nlkit needs to set up datapaths without
-// shelling out to ip or tc: links (look up, create an IFB, set up, alias, delete),
-// qdiscs with raw TCA_OPTIONS (go-tc only encodes the kinds it knows), and a
-// matchall filter with a mirred redirect. Errors carry the kernel's extack message.
+// Package rtnl is the part of rtnetlink nlkit needs to set up datapaths without
+// shelling out to ip or tc. Links and addresses go through jsimonetti/rtnetlink (link.go,
+// addr.go), the matchall filter with a mirred redirect through florianl/go-tc
+// (filter.go). What neither library has stays written here, each place saying why:
+// qdiscs with raw TCA_OPTIONS (nlkit's own kinds), routes with rtm_flags such as
+// RTM_F_EQUALIZE and RTA_NH_ID (route.go), and nexthop objects (nexthop.go). Errors
+// carry the kernel's extack message.
 package rtnl
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
+	"github.com/florianl/go-tc"
+	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -25,20 +29,41 @@ const (
 )
 
 // Conn is an rtnetlink connection (optionally in another network namespace).
-type Conn struct{ c *netlink.Conn }
+type Conn struct {
+	c     *netlink.Conn   // requests written here (qdiscs, routes, nexthops)
+	rt    *rtnetlink.Conn // links and addresses
+	tc    *tc.Tc          // filters; opened on first use
+	netns int
+}
 
-// Dial opens an rtnetlink socket; netns is a network namespace fd, or 0 for the
+// Dial opens rtnetlink sockets; netns is a network namespace fd, or 0 for the
 // caller's.
 func Dial(netns int) (*Conn, error) {
 	c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{Strict: true, NetNS: netns})
 	if err != nil {
 		return nil, fmt.Errorf("rtnetlink: %w", err)
 	}
-	return &Conn{c: c}, nil
+	rt, err := rtnetlink.Dial(&netlink.Config{Strict: true, NetNS: netns})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("rtnetlink: %w", err)
+	}
+	return &Conn{c: c, rt: rt, netns: netns}, nil
 }
 
 // Close closes the connection.
-func (c *Conn) Close() error { return c.c.Close() }
+func (c *Conn) Close() error {
+	err := c.c.Close()
+	if e := c.rt.Close(); err == nil {
+		err = e
+	}
+	if c.tc != nil {
+		if e := c.tc.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
 
 // Error is a failed rtnetlink request with the kernel's extack message.
 type Error struct {
@@ -72,166 +97,7 @@ func (c *Conn) execute(op string, typ netlink.HeaderType, flags netlink.HeaderFl
 	return msgs, wrap(op, err)
 }
 
-// ---- links ----------------------------------------------------------------------------
-
-// Link is what nlkit needs to know of a network device.
-type Link struct {
-	Index int
-	Name  string
-	Kind  string
-	Alias string
-	MTU   uint32
-	Up    bool // administratively up (IFF_UP)
-	// Running is the operational state: up and with carrier (IFF_RUNNING).
-	Running bool
-}
-
-func ifinfomsg(index int32, flags, change uint32) []byte {
-	b := make([]byte, unix.SizeofIfInfomsg)
-	b[0] = unix.AF_UNSPEC
-	binary.NativeEndian.PutUint32(b[4:], uint32(index))
-	binary.NativeEndian.PutUint32(b[8:], flags)
-	binary.NativeEndian.PutUint32(b[12:], change)
-	return b
-}
-
-func decodeLink(b []byte) (Link, error) {
-	if len(b) < unix.SizeofIfInfomsg {
-		return Link{}, errors.New("rtnetlink: short ifinfomsg")
-	}
-	l := Link{
-		Index: int(int32(binary.NativeEndian.Uint32(b[4:]))),
-		Up:    binary.NativeEndian.Uint32(b[8:])&unix.IFF_UP != 0,
-	}
-	l.Running = l.Up && binary.NativeEndian.Uint32(b[8:])&unix.IFF_RUNNING != 0
-	ad, err := netlink.NewAttributeDecoder(b[unix.SizeofIfInfomsg:])
-	if err != nil {
-		return Link{}, err
-	}
-	for ad.Next() {
-		switch ad.Type() {
-		case unix.IFLA_IFNAME:
-			l.Name = ad.String()
-		case unix.IFLA_IFALIAS:
-			l.Alias = ad.String()
-		case unix.IFLA_MTU:
-			l.MTU = ad.Uint32()
-		case unix.IFLA_LINKINFO:
-			ad.Nested(func(nad *netlink.AttributeDecoder) error {
-				for nad.Next() {
-					if nad.Type() == unix.IFLA_INFO_KIND {
-						l.Kind = nad.String()
-					}
-				}
-				return nil
-			})
-		}
-	}
-	return l, ad.Err()
-}
-
-// LinkByName looks a device up by name.
-func (c *Conn) LinkByName(name string) (Link, error) {
-	ae := netlink.NewAttributeEncoder()
-	ae.String(unix.IFLA_IFNAME, name)
-	ae.Uint32(unix.IFLA_EXT_MASK, 1<<3) // RTEXT_FILTER_SKIP_STATS
-	attrs, err := ae.Encode()
-	if err != nil {
-		return Link{}, err
-	}
-	msgs, err := c.execute("get link "+name, unix.RTM_GETLINK, 0, append(ifinfomsg(0, 0, 0), attrs...))
-	if err != nil {
-		return Link{}, err
-	}
-	if len(msgs) != 1 {
-		return Link{}, fmt.Errorf("get link %s: %d replies", name, len(msgs))
-	}
-	return decodeLink(msgs[0].Data)
-}
-
-// LinkByIndex looks a device up by ifindex.
-func (c *Conn) LinkByIndex(index int) (Link, error) {
-	ae := netlink.NewAttributeEncoder()
-	ae.Uint32(unix.IFLA_EXT_MASK, 1<<3) // RTEXT_FILTER_SKIP_STATS
-	attrs, err := ae.Encode()
-	if err != nil {
-		return Link{}, err
-	}
-	msgs, err := c.execute(fmt.Sprintf("get link %d", index), unix.RTM_GETLINK, 0, append(ifinfomsg(int32(index), 0, 0), attrs...))
-	if err != nil {
-		return Link{}, err
-	}
-	if len(msgs) != 1 {
-		return Link{}, fmt.Errorf("get link %d: %d replies", index, len(msgs))
-	}
-	return decodeLink(msgs[0].Data)
-}
-
-// Links dumps every device.
-func (c *Conn) Links() ([]Link, error) {
-	msgs, err := c.execute("dump links", unix.RTM_GETLINK, netlink.Dump, ifinfomsg(0, 0, 0))
-	if err != nil {
-		return nil, err
-	}
-	var out []Link
-	for _, m := range msgs {
-		if l, err := decodeLink(m.Data); err == nil {
-			out = append(out, l)
-		}
-	}
-	return out, nil
-}
-
-// AddIFB creates an IFB device (set its alias with SetAlias).
-func (c *Conn) AddIFB(name string) error {
-	ae := netlink.NewAttributeEncoder()
-	ae.String(unix.IFLA_IFNAME, name)
-	ae.Nested(unix.IFLA_LINKINFO, func(nae *netlink.AttributeEncoder) error {
-		nae.String(unix.IFLA_INFO_KIND, "ifb")
-		return nil
-	})
-	attrs, err := ae.Encode()
-	if err != nil {
-		return err
-	}
-	_, err = c.execute("add ifb "+name, unix.RTM_NEWLINK, netlink.Create|netlink.Excl|netlink.Acknowledge,
-		append(ifinfomsg(0, 0, 0), attrs...))
-	return err
-}
-
-// SetAlias sets a device's ifalias (the kernel ignores IFLA_IFALIAS on creation).
-func (c *Conn) SetAlias(index int, alias string) error {
-	ae := netlink.NewAttributeEncoder()
-	ae.String(unix.IFLA_IFALIAS, alias)
-	attrs, err := ae.Encode()
-	if err != nil {
-		return err
-	}
-	_, err = c.execute("set alias", unix.RTM_NEWLINK, netlink.Acknowledge, append(ifinfomsg(int32(index), 0, 0), attrs...))
-	return err
-}
-
-// SetUp brings a device up.
-func (c *Conn) SetUp(index int) error {
-	_, err := c.execute("set link up", unix.RTM_NEWLINK, netlink.Acknowledge,
-		ifinfomsg(int32(index), unix.IFF_UP, unix.IFF_UP))
-	return err
-}
-
-// SetDown takes a device down.
-func (c *Conn) SetDown(index int) error {
-	_, err := c.execute("set link down", unix.RTM_NEWLINK, netlink.Acknowledge,
-		ifinfomsg(int32(index), 0, unix.IFF_UP))
-	return err
-}
-
-// DelLink deletes a device.
-func (c *Conn) DelLink(index int) error {
-	_, err := c.execute("delete link", unix.RTM_DELLINK, netlink.Acknowledge, ifinfomsg(int32(index), 0, 0))
-	return err
-}
-
-// ---- qdiscs and filters ---------------------------------------------------------------
+// ---- qdiscs: written here, as go-tc encodes only the kinds it knows, not nlkit's own ----
 
 const sizeofTcmsg = 20
 
@@ -378,58 +244,4 @@ func (c *Conn) RootQdisc(ifindex int) (Qdisc, bool, error) {
 		}
 	}
 	return Qdisc{}, false, nil
-}
-
-// Filter attributes of matchall, the action API and mirred (uapi pkt_cls.h,
-// tc_act/tc_mirred.h).
-const (
-	tcaMatchallAct  = 2
-	tcaActKind      = 1
-	tcaActOptions   = 2
-	tcaMirredParms  = 2
-	tcaEgressRedir  = 1
-	tcActStolen     = 4
-	sizeofTcMirred  = 28
-	ethPAllNetOrder = 0x0300 // htons(ETH_P_ALL)
-)
-
-// AddRedirect attaches a matchall filter (prio, handle 1) at parent that redirects
-// every packet to the egress of device to (tc filter add ... matchall action mirred
-// egress redirect dev TO).
-func (c *Conn) AddRedirect(ifindex int, parent uint32, prio uint16, to int) error {
-	parms := make([]byte, sizeofTcMirred)
-	binary.NativeEndian.PutUint32(parms[8:], tcActStolen)     // tc_gen.action
-	binary.NativeEndian.PutUint32(parms[20:], tcaEgressRedir) // eaction
-	binary.NativeEndian.PutUint32(parms[24:], uint32(to))     // ifindex
-	ae := netlink.NewAttributeEncoder()
-	ae.String(unix.TCA_KIND, "matchall")
-	ae.Nested(unix.TCA_OPTIONS, func(o *netlink.AttributeEncoder) error {
-		o.Nested(tcaMatchallAct, func(acts *netlink.AttributeEncoder) error {
-			acts.Nested(1, func(a *netlink.AttributeEncoder) error {
-				a.String(tcaActKind, "mirred")
-				a.Nested(tcaActOptions, func(m *netlink.AttributeEncoder) error {
-					m.Bytes(tcaMirredParms, parms)
-					return nil
-				})
-				return nil
-			})
-			return nil
-		})
-		return nil
-	})
-	attrs, err := ae.Encode()
-	if err != nil {
-		return err
-	}
-	info := uint32(prio)<<16 | ethPAllNetOrder
-	_, err = c.execute("add matchall filter", unix.RTM_NEWTFILTER, netlink.Create|netlink.Excl|netlink.Acknowledge,
-		append(tcmsg(ifindex, 1, parent, info), attrs...))
-	return err
-}
-
-// DelRedirect deletes the filters of one priority at parent (what AddRedirect made).
-func (c *Conn) DelRedirect(ifindex int, parent uint32, prio uint16) error {
-	info := uint32(prio)<<16 | ethPAllNetOrder
-	_, err := c.execute("delete filter", unix.RTM_DELTFILTER, netlink.Acknowledge, tcmsg(ifindex, 0, parent, info))
-	return err
 }
