@@ -104,17 +104,10 @@ func main() {
 	if *flagShell {
 		kernels = kernels[:1]
 	}
-	// The host's tests run beside the guest side's build and the guests: they hold up
-	// no guest, and the stock kernels' guests have slack while the debug ones run.
-	var hostDone chan struct{}
-	var hostTally tally
-	var hostFails []string
 	if *flagHost && !*flagShell {
-		hostDone = make(chan struct{})
-		go func() {
-			hostTally, hostFails = hostTests()
-			close(hostDone)
-		}()
+		t, fails := hostTests()
+		total.add(t)
+		failures = append(failures, fails...)
 	}
 	tests, err := buildGuestSide(out)
 	if err != nil {
@@ -141,11 +134,6 @@ func main() {
 		return
 	}
 	t, fails := runGuests(plan(kernels, tests), out, useKVM)
-	if hostDone != nil {
-		<-hostDone
-		t.add(hostTally)
-		fails = append(hostFails, fails...)
-	}
 	total.add(t)
 	failures = append(failures, fails...)
 	fmt.Println()
@@ -229,7 +217,7 @@ func hostTests() (tally, []string) {
 	var t tally
 	var fails []string
 	t0 := time.Now()
-	defer func() { timings.since("", "host: go vet + go test ./... (beside the guests)", t0) }()
+	defer func() { timings.since("", "host: go vet + go test ./...", t0) }()
 	if out, err := run(root, nil, goBin(), "vet", "./..."); err != nil {
 		fmt.Println(string(out))
 		t.failed++
