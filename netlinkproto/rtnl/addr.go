@@ -29,10 +29,10 @@ func addrOf(m *rtnetlink.AddressMessage) (Addr, error) {
 	if !ip.IsValid() {
 		return Addr{}, errors.New("rtnetlink: address without IFA_ADDRESS")
 	}
-	a.Prefix = netip.PrefixFrom(ip.Unmap(), int(m.PrefixLength))
-	if m.Family == unix.AF_INET6 {
-		a.Prefix = netip.PrefixFrom(ip, int(m.PrefixLength))
+	if m.Family != unix.AF_INET6 {
+		ip = ip.Unmap() // an IPv4 address the library kept in 16 bytes
 	}
+	a.Prefix = netip.PrefixFrom(ip, int(m.PrefixLength))
 	return a, nil
 }
 

@@ -397,7 +397,7 @@ func [[.Camel]]Command() *cli.Command {
 func [[.Camel]]Dial() (*[[.Go]].Client, error) {
 	c, err := [[.Go]].Dial()
 	if err != nil {
-		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+		return nil, fail(err)
 	}
 	return c, nil
 }
@@ -410,7 +410,7 @@ func [[.Camel]]Show(c *cli.Context) error {
 	defer cl.Close()
 	v, err := cl.Value()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	if jsonOut(c) {
 		return printJSON(stdout, map[string]uint32{"value": v})
@@ -438,7 +438,7 @@ func [[.Camel]]Set(c *cli.Context) error {
 	}
 	defer cl.Close()
 	if err := cl.SetValue(uint32(v)); err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	return nil
 }

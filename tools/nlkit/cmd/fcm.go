@@ -86,7 +86,7 @@ func fcmRouterStatus(c *cli.Context) error {
 	defer cl.Close()
 	qs, err := cl.Qdiscs()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	if dev, ok := a["dev"]; ok {
 		var keep []fcm.Qdisc
@@ -161,7 +161,7 @@ func fcmWatch(c *cli.Context) error {
 		defer rc.Close()
 	}
 	if qerr != nil && rerr != nil {
-		return cli.Exit("nlkit: "+qerr.Error()+"; "+rerr.Error(), 1)
+		return fail(fmt.Errorf("%w; %w", qerr, rerr))
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -182,7 +182,7 @@ func fcmWatch(c *cli.Context) error {
 		if qerr == nil {
 			var err error
 			if qs, err = cl.Qdiscs(); err != nil {
-				return cli.Exit("nlkit: "+err.Error(), 1)
+				return fail(err)
 			}
 		}
 		now := time.Now()
@@ -203,7 +203,7 @@ func fcmWatch(c *cli.Context) error {
 		if rerr == nil {
 			cs, err := rc.Conns()
 			if err != nil {
-				return cli.Exit("nlkit: "+err.Error(), 1)
+				return fail(err)
 			}
 			for _, x := range cs {
 				if js {
@@ -234,7 +234,7 @@ func fcmReceiverStatus(c *cli.Context) error {
 	defer cl.Close()
 	r, err := cl.Receiver()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	if jsonOut(c) {
 		return printJSON(stdout, r)
@@ -314,7 +314,7 @@ func fcmReceiverSet(c *cli.Context) error {
 	}
 	defer cl.Close()
 	if err := cl.SetReceiver(ch); err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	return nil
 }
@@ -330,7 +330,7 @@ func fcmReceiverConns(c *cli.Context) error {
 	defer cl.Close()
 	cs, err := cl.Conns()
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	sort.Slice(cs, func(i, j int) bool {
 		if cs[i].Local != cs[j].Local {
@@ -354,7 +354,7 @@ func fcmReceiverConns(c *cli.Context) error {
 func fcmDial() (*fcm.Client, error) {
 	cl, err := fcm.Dial()
 	if err != nil {
-		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+		return nil, fail(err)
 	}
 	return cl, nil
 }
@@ -362,7 +362,7 @@ func fcmDial() (*fcm.Client, error) {
 func fcmReceiverDial() (*fcmreceiver.Client, error) {
 	cl, err := fcmreceiver.Dial()
 	if err != nil {
-		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+		return nil, fail(err)
 	}
 	return cl, nil
 }
