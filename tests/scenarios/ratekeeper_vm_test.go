@@ -31,8 +31,11 @@ const mbit = 1000 * 1000 / 8 // bytes/s
 func TestScenarioRatekeeper(t *testing.T) {
 	vmtest.Require(t)
 	// The debug kernel (KASAN under TCG) forwards about 8 Mbit/s through this topology,
-	// so there the same scenario runs at a fifth of the rates.
-	var link, guarantee uint64 = 20 * mbit, 8 * mbit
+	// so there the same scenario runs at a fifth of the rates. A stock kernel's guest
+	// has one vCPU in make test (vmrun -stock-cpus) beside the debug guests: at 20
+	// Mbit/s, 17 flows and both daemons on it, tenant 1 got 6.81 and 7.12 Mbit/s of its 8
+	// in two runs of nine (7.95-8.01 in the others), so it runs at half the rates.
+	var link, guarantee uint64 = 10 * mbit, 4 * mbit
 	if vmtest.Kernel() == "debug" {
 		link, guarantee = 4*mbit, 8*mbit/5
 	}

@@ -8,8 +8,9 @@ import (
 )
 
 var (
-	flagJobs = flag.Int("jobs", 3, "guests that run at the same time")
-	flagCPUs = flag.Int("cpus", 2, "vCPUs per guest")
+	flagJobs      = flag.Int("jobs", 3, "guests that run at the same time")
+	flagCPUs      = flag.Int("cpus", 2, "vCPUs per guest")
+	flagStockCPUs = flag.Int("stock-cpus", 1, "vCPUs of a stock kernel's guest that runs beside the debug kernel's (make test)")
 )
 
 // hungryScenarios are the scenarios whose assertions need the host's CPU to
@@ -83,11 +84,17 @@ func plan(kernels []kernel, tests []testBin) []guest {
 				cpus: *flagCPUs, quiet: true, aloneFrom: len(scenQuiet)})
 		case k.debug:
 			gs = append([]guest{{k: k, tests: tests, cpus: *flagCPUs}}, gs...)
+		case split && hasDebug(kernels):
+			gs = append(gs, guest{k: k, tests: tests, cpus: *flagStockCPUs})
 		default:
 			gs = append(gs, guest{k: k, tests: tests, cpus: *flagCPUs})
 		}
 	}
 	return append(gs, last...)
+}
+
+func hasDebug(kernels []kernel) bool {
+	return slices.ContainsFunc(kernels, func(k kernel) bool { return k.debug })
 }
 
 // withoutHungry returns tbs with each package's hungryTests skipped, and appends to
