@@ -16,7 +16,7 @@ func TestPlan(t *testing.T) {
 	show := func(gs []guest) string {
 		var b strings.Builder
 		for _, g := range gs {
-			fmt.Fprintf(&b, "%s alone=%v quiet=%v:", g.name(), g.alone, g.quiet)
+			fmt.Fprintf(&b, "%s cpus=%d alone=%v quiet=%v:", g.name(), g.cpus, g.alone, g.quiet)
 			for i, tb := range g.tests {
 				if i > 0 && i == g.aloneFrom {
 					b.WriteString(" | alone:")
@@ -29,10 +29,11 @@ func TestPlan(t *testing.T) {
 	}
 
 	got := show(plan(kernels, tests))
-	want := `debug/tests alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
-6.1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
-6.12 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
-debug/last alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
+	// (stock kernels with one vCPU beside the debug guests' two)
+	want := `debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
+6.1 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
+6.12 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
+debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
@@ -42,14 +43,15 @@ debug/last alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenario
 	*flagRun = "TestX"
 	defer func() { *flagRun = "" }()
 	got = show(plan(kernels, tests))
-	if !strings.Contains(got, "debug/scenarios alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/last") ||
-		!strings.Contains(got, "debug/tests alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[]\n") {
+	if !strings.Contains(got, "debug/scenarios cpus=2 alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/last") ||
+		!strings.Contains(got, "debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[]\n") ||
+		!strings.Contains(got, "6.1 cpus=2 ") {
 		t.Errorf("plan with -run:\n%s", got)
 	}
 
 	// one kernel: one guest with everything
 	got = show(plan(kernels[2:], tests))
-	if want := "debug alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]\n"; got != want {
+	if want := "debug cpus=2 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]\n"; got != want {
 		t.Errorf("plan for the debug kernel alone:\n%s\nwant:\n%s", got, want)
 	}
 }
