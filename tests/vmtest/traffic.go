@@ -198,9 +198,22 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 		}
 		return last.at.Sub(first.at), last.bytes - first.bytes
 	}
+	// for the failure message: a starved sender (no queue) and slow reads (no fast
+	// ends) both leave busy short
+	var reads, queued, fastQueued int
+	var slowest time.Duration
 	start := time.Now()
 	for {
+		t0 := time.Now()
 		r := get()
+		reads++
+		slowest = max(slowest, time.Since(t0))
+		if r.qlen > 0 {
+			queued++
+			if r.fast {
+				fastQueued++
+			}
+		}
 		switch {
 		case r.qlen == 0: // the run ends
 			d, b := run()
@@ -218,7 +231,8 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 	d, b := run()
 	busy, sum, took = busy+d, sum+b, time.Since(start)
 	if busy < want {
-		t.Fatalf("the senders kept a queue at the qdisc for only %v in %v", busy, took.Round(100*time.Millisecond))
+		t.Fatalf("the senders kept a queue at the qdisc for only %v in %v: %d reads, %d saw a queue, %d of those took at most %v (the slowest read %v)",
+			busy, took.Round(100*time.Millisecond), reads, queued, fastQueued, slowRead, slowest.Round(time.Millisecond))
 	}
 	return float64(sum) / busy.Seconds(), busy, took
 }
