@@ -591,7 +591,7 @@ func buildModules(k kernel, dir string) ([]string, error) {
 		}
 	}
 	_, _ = run(src, nil, "find", "kmod", "-name", "*.o", "-delete", "-o", "-name", "*.ko", "-delete", "-o", "-name", ".*.cmd", "-delete")
-	if _, err := run(src, ccacheEnv(src), "make", "-C", k.kdir, "M="+src, "-j2", "modules"); err != nil {
+	if _, err := run(src, nil, "make", "-C", k.kdir, "M="+src, "-j2", "modules"); err != nil {
 		return nil, err
 	}
 	order, err := os.ReadFile(filepath.Join(src, "modules.order"))
@@ -611,23 +611,6 @@ func buildModules(k kernel, dir string) ([]string, error) {
 		kos = append(kos, ko)
 	}
 	return kos, nil
-}
-
-// ccacheEnv puts ccache in front of the compiler for a module build in dir, with the
-// debug kernel's cache (tests/kernel/build-debug.sh): a rebuild of unchanged sources,
-// which is most of make test's runs, then compiles nothing. Debian's ccache package
-// shadows gcc and gcc-NN in /usr/lib/ccache, so the compiler the kernel's Makefile
-// names is kept. Without ccache, nothing changes.
-func ccacheEnv(dir string) []string {
-	if _, err := os.Stat("/usr/lib/ccache/gcc"); err != nil {
-		return nil
-	}
-	cache := os.Getenv("NLKIT_CACHE")
-	if cache == "" {
-		cache = "/var/cache/nlkit"
-	}
-	return []string{"PATH=/usr/lib/ccache:" + os.Getenv("PATH"), "CCACHE_DIR=" + filepath.Join(cache, "ccache"),
-		"CCACHE_BASEDIR=" + dir, "CCACHE_NOHASHDIR=1", "CCACHE_SLOPPINESS=time_macros"}
 }
 
 // ---------------------------------------------------------------- KVM probe
