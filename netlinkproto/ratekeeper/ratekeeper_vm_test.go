@@ -892,9 +892,9 @@ func TestDumpEndsWithWalk(t *testing.T) {
 // for 3 s. Every reply must show the flow's rate: a measured rate of 0 (which the
 // fixed qdisc reports only after 64 idle intervals, 320 ms with no packet) is the
 // defect when the reader saw packets cross the leaf in the 300 ms before it. (A
-// guest's sender can stall longer than that: with TCG's single-threaded mode a vCPU
-// waits up to 100 ms per turn for the other, and the host's cores are shared; the
-// flow then really was idle and 0 is the right answer.)
+// guest's sender can stall longer than that, and 0 is then the right answer: seen on
+// 6.12 when vmrun was tried with QEMU's single-threaded TCG, where a vCPU waits up to
+// 100 ms per turn for the other; a busy host can stall a vCPU too.)
 func TestReadsWhileEnqueueHoldsTheLock(t *testing.T) {
 	vmtest.Require(t)
 	tp := pair(t, "rkla", "rklb")

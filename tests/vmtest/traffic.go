@@ -178,8 +178,8 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 	type read struct {
 		qlen  uint32
 		bytes uint64
-		at    time.Time // the middle of the call
-		fast  bool
+		at    time.Time     // the middle of the call
+		took  time.Duration // the call's duration
 	}
 	get := func() read {
 		t0 := time.Now()
@@ -188,8 +188,9 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 			t.Fatal(err)
 		}
 		d := time.Since(t0)
-		return read{q, b, t0.Add(d / 2), d <= slowRead}
+		return read{q, b, t0.Add(d / 2), d}
 	}
+	fast := func(r read) bool { return r.took <= slowRead }
 	var sum uint64
 	var first, last *read // the current run's first and last fast reads
 	run := func() (time.Duration, uint64) {
@@ -204,13 +205,12 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 	var slowest time.Duration
 	start := time.Now()
 	for {
-		t0 := time.Now()
 		r := get()
 		reads++
-		slowest = max(slowest, time.Since(t0))
+		slowest = max(slowest, r.took)
 		if r.qlen > 0 {
 			queued++
-			if r.fast {
+			if fast(r) {
 				fastQueued++
 			}
 		}
@@ -218,9 +218,9 @@ func BackloggedRate(t testing.TB, want time.Duration, sample func() (qlen uint32
 		case r.qlen == 0: // the run ends
 			d, b := run()
 			busy, sum, first, last = busy+d, sum+b, nil, nil
-		case r.fast && first == nil:
+		case fast(r) && first == nil:
 			first, last = &r, &r
-		case r.fast:
+		case fast(r):
 			last = &r
 		}
 		if d, _ := run(); busy+d >= want || time.Since(start) >= 30*time.Second {

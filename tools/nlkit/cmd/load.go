@@ -66,7 +66,7 @@ func loadServer(c *cli.Context) error {
 	}
 	s, err := load.Listen(cfg)
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -116,7 +116,7 @@ func loadWget(c *cli.Context) error {
 	defer stop()
 	r, err := load.Wget(ctx, cfg)
 	if err != nil {
-		return cli.Exit("nlkit: "+err.Error(), 1)
+		return fail(err)
 	}
 	if js {
 		return printJSON(stdout, r)

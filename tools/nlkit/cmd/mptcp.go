@@ -68,7 +68,7 @@ func mptcpCommand() *cli.Command {
 func mptcpDial() (*pm.Conn, error) {
 	c, err := pm.Dial()
 	if err != nil {
-		return nil, cli.Exit("nlkit: "+err.Error(), 1)
+		return nil, fail(err)
 	}
 	return c, nil
 }
@@ -77,7 +77,7 @@ func mptcpErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	return cli.Exit("nlkit: "+err.Error(), 1)
+	return fail(err)
 }
 
 func mptcpPM(c *cli.Context) error {

@@ -9,7 +9,7 @@ import (
 
 var (
 	flagJobs      = flag.Int("jobs", 3, "guests that run at the same time")
-	flagCPUs      = flag.Int("cpus", 2, "vCPUs per guest")
+	flagCPUs      = flag.Int("cpus", 2, "vCPUs per guest (but -stock-cpus)")
 	flagStockCPUs = flag.Int("stock-cpus", 1, "vCPUs of a stock kernel's guest that runs beside the debug kernel's (make test)")
 )
 
