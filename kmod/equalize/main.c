@@ -86,8 +86,6 @@ struct eq_net {
 };
 
 static unsigned int eq_net_id;
-static struct genl_family equalize_family;
-
 static struct eq_net *eq_net(struct net *net)
 {
 	return net_generic(net, eq_net_id);
@@ -227,7 +225,7 @@ int equalize_nl_get_status_doit(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &equalize_family, 0, EQUALIZE_CMD_GET_STATUS);
+	hdr = genlmsg_put_reply(msg, info, &equalize_nl_family, 0, EQUALIZE_CMD_GET_STATUS);
 	if (!hdr)
 		goto nospace;
 	if (nla_put_u32(msg, EQUALIZE_A_STATUS_PREFIXES, READ_ONCE(en->nprefixes)) ||
@@ -394,7 +392,7 @@ int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *
 
 		if (idx++ < cb->args[0])
 			continue;
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &equalize_family,
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &equalize_nl_family,
 				  NLM_F_MULTI, EQUALIZE_CMD_GET_PREFIX);
 		if (!hdr) {
 			err = -EMSGSIZE;
@@ -414,16 +412,6 @@ int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *
 	mutex_unlock(&en->lock);
 	return nlkit_dump_end(skb, err);
 }
-
-static struct genl_family equalize_family = {
-	.name = EQUALIZE_FAMILY_NAME,
-	.version = EQUALIZE_FAMILY_VERSION,
-	.netnsok = true,
-	.parallel_ops = true,
-	.module = THIS_MODULE,
-	.ops = equalize_nl_ops,
-	.n_ops = ARRAY_SIZE(equalize_nl_ops),
-};
 
 /* ----------------------------------------------------------------- netns */
 
@@ -511,7 +499,7 @@ static int __init eq_init(void)
 	err = register_pernet_subsys(&eq_net_ops);
 	if (err)
 		return err;
-	err = genl_register_family(&equalize_family);
+	err = genl_register_family(&equalize_nl_family);
 	if (err) {
 		unregister_pernet_subsys(&eq_net_ops);
 		return err;
@@ -522,7 +510,7 @@ static int __init eq_init(void)
 
 static void __exit eq_exit(void)
 {
-	genl_unregister_family(&equalize_family);
+	genl_unregister_family(&equalize_nl_family);
 	unregister_pernet_subsys(&eq_net_ops);
 	rcu_barrier();	/* prefixes freed by kfree_rcu */
 }

@@ -2,7 +2,7 @@
 /*
  * sch_fcm: the module's load and unload, nothing else. The qdisc is router.c, the
  * option it stamps stamp.c, the generic netlink family's handlers netlink.c, and the
- * family's policies and op table generated/fcm_nl.c (from its spec). The receiver
+ * family's policies, op table and the family itself generated/fcm_nl.c (from its spec). The receiver
  * half is a module of its own, kmod/fcm_receiver.
  *
  * Per-netns state first (the qdisc ids and /proc/net/fcm_queue that a qdisc's init

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The generic netlink family "fcm" (netlinkproto/specs/fcm.yaml; the policies and the
- * ops table are generated in fcm_nl.c): get-qdisc (do, dump) reports every fcm qdisc
+ * ops table and the family are generated in fcm_nl.c): get-qdisc (do, dump) reports every fcm qdisc
  * of the caller's netns, its configuration and live state. (The receiver has a family
  * of its own, in kmod/fcm_receiver.)
  */
@@ -19,8 +19,6 @@
 #include "fcm.h"
 #include "generated/fcm_nl.h"
 
-static struct genl_family fcm_family;
-
 static int fcm_put_u64(struct sk_buff *skb, int type, u64 v)
 {
 	return nla_put_u64_64bit(skb, type, v, FCM_A_QDISC_UNSPEC);
@@ -30,7 +28,7 @@ static int fcm_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, const s
 {
 	void *hdr;
 
-	hdr = genlmsg_put(skb, portid, seq, &fcm_family, flags, FCM_CMD_GET_QDISC);
+	hdr = genlmsg_put(skb, portid, seq, &fcm_nl_family, flags, FCM_CMD_GET_QDISC);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, FCM_A_QDISC_IFINDEX, s->ifindex) ||
@@ -102,22 +100,12 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	return nlkit_qdiscs_dump(&fcm_qdiscs, skb, cb, fcm_dump_one, &s);
 }
 
-static struct genl_family fcm_family = {
-	.name = FCM_FAMILY_NAME,
-	.version = FCM_FAMILY_VERSION,
-	.netnsok = true,
-	.parallel_ops = true,
-	.module = THIS_MODULE,
-	.ops = fcm_nl_ops,
-	.n_ops = ARRAY_SIZE(fcm_nl_ops),
-};
-
 int fcm_genl_register(void)
 {
-	return genl_register_family(&fcm_family);
+	return genl_register_family(&fcm_nl_family);
 }
 
 void fcm_genl_unregister(void)
 {
-	genl_unregister_family(&fcm_family);
+	genl_unregister_family(&fcm_nl_family);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The generic netlink family "fcm_receiver" (netlinkproto/specs/fcm_receiver.yaml; the
- * policies and the ops table are generated in generated/fcm_receiver_nl.c), per netns:
+ * policies, the ops table and the family are generated in generated/fcm_receiver_nl.c), per netns:
  *  - get-receiver: the parameters and counters, for anyone in the netns;
  *  - set-receiver: change the parameters (CAP_NET_ADMIN in the netns's user namespace;
  *    raising max-conns above the module parameter, in the initial one);
@@ -18,8 +18,6 @@
 
 #include "receiver.h"
 #include "generated/fcm_receiver_nl.h"
-
-static struct genl_family fcm_rcv_family;
 
 static int fcm_put_params(struct sk_buff *skb, const struct fcm_rcv_params *p)
 {
@@ -66,7 +64,7 @@ int fcm_receiver_nl_get_receiver_doit(struct sk_buff *skb, struct genl_info *inf
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq, &fcm_rcv_family, 0,
+	hdr = genlmsg_put(msg, info->snd_portid, info->snd_seq, &fcm_receiver_nl_family, 0,
 			  FCM_RECEIVER_CMD_GET_RECEIVER);
 	if (!hdr)
 		goto nospace;
@@ -161,7 +159,7 @@ static int fcm_fill_conn(struct sk_buff *skb, struct netlink_callback *cb, struc
 	void *hdr;
 	int pad = FCM_RECEIVER_A_CONN_UNSPEC;
 
-	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &fcm_rcv_family,
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &fcm_receiver_nl_family,
 			  NLM_F_MULTI, FCM_RECEIVER_CMD_GET_CONN);
 	if (!hdr)
 		return -EMSGSIZE;
@@ -219,22 +217,12 @@ int fcm_receiver_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback
 	return nlkit_dump_end(skb, err);
 }
 
-static struct genl_family fcm_rcv_family = {
-	.name = FCM_RECEIVER_FAMILY_NAME,
-	.version = FCM_RECEIVER_FAMILY_VERSION,
-	.netnsok = true,
-	.parallel_ops = true,
-	.module = THIS_MODULE,
-	.ops = fcm_receiver_nl_ops,
-	.n_ops = ARRAY_SIZE(fcm_receiver_nl_ops),
-};
-
 int fcm_rcv_genl_register(void)
 {
-	return genl_register_family(&fcm_rcv_family);
+	return genl_register_family(&fcm_receiver_nl_family);
 }
 
 void fcm_rcv_genl_unregister(void)
 {
-	genl_unregister_family(&fcm_rcv_family);
+	genl_unregister_family(&fcm_receiver_nl_family);
 }

@@ -9,7 +9,7 @@
  *   parse.c    a TCP segment and the options the receiver reads
  *   conns.c    the connection table and its expiry
  *   law.c      the control law, once per round
- *   netlink.c  the generic netlink family "fcm_receiver" (generated/: its policies)
+ *   netlink.c  the generic netlink family "fcm_receiver" (generated/: its policies, ops, the family)
  *   selftest.c parser and law self-tests, run at load on the debug kernel
  */
 #ifndef _FCM_RECEIVER_H

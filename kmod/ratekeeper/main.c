@@ -2,7 +2,7 @@
 /*
  * sch_ratekeeper: the module's load and unload, nothing else. The qdisc (shaper and
  * rate monitor) is qdisc.c, the generic netlink family's handlers netlink.c, and the
- * family's policies and op table generated/ratekeeper_nl.c (from its spec).
+ * family's policies, op table and the family itself generated/ratekeeper_nl.c (from its spec).
  *
  * The family registers first: a qdisc, once it can be created, sends its congestion
  * events on it. Unload goes the other way round.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The generic netlink family "ratekeeper" (netlinkproto/specs/ratekeeper.yaml; the
- * policies and the ops table are generated in ratekeeper_nl.c):
+ * policies, the ops table and the family are generated in ratekeeper_nl.c):
  *  - get-qdisc (do, dump): every ratekeeper qdisc of the caller's netns, its
  *    configuration and live state, for anyone in the netns; the heaviest senders only
  *    for callers with CAP_NET_ADMIN in the netns's user namespace;
@@ -24,8 +24,6 @@
 #include "ratekeeper.h"
 #include "generated/ratekeeper_nl.h"
 
-static struct genl_family rk_family;
-
 static int rk_put_u64(struct sk_buff *skb, int type, u64 v)
 {
 	return nla_put_u64_64bit(skb, type, v, RATEKEEPER_A_QDISC_UNSPEC);
@@ -38,7 +36,7 @@ static int rk_fill(struct sk_buff *skb, u32 portid, u32 seq, int flags, u8 cmd,
 	void *hdr;
 	u32 i;
 
-	hdr = genlmsg_put(skb, portid, seq, &rk_family, flags, cmd);
+	hdr = genlmsg_put(skb, portid, seq, &ratekeeper_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, RATEKEEPER_A_QDISC_IFINDEX, s->ifindex) ||
@@ -198,7 +196,7 @@ void rk_send_event(struct work_struct *work)
 	*s = q->event;
 	q->event_pending = false;
 	spin_unlock_bh(&q->event_lock);
-	if (!pending || !genl_has_listeners(&rk_family, net, RATEKEEPER_NLGRP_EVENTS))
+	if (!pending || !genl_has_listeners(&ratekeeper_nl_family, net, RATEKEEPER_NLGRP_EVENTS))
 		goto out;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -207,7 +205,7 @@ void rk_send_event(struct work_struct *work)
 		nlmsg_free(msg);
 		goto out;
 	}
-	genlmsg_multicast_netns(&rk_family, net, msg, 0, RATEKEEPER_NLGRP_EVENTS, GFP_KERNEL);
+	genlmsg_multicast_netns(&ratekeeper_nl_family, net, msg, 0, RATEKEEPER_NLGRP_EVENTS, GFP_KERNEL);
 out:
 	kfree(s);
 	return;
@@ -217,24 +215,12 @@ out_clear:
 	spin_unlock_bh(&q->event_lock);
 }
 
-static struct genl_family rk_family = {
-	.name = RATEKEEPER_FAMILY_NAME,
-	.version = RATEKEEPER_FAMILY_VERSION,
-	.netnsok = true,
-	.parallel_ops = true,
-	.module = THIS_MODULE,
-	.ops = ratekeeper_nl_ops,
-	.n_ops = ARRAY_SIZE(ratekeeper_nl_ops),
-	.mcgrps = ratekeeper_nl_mcgrps,
-	.n_mcgrps = ARRAY_SIZE(ratekeeper_nl_mcgrps),
-};
-
 int rk_genl_register(void)
 {
-	return genl_register_family(&rk_family);
+	return genl_register_family(&ratekeeper_nl_family);
 }
 
 void rk_genl_unregister(void)
 {
-	genl_unregister_family(&rk_family);
+	genl_unregister_family(&ratekeeper_nl_family);
 }

@@ -52,8 +52,6 @@ static unsigned int smoke_net_id __read_mostly;
 static unsigned int fake_abi;
 module_param(fake_abi, uint, 0444);
 MODULE_PARM_DESC(fake_abi, "testing only: register the family with this version instead of the real ABI");
-static struct genl_family smoke_family;
-
 static struct smoke_net *smoke_pernet(struct net *net)
 {
 	return net_generic(net, smoke_net_id);
@@ -67,7 +65,7 @@ int nlkit_smoke_nl_get_info_doit(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &smoke_family, 0, info->genlhdr->cmd);
+	hdr = genlmsg_put_reply(msg, info, &nlkit_smoke_nl_family, 0, info->genlhdr->cmd);
 	if (!hdr)
 		goto nospace;
 	if (nla_put_string(msg, NLKIT_SMOKE_A_INFO_VERSION, NLKIT_VERSION) ||
@@ -89,7 +87,7 @@ static int smoke_fill_value(struct sk_buff *msg, u32 portid, u32 seq, int flags,
 {
 	void *hdr;
 
-	hdr = genlmsg_put(msg, portid, seq, &smoke_family, flags, cmd);
+	hdr = genlmsg_put(msg, portid, seq, &nlkit_smoke_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u32(msg, NLKIT_SMOKE_A_VALUE_VALUE, sn->value) ||
@@ -141,7 +139,7 @@ int nlkit_smoke_nl_set_value_doit(struct sk_buff *skb, struct genl_info *info)
 
 	/* The change is made; a lost notification is not the caller's error. */
 	if (!err)
-		genlmsg_multicast_netns(&smoke_family, net, ev, 0,
+		genlmsg_multicast_netns(&nlkit_smoke_nl_family, net, ev, 0,
 					NLKIT_SMOKE_NLGRP_EVENTS, GFP_KERNEL);
 	else
 		nlmsg_free(ev);
@@ -239,7 +237,7 @@ static int smoke_fill_item(struct sk_buff *msg, u32 portid, u32 seq, int flags,
 {
 	void *hdr;
 
-	hdr = genlmsg_put(msg, portid, seq, &smoke_family, flags, NLKIT_SMOKE_CMD_GET_ITEM);
+	hdr = genlmsg_put(msg, portid, seq, &nlkit_smoke_nl_family, flags, NLKIT_SMOKE_CMD_GET_ITEM);
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u32(msg, NLKIT_SMOKE_A_ITEM_ID, it->id) ||
@@ -331,18 +329,6 @@ static struct pernet_operations smoke_net_ops = {
 	.size = sizeof(struct smoke_net),
 };
 
-static struct genl_family smoke_family = {
-	.name = NLKIT_SMOKE_FAMILY_NAME,
-	.version = NLKIT_SMOKE_FAMILY_VERSION,
-	.netnsok = true,
-	.parallel_ops = true,
-	.module = THIS_MODULE,
-	.ops = nlkit_smoke_nl_ops,
-	.n_ops = ARRAY_SIZE(nlkit_smoke_nl_ops),
-	.mcgrps = nlkit_smoke_nl_mcgrps,
-	.n_mcgrps = ARRAY_SIZE(nlkit_smoke_nl_mcgrps),
-};
-
 static int __init smoke_init(void)
 {
 	int err;
@@ -351,20 +337,20 @@ static int __init smoke_init(void)
 	if (err)
 		return err;
 	if (fake_abi)
-		smoke_family.version = fake_abi;
-	err = genl_register_family(&smoke_family);
+		nlkit_smoke_nl_family.version = fake_abi;
+	err = genl_register_family(&nlkit_smoke_nl_family);
 	if (err) {
 		unregister_pernet_subsys(&smoke_net_ops);
 		return err;
 	}
 	pr_info("nlkit_smoke %s loaded (family %s, ABI %u)\n", NLKIT_VERSION,
-		NLKIT_SMOKE_FAMILY_NAME, smoke_family.version);
+		NLKIT_SMOKE_FAMILY_NAME, nlkit_smoke_nl_family.version);
 	return 0;
 }
 
 static void __exit smoke_exit(void)
 {
-	genl_unregister_family(&smoke_family);
+	genl_unregister_family(&nlkit_smoke_nl_family);
 	unregister_pernet_subsys(&smoke_net_ops);
 }
 

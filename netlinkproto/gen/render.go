@@ -299,6 +299,7 @@ func renderKernelH(f Family, s *Spec) []byte {
 		b.WriteString("};\n\n")
 		fmt.Fprintf(&b, "extern const struct genl_multicast_group %s_nl_mcgrps[%d];\n", s.cIdent(), n)
 	}
+	fmt.Fprintf(&b, "\n/* the family: the module registers it (genl_register_family) and puts replies with it */\nextern struct genl_family %s_nl_family;\n", s.cIdent())
 	fmt.Fprintf(&b, "\n#endif /* %s */\n", guard)
 	return b.Bytes()
 }
@@ -307,7 +308,7 @@ func renderKernelC(f Family, s *Spec) []byte {
 	var b bytes.Buffer
 	b.WriteString("// SPDX-License-Identifier: GPL-2.0\n")
 	b.WriteString(header(f, "/*"))
-	fmt.Fprintf(&b, "\n#include <net/netlink.h>\n#include <net/genetlink.h>\n\n#include \"%s_nl.h\"\n\n#include <uapi/%s>\n", s.cIdent(), s.UAPIHeaderPath())
+	fmt.Fprintf(&b, "\n#include <linux/module.h>\n#include <net/netlink.h>\n#include <net/genetlink.h>\n\n#include \"%s_nl.h\"\n\n#include <uapi/%s>\n", s.cIdent(), s.UAPIHeaderPath())
 
 	emit := func(name, max string, set *AttrSet, attrs []*Attr, static bool) {
 		var ents, extras []string
@@ -391,6 +392,16 @@ func renderKernelC(f Family, s *Spec) []byte {
 		}
 		b.WriteString("};\n")
 	}
+	// the family itself, as YNL's C generator writes it: every nlkit family is per netns
+	// and its handlers run in parallel (each takes the locks it needs)
+	fmt.Fprintf(&b, "\nstruct genl_family %s_nl_family = {\n", s.cIdent())
+	fmt.Fprintf(&b, "\t.name\t\t= %s,\n\t.version\t= %s,\n", s.cFamilyNameMacro(), s.cVersionMacro())
+	b.WriteString("\t.netnsok\t= true,\n\t.parallel_ops\t= true,\n\t.module\t\t= THIS_MODULE,\n")
+	fmt.Fprintf(&b, "\t.ops\t\t= %s_nl_ops,\n\t.n_ops\t\t= ARRAY_SIZE(%s_nl_ops),\n", s.cIdent(), s.cIdent())
+	if len(s.McastGroups.List) > 0 {
+		fmt.Fprintf(&b, "\t.mcgrps\t\t= %s_nl_mcgrps,\n\t.n_mcgrps\t= ARRAY_SIZE(%s_nl_mcgrps),\n", s.cIdent(), s.cIdent())
+	}
+	b.WriteString("};\n")
 	return b.Bytes()
 }
 

@@ -1,7 +1,7 @@
 // Package gen turns nlkit's generic netlink family specs (YAML in the kernel's YNL
 // genetlink-legacy schema) into the three artefacts every family needs: the C uapi
-// header, the C policy and ops tables the kernel module compiles in, and the Go
-// constants of the family's client package.
+// header; the C policy and ops tables and the genl_family the kernel module compiles
+// in; the Go constants and boilerplate of the family's client package.
 package gen
 
 import (

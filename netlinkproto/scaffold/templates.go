@@ -151,8 +151,9 @@ struct pernet_operations [[.Name]]_net_ops = {
 
 const netlinkTmpl = `// SPDX-License-Identifier: GPL-2.0
 /*
- * The generic netlink family "[[.Name]]" (netlinkproto/specs/[[.Name]].yaml; its policies
- * and op table are generated in generated/[[.Name]]_nl.c): get-value for anyone in the
+ * The generic netlink family "[[.Name]]" (netlinkproto/specs/[[.Name]].yaml; its policies,
+ * op table and the family itself, [[.Name]]_nl_family, are generated in
+ * generated/[[.Name]]_nl.c): get-value for anyone in the
  * netns, set-value for its admin (GENL_UNS_ADMIN_PERM, from the spec's flags).
  */
 
@@ -162,8 +163,6 @@ const netlinkTmpl = `// SPDX-License-Identifier: GPL-2.0
 
 #include "[[.Name]].h"
 #include "generated/[[.Name]]_nl.h"
-
-static struct genl_family [[.Name]]_family;
 
 int [[.Name]]_nl_get_value_doit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -178,7 +177,7 @@ int [[.Name]]_nl_get_value_doit(struct sk_buff *skb, struct genl_info *info)
 	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
-	hdr = genlmsg_put_reply(msg, info, &[[.Name]]_family, 0, info->genlhdr->cmd);
+	hdr = genlmsg_put_reply(msg, info, &[[.Name]]_nl_family, 0, info->genlhdr->cmd);
 	if (!hdr || nla_put_u32(msg, [[.Upper]]_A_VALUE_VALUE, v)) {
 		nlmsg_free(msg);
 		return -EMSGSIZE;
@@ -200,24 +199,14 @@ int [[.Name]]_nl_set_value_doit(struct sk_buff *skb, struct genl_info *info)
 	return 0;
 }
 
-static struct genl_family [[.Name]]_family = {
-	.name = [[.Upper]]_FAMILY_NAME,
-	.version = [[.Upper]]_FAMILY_VERSION,
-	.netnsok = true,
-	.parallel_ops = true,
-	.module = THIS_MODULE,
-	.ops = [[.Name]]_nl_ops,
-	.n_ops = ARRAY_SIZE([[.Name]]_nl_ops),
-};
-
 int [[.Name]]_genl_register(void)
 {
-	return genl_register_family(&[[.Name]]_family);
+	return genl_register_family(&[[.Name]]_nl_family);
 }
 
 void [[.Name]]_genl_unregister(void)
 {
-	genl_unregister_family(&[[.Name]]_family);
+	genl_unregister_family(&[[.Name]]_nl_family);
 }
 `
 

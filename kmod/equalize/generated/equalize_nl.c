@@ -2,6 +2,7 @@
 /* Do not edit directly, auto-generated from: netlinkproto/specs/equalize.yaml */
 /* by netlinkproto/gen: run `go generate ./...` after changing the spec. */
 
+#include <linux/module.h>
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
@@ -59,4 +60,14 @@ const struct genl_ops equalize_nl_ops[4] = {
 		.policy		= equalize_get_prefix_nl_policy,
 		.maxattr	= EQUALIZE_A_PREFIX_MAX,
 	},
+};
+
+struct genl_family equalize_nl_family = {
+	.name		= EQUALIZE_FAMILY_NAME,
+	.version	= EQUALIZE_FAMILY_VERSION,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.ops		= equalize_nl_ops,
+	.n_ops		= ARRAY_SIZE(equalize_nl_ops),
 };

@@ -17,4 +17,7 @@ int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *
 
 extern const struct genl_ops equalize_nl_ops[4];
 
+/* the family: the module registers it (genl_register_family) and puts replies with it */
+extern struct genl_family equalize_nl_family;
+
 #endif /* _EQUALIZE_NL_H */

@@ -2,6 +2,7 @@
 /* Do not edit directly, auto-generated from: netlinkproto/specs/fcm.yaml */
 /* by netlinkproto/gen: run `go generate ./...` after changing the spec. */
 
+#include <linux/module.h>
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
@@ -48,4 +49,14 @@ const struct genl_ops fcm_nl_ops[1] = {
 		.policy		= fcm_get_qdisc_nl_policy,
 		.maxattr	= FCM_A_QDISC_MAX,
 	},
+};
+
+struct genl_family fcm_nl_family = {
+	.name		= FCM_FAMILY_NAME,
+	.version	= FCM_FAMILY_VERSION,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.ops		= fcm_nl_ops,
+	.n_ops		= ARRAY_SIZE(fcm_nl_ops),
 };

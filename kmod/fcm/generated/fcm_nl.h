@@ -16,4 +16,7 @@ int fcm_nl_get_qdisc_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
 extern const struct genl_ops fcm_nl_ops[1];
 
+/* the family: the module registers it (genl_register_family) and puts replies with it */
+extern struct genl_family fcm_nl_family;
+
 #endif /* _FCM_NL_H */

@@ -2,6 +2,7 @@
 /* Do not edit directly, auto-generated from: netlinkproto/specs/fcm_receiver.yaml */
 /* by netlinkproto/gen: run `go generate ./...` after changing the spec. */
 
+#include <linux/module.h>
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
@@ -66,4 +67,14 @@ const struct genl_ops fcm_receiver_nl_ops[3] = {
 		.policy		= fcm_receiver_get_conn_nl_policy,
 		.maxattr	= FCM_RECEIVER_A_CONN_MAX,
 	},
+};
+
+struct genl_family fcm_receiver_nl_family = {
+	.name		= FCM_RECEIVER_FAMILY_NAME,
+	.version	= FCM_RECEIVER_FAMILY_VERSION,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.ops		= fcm_receiver_nl_ops,
+	.n_ops		= ARRAY_SIZE(fcm_receiver_nl_ops),
 };

@@ -17,4 +17,7 @@ int fcm_receiver_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback
 
 extern const struct genl_ops fcm_receiver_nl_ops[3];
 
+/* the family: the module registers it (genl_register_family) and puts replies with it */
+extern struct genl_family fcm_receiver_nl_family;
+
 #endif /* _FCM_RECEIVER_NL_H */

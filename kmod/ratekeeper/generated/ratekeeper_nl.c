@@ -2,6 +2,7 @@
 /* Do not edit directly, auto-generated from: netlinkproto/specs/ratekeeper.yaml */
 /* by netlinkproto/gen: run `go generate ./...` after changing the spec. */
 
+#include <linux/module.h>
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
@@ -83,4 +84,16 @@ const struct genl_ops ratekeeper_nl_ops[2] = {
 
 const struct genl_multicast_group ratekeeper_nl_mcgrps[1] = {
 	[RATEKEEPER_NLGRP_EVENTS] = { "events", .flags = GENL_MCAST_CAP_NET_ADMIN, },
+};
+
+struct genl_family ratekeeper_nl_family = {
+	.name		= RATEKEEPER_FAMILY_NAME,
+	.version	= RATEKEEPER_FAMILY_VERSION,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.ops		= ratekeeper_nl_ops,
+	.n_ops		= ARRAY_SIZE(ratekeeper_nl_ops),
+	.mcgrps		= ratekeeper_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(ratekeeper_nl_mcgrps),
 };

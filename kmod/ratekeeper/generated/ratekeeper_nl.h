@@ -24,4 +24,7 @@ enum {
 
 extern const struct genl_multicast_group ratekeeper_nl_mcgrps[1];
 
+/* the family: the module registers it (genl_register_family) and puts replies with it */
+extern struct genl_family ratekeeper_nl_family;
+
 #endif /* _RATEKEEPER_NL_H */

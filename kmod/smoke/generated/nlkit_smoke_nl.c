@@ -2,6 +2,7 @@
 /* Do not edit directly, auto-generated from: netlinkproto/specs/nlkit_smoke.yaml */
 /* by netlinkproto/gen: run `go generate ./...` after changing the spec. */
 
+#include <linux/module.h>
 #include <net/netlink.h>
 #include <net/genetlink.h>
 
@@ -89,4 +90,16 @@ const struct genl_ops nlkit_smoke_nl_ops[6] = {
 
 const struct genl_multicast_group nlkit_smoke_nl_mcgrps[1] = {
 	[NLKIT_SMOKE_NLGRP_EVENTS] = { "events", },
+};
+
+struct genl_family nlkit_smoke_nl_family = {
+	.name		= NLKIT_SMOKE_FAMILY_NAME,
+	.version	= NLKIT_SMOKE_FAMILY_VERSION,
+	.netnsok	= true,
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.ops		= nlkit_smoke_nl_ops,
+	.n_ops		= ARRAY_SIZE(nlkit_smoke_nl_ops),
+	.mcgrps		= nlkit_smoke_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(nlkit_smoke_nl_mcgrps),
 };

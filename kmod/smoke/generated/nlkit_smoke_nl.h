@@ -26,4 +26,7 @@ enum {
 
 extern const struct genl_multicast_group nlkit_smoke_nl_mcgrps[1];
 
+/* the family: the module registers it (genl_register_family) and puts replies with it */
+extern struct genl_family nlkit_smoke_nl_family;
+
 #endif /* _NLKIT_SMOKE_NL_H */
