@@ -20,7 +20,7 @@ import (
 
 	"github.com/nlkit/nlkit/netlinkproto/equalize"
 	"github.com/nlkit/nlkit/netlinkproto/genl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 	nlkitcmd "github.com/nlkit/nlkit/tools/nlkit/cmd"
 )
 

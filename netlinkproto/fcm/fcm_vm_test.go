@@ -25,7 +25,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
 	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 const mbit = 1000 * 1000 / 8 // bytes/s

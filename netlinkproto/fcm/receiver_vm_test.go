@@ -21,7 +21,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
 	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/genl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 func receiverClient(t *testing.T, tp *vmtest.Topo, ns string) *fcmreceiver.Client {

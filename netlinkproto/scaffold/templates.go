@@ -314,7 +314,7 @@ import (
 
 	"github.com/nlkit/nlkit/netlinkproto/[[.Go]]"
 	"github.com/nlkit/nlkit/netlinkproto/genl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // The value is per network namespace, and the kernel refuses one above the spec's

@@ -17,7 +17,7 @@ import (
 
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 	"github.com/nlkit/nlkit/netlinkproto/smoke"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 func dial(t *testing.T) *smoke.Client {

@@ -22,7 +22,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto"
 	"github.com/nlkit/nlkit/netlinkproto/gen"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // perFamily is how many requests each generic netlink family gets: 10^4 in make test

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // patched says whether the kernel under test carries the equalize series (its

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // netstat reads TcpExt and Tcp counters in ns (/proc/net/netstat and /proc/net/snmp).

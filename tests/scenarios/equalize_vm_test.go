@@ -24,7 +24,7 @@ import (
 
 	"github.com/nlkit/nlkit/netlinkproto/equalize"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 	nlkitcmd "github.com/nlkit/nlkit/tools/nlkit/cmd"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
 	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // TestBenchmarkFCMForwarding prints sch_fcm's forwarding cost against in-tree tbf at

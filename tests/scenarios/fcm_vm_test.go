@@ -20,7 +20,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
 	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 	"github.com/nlkit/nlkit/tools/load"
 )
 

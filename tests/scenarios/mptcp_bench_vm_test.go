@@ -12,7 +12,7 @@ import (
 	"time"
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // TestBenchmarkMPTCPPathManager prints what nlkit's userspace path manager costs

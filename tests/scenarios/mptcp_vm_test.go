@@ -19,7 +19,7 @@ import (
 	"time"
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 	"github.com/nlkit/nlkit/tools/mpd"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/nlkit/nlkit/netlinkproto/smoke"
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // The foundation's scenario: the module answers over its generated family, and a full

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nlkit/nlkit/tests/vmtest"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
 // snmpCounter reads one counter (e.g. "Tcp", "RetransSegs") of ns from /proc/net/snmp.
