@@ -11,20 +11,28 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// Config is one sch_fcm qdisc's configuration (its TCA_OPTIONS). Zero fields are
-// left to the kernel's defaults (limit: 100 ms at rate; bval 10; qmin 30; option 92).
+// Config is one sch_fcm qdisc's configuration (its TCA_OPTIONS) as the kernel reports
+// it: every field. Options is what a request sends.
 type Config struct {
 	Rate  uint64 `json:"rate"`  // bytes/s, the outgoing link's rate
 	Limit uint32 `json:"limit"` // bytes
 	Bval  uint32 `json:"bval"`
 	Qmin  uint32 `json:"qmin"` // packets
-	// QminSet sends Qmin even when it is 0 (a price from the first queued packet).
-	QminSet bool `json:"-"`
 	// Exid, when not 0, makes the qdisc stamp the RFC 6994 form of the option (kind
 	// OptionExpKind with this ExID) in place of option 92.
 	Exid uint16 `json:"exid,omitempty"`
-	// ExidSet sends Exid even when it is 0 (a change back to option 92).
-	ExidSet bool `json:"-"`
+}
+
+// Options is the configuration a tc qdisc add, change or replace sends. As in wgctrl's
+// Config, a nil field is left out of the request: on add the kernel's default (limit
+// 100 ms at rate, bval 10, qmin 30, option 92), on change the qdisc's value. Rate is
+// required on add.
+type Options struct {
+	Rate  *uint64
+	Limit *uint32
+	Bval  *uint32
+	Qmin  *uint32
+	Exid  *uint16
 }
 
 // Qdisc is one sch_fcm qdisc and its live state.
@@ -58,23 +66,23 @@ func Price(c Config, qlen uint32) uint32 {
 	return uint32(p)
 }
 
-// EncodeOptions encodes c as the qdisc's TCA_OPTIONS payload.
-func EncodeOptions(c Config) ([]byte, error) {
+// EncodeOptions encodes o as the qdisc's TCA_OPTIONS payload.
+func EncodeOptions(o Options) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
-	if c.Rate != 0 {
-		ae.Uint64(AttrOptsRate, c.Rate)
+	if o.Rate != nil {
+		ae.Uint64(AttrOptsRate, *o.Rate)
 	}
-	if c.Limit != 0 {
-		ae.Uint32(AttrOptsLimit, c.Limit)
+	if o.Limit != nil {
+		ae.Uint32(AttrOptsLimit, *o.Limit)
 	}
-	if c.Bval != 0 {
-		ae.Uint32(AttrOptsBval, c.Bval)
+	if o.Bval != nil {
+		ae.Uint32(AttrOptsBval, *o.Bval)
 	}
-	if c.Qmin != 0 || c.QminSet {
-		ae.Uint32(AttrOptsQmin, c.Qmin)
+	if o.Qmin != nil {
+		ae.Uint32(AttrOptsQmin, *o.Qmin)
 	}
-	if c.Exid != 0 || c.ExidSet {
-		ae.Uint16(AttrOptsExid, c.Exid)
+	if o.Exid != nil {
+		ae.Uint16(AttrOptsExid, *o.Exid)
 	}
 	return ae.Encode()
 }
@@ -91,9 +99,9 @@ func DecodeOptions(b []byte) (Config, error) {
 		case AttrOptsBval:
 			c.Bval = ad.Uint32()
 		case AttrOptsQmin:
-			c.Qmin, c.QminSet = ad.Uint32(), true
+			c.Qmin = ad.Uint32()
 		case AttrOptsExid:
-			c.Exid, c.ExidSet = ad.Uint16(), true
+			c.Exid = ad.Uint16()
 		}
 	})
 	return c, err

@@ -60,7 +60,7 @@ func TestQdiscGet(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := Qdisc{Ifindex: 7, Handle: 0x10000, Parent: 0xffffffff, Ifname: "r1", ID: 3, Qlen: 40, Price: 100, Bytes: 1 << 33,
-			Config: Config{Rate: 1250000, Limit: 65536, Bval: 10, Qmin: 30, QminSet: true}}
+			Config: Config{Rate: 1250000, Limit: 65536, Bval: 10, Qmin: 30}}
 		if q != want {
 			t.Errorf("decoded %+v, want %+v", q, want)
 		}

@@ -52,7 +52,7 @@ func routerTopo(t *testing.T) *vmtest.Topo {
 	return tp
 }
 
-func addFCM(t *testing.T, tp *vmtest.Topo, ns, dev string, c fcm.Config) (int, *fcm.Client) {
+func addFCM(t *testing.T, tp *vmtest.Topo, ns, dev string, c fcm.Options) (int, *fcm.Client) {
 	t.Helper()
 	rc, err := rtnl.Dial(tp.FD(ns))
 	if err != nil {
@@ -81,7 +81,7 @@ func addFCM(t *testing.T, tp *vmtest.Topo, ns, dev string, c fcm.Config) (int, *
 func TestQdiscRejectsBadOptions(t *testing.T) {
 	vmtest.Require(t)
 	tp := routerTopo(t)
-	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Config{Rate: 10 * mbit})
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(uint64(10 * mbit))})
 	q, err := fc.Qdisc(uint32(idx), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -92,17 +92,17 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 	}
 	rc, _ := rtnl.Dial(tp.FD("fr"))
 	defer rc.Close()
-	enc := func(c fcm.Config) []byte { b, _ := fcm.EncodeOptions(c); return b }
-	unknown := append(enc(fcm.Config{Rate: mbit}), 8, 0, 99, 0, 1, 2, 3, 4)
+	enc := func(c fcm.Options) []byte { b, _ := fcm.EncodeOptions(c); return b }
+	unknown := append(enc(fcm.Options{Rate: new(uint64(mbit))}), 8, 0, 99, 0, 1, 2, 3, 4)
 	for _, tc := range []struct {
 		name string
 		opt  []byte
 		want string
 	}{
-		{"rate 100 B/s", enc(fcm.Config{Rate: 100}), "rate must be at least 8kbit"},
-		{"limit 100", enc(fcm.Config{Rate: mbit, Limit: 100}), ""},
-		{"bval 70000", enc(fcm.Config{Rate: mbit, Bval: 70000}), ""},
-		{"qmin 2000000", enc(fcm.Config{Rate: mbit, Qmin: 2000000}), ""},
+		{"rate 100 B/s", enc(fcm.Options{Rate: new(uint64(100))}), "rate must be at least 8kbit"},
+		{"limit 100", enc(fcm.Options{Rate: new(uint64(mbit)), Limit: new(uint32(100))}), ""},
+		{"bval 70000", enc(fcm.Options{Rate: new(uint64(mbit)), Bval: new(uint32(70000))}), ""},
+		{"qmin 2000000", enc(fcm.Options{Rate: new(uint64(mbit)), Qmin: new(uint32(2000000))}), ""},
 		{"unknown attribute", unknown, ""},
 	} {
 		err := rc.AddQdisc(idx, 0x10000, rtnl.HandleRoot, "fcm", tc.opt, rtnl.Change)
@@ -121,7 +121,7 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 		name string
 		opt  []byte
 		want string
-	}{{"no options", nil, "needs options"}, {"no rate", enc(fcm.Config{Bval: 5}), "rate is required"}} {
+	}{{"no options", nil, "needs options"}, {"no rate", enc(fcm.Options{Bval: new(uint32(5))}), "rate is required"}} {
 		err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "fcm", tc.opt, rtnl.Create)
 		var re *rtnl.Error
 		if !errors.As(err, &re) || !strings.Contains(re.Message, tc.want) {
@@ -149,7 +149,7 @@ func TestStampsEverySegment(t *testing.T) {
 			t.Fatalf("ethtool: %v\n%s", err, out)
 		}
 	}
-	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Config{Rate: 20 * mbit, Bval: 100, QminSet: true})
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(uint64(20 * mbit)), Bval: new(uint32(100)), Qmin: new(uint32(0))})
 	for _, a := range []string{"10.0.2.2:5001", "10.0.2.3:5001", "[fd00:2::3]:5001"} {
 		tp.NewSink("fd", a)
 	}
@@ -289,7 +289,7 @@ func TestPacesAtRate(t *testing.T) {
 	if vmtest.Kernel() == "debug" {
 		rate = 2 * mbit
 	}
-	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Config{Rate: rate})
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(rate)})
 	sink := tp.NewSink("fd", "10.0.2.3:5001")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -439,7 +439,7 @@ func TestUnloadUnderTraffic(t *testing.T) {
 		rounds = 4
 	}
 	for i := 0; i < rounds; i++ {
-		b, _ := fcm.EncodeOptions(fcm.Config{Rate: 5 * mbit, QminSet: true, Bval: 50})
+		b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(5 * mbit)), Qmin: new(uint32(0)), Bval: new(uint32(50))})
 		if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 			t.Fatalf("round %d: add: %v", i, err)
 		}
@@ -489,7 +489,7 @@ func TestHostileSegments(t *testing.T) {
 	for _, c := range [][]string{{"fr", "r1"}} {
 		exec.Command("ip", "netns", "exec", c[0], "ethtool", "-K", c[1], "tx", "off").Run()
 	}
-	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Config{Rate: 20 * mbit, Bval: 7, QminSet: true})
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(uint64(20 * mbit)), Bval: new(uint32(7)), Qmin: new(uint32(0))})
 	src, dst := netip.MustParseAddr("10.0.1.1"), netip.MustParseAddr("10.0.2.3")
 	seg := func(sport uint16, doff int, opts []byte, payload []byte, cut int) []byte {
 		tcp := make([]byte, 20)
@@ -639,7 +639,7 @@ func TestInstanceIdsPerNetns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := fcm.EncodeOptions(fcm.Config{Rate: 10 * mbit})
+		b, err := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * mbit))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -679,8 +679,7 @@ func TestContention(t *testing.T) {
 	tp := vmtest.NewVeths(t, vs...)
 	tp.IP("fca", "link add churn type dummy", "link set churn up")
 	cfg := func(i int) []byte {
-		b, err := fcm.EncodeOptions(fcm.Config{Rate: uint64(10+i%20) * mbit, Bval: uint32(5 + i%20), Qmin: uint32(i % 40), QminSet: true,
-			Limit: uint32(60000 + 1000*(i%50))})
+		b, err := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10+i%20) * mbit), Bval: new(uint32(5 + i%20)), Qmin: new(uint32(i % 40)), Limit: new(uint32(60000 + 1000*(i%50)))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -813,7 +812,7 @@ func TestContention(t *testing.T) {
 // ratekeeper's TestDumpEndsWithWalk says what it used to do).
 func TestDumpEndsWithWalk(t *testing.T) {
 	vmtest.Require(t)
-	b, err := fcm.EncodeOptions(fcm.Config{Rate: 10 * mbit})
+	b, err := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * mbit))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,30 +1,59 @@
 package fcm
 
-import "testing"
+import (
+	"testing"
 
-// TCA_OPTIONS survive an encode and decode; an exid of 0 is sent only when asked
-// (a change back to option 92), and a config without one decodes as option 92.
-func TestOptionsRoundTrip(t *testing.T) {
-	for _, c := range []Config{
-		{Rate: 1250000},
-		{Rate: 1250000, Limit: 64000, Bval: 7, Qmin: 0, QminSet: true},
-		{Rate: 1250000, Exid: 0xfc11, ExidSet: true},
-		{Rate: 1250000, Exid: 0, ExidSet: true},
+	"github.com/mdlayher/netlink"
+)
+
+// TCA_OPTIONS carry exactly the fields a request names: a zero that is named (qmin 0,
+// a change back to option 92 with exid 0) is sent, a field left nil is not.
+func TestOptionsEncode(t *testing.T) {
+	for _, tc := range []struct {
+		o    Options
+		want map[uint16]uint64
+	}{
+		{Options{Rate: new(uint64(1250000))}, map[uint16]uint64{AttrOptsRate: 1250000}},
+		{Options{Rate: new(uint64(1250000)), Limit: new(uint32(64000)), Bval: new(uint32(7)), Qmin: new(uint32(0))},
+			map[uint16]uint64{AttrOptsRate: 1250000, AttrOptsLimit: 64000, AttrOptsBval: 7, AttrOptsQmin: 0}},
+		{Options{Exid: new(uint16(0xfc11))}, map[uint16]uint64{AttrOptsExid: 0xfc11}},
+		{Options{Exid: new(uint16(0))}, map[uint16]uint64{AttrOptsExid: 0}},
+		{Options{}, map[uint16]uint64{}},
 	} {
-		b, err := EncodeOptions(c)
+		b, err := EncodeOptions(tc.o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := DecodeOptions(b)
+		got := map[uint16]uint64{}
+		ad, err := netlink.NewAttributeDecoder(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != c {
-			t.Errorf("%+v came back as %+v", c, got)
+		for ad.Next() {
+			switch len(ad.Bytes()) {
+			case 8:
+				got[ad.Type()] = ad.Uint64()
+			case 4:
+				got[ad.Type()] = uint64(ad.Uint32())
+			case 2:
+				got[ad.Type()] = uint64(ad.Uint16())
+			}
 		}
-	}
-	b, _ := EncodeOptions(Config{Rate: 1, Exid: 0})
-	if c, _ := DecodeOptions(b); c.ExidSet || c.Exid != 0 {
-		t.Errorf("an exid was sent unasked: %+v", c)
+		if len(got) != len(tc.want) {
+			t.Errorf("%+v sent %v, want %v", tc.o, got, tc.want)
+		}
+		for k, v := range tc.want {
+			if g, ok := got[k]; !ok || g != v {
+				t.Errorf("%+v sent %v, want %v", tc.o, got, tc.want)
+			}
+		}
+		// what the kernel reports decodes to the same values
+		c, err := DecodeOptions(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.o.Rate != nil && c.Rate != *tc.o.Rate || tc.o.Exid != nil && c.Exid != *tc.o.Exid {
+			t.Errorf("%+v decoded as %+v", tc.o, c)
+		}
 	}
 }

@@ -513,7 +513,7 @@ func TestOptionForms(t *testing.T) {
 			t.Fatalf("ethtool: %v\n%s", err, out)
 		}
 	}
-	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Config{Rate: 20 * mbit, Bval: 100, QminSet: true})
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(uint64(20 * mbit)), Bval: new(uint32(100)), Qmin: new(uint32(0))})
 	rc := receiverClient(t, tp, "fd")
 	tp.NewSink("fd", "10.0.2.2:5001") // the default MTU: only the receiver's MSS makes room
 	type result struct {

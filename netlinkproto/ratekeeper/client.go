@@ -19,19 +19,33 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 )
 
-// Config is a ratekeeper qdisc's configuration. Zero fields are left out of a request
-// (the kernel's default on create, unchanged on change).
+// Config is a ratekeeper qdisc's configuration as the kernel reports it: every field.
+// Options is what a request sends.
 type Config struct {
 	Rate     uint64        `json:"rate"`      // current shaping rate, bytes/s
 	MinRate  uint64        `json:"min_rate"`  // the guarantee, bytes/s
 	MaxRate  uint64        `json:"max_rate"`  // bytes/s
-	Burst    uint32        `json:"burst"`     // bytes; 0: 10 ms at the rate
+	Burst    uint32        `json:"burst"`     // bytes
 	Limit    uint32        `json:"limit"`     // queue bytes
 	Interval time.Duration `json:"interval"`  // measurement interval (µs resolution)
 	LinkRate uint64        `json:"linkrate"`  // host link capacity, bytes/s; 0: no detection
 	HighMark uint32        `json:"highmark"`  // percent of LinkRate
 	Group    uint32        `json:"group"`     // qdiscs sharing one host link
 	EventGap time.Duration `json:"event_gap"` // least time between two events (ms resolution)
+}
+
+// Options is the configuration a tc qdisc add, change or replace sends (TCA_OPTIONS).
+// As in wgctrl's Config, a nil field is left out of the request: on add the kernel's
+// default (burst 10 ms at the rate, limit from max-rate, no congestion detection), on
+// change the qdisc's value; a field set to 0 is sent (linkrate 0 turns detection off).
+// Rate is required on add.
+type Options struct {
+	Rate, MinRate, MaxRate *uint64
+	Burst, Limit           *uint32
+	Interval               *time.Duration
+	LinkRate               *uint64
+	HighMark, Group        *uint32
+	EventGap               *time.Duration
 }
 
 // Sender is one of the heaviest senders a qdisc saw in its last interval.
@@ -87,35 +101,40 @@ type Event struct {
 	Time     time.Duration `json:"time"` // kernel CLOCK_MONOTONIC
 }
 
-// EncodeOptions encodes c as the qdisc's TCA_OPTIONS payload (without the outer
+// EncodeOptions encodes o as the qdisc's TCA_OPTIONS payload (without the outer
 // attribute header).
-func EncodeOptions(c Config) ([]byte, error) {
+func EncodeOptions(o Options) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
-	encodeOptions(ae, c)
+	encodeOptions(ae, o)
 	return ae.Encode()
 }
 
-func encodeOptions(ae *netlink.AttributeEncoder, c Config) {
-	u64 := func(t uint16, v uint64) {
-		if v != 0 {
-			ae.Uint64(t, v)
+func encodeOptions(ae *netlink.AttributeEncoder, o Options) {
+	u64 := func(t uint16, v *uint64) {
+		if v != nil {
+			ae.Uint64(t, *v)
 		}
 	}
-	u32 := func(t uint16, v uint32) {
-		if v != 0 {
-			ae.Uint32(t, v)
+	u32 := func(t uint16, v *uint32) {
+		if v != nil {
+			ae.Uint32(t, *v)
 		}
 	}
-	u64(AttrOptsRate, c.Rate)
-	u64(AttrOptsMinRate, c.MinRate)
-	u64(AttrOptsMaxRate, c.MaxRate)
-	u32(AttrOptsBurst, c.Burst)
-	u32(AttrOptsLimit, c.Limit)
-	u32(AttrOptsInterval, uint32(c.Interval/time.Microsecond))
-	u64(AttrOptsLinkrate, c.LinkRate)
-	u32(AttrOptsHighmark, c.HighMark)
-	u32(AttrOptsGroup, c.Group)
-	u32(AttrOptsEventGap, uint32(c.EventGap/time.Millisecond))
+	dur := func(t uint16, v *time.Duration, unit time.Duration) {
+		if v != nil {
+			ae.Uint32(t, uint32(*v/unit))
+		}
+	}
+	u64(AttrOptsRate, o.Rate)
+	u64(AttrOptsMinRate, o.MinRate)
+	u64(AttrOptsMaxRate, o.MaxRate)
+	u32(AttrOptsBurst, o.Burst)
+	u32(AttrOptsLimit, o.Limit)
+	dur(AttrOptsInterval, o.Interval, time.Microsecond)
+	u64(AttrOptsLinkrate, o.LinkRate)
+	u32(AttrOptsHighmark, o.HighMark)
+	u32(AttrOptsGroup, o.Group)
+	dur(AttrOptsEventGap, o.EventGap, time.Millisecond)
 }
 
 // DecodeOptions decodes a TCA_OPTIONS payload (or the opts nest of a reply).

@@ -49,7 +49,7 @@ func dialNS(t *testing.T, tp *vmtest.Topo, ns string) (*rtnl.Conn, *rk.Client) {
 	return rc, c
 }
 
-func opts(t *testing.T, c rk.Config) []byte {
+func opts(t *testing.T, c rk.Options) []byte {
 	b, err := rk.EncodeOptions(c)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := rk.Config{Rate: 50 * mbit, MinRate: 10 * mbit, MaxRate: 100 * mbit}
+	good := rk.Options{Rate: new(uint64(50 * mbit)), MinRate: new(uint64(10 * mbit)), MaxRate: new(uint64(100 * mbit))}
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, good), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
@@ -76,19 +76,14 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 		opt  []byte
 		want string
 	}{
-		{"rate 0", opts(t, rk.Config{MinRate: 1, MaxRate: 2}), "rate"},
-		{"min > max", opts(t, rk.Config{Rate: 5 * mbit, MinRate: 20 * mbit, MaxRate: 10 * mbit}), "min-rate exceeds max-rate"},
-		{"rate outside", opts(t, rk.Config{Rate: 50 * mbit, MinRate: 1 * mbit, MaxRate: 10 * mbit}), "rate must lie between"},
+		{"rate 0", opts(t, rk.Options{Rate: new(uint64(0))}), "rate must be greater than 0"},
+		{"min > max", opts(t, rk.Options{Rate: new(uint64(5 * mbit)), MinRate: new(uint64(20 * mbit)), MaxRate: new(uint64(10 * mbit))}), "min-rate exceeds max-rate"},
+		{"rate outside", opts(t, rk.Options{Rate: new(uint64(50 * mbit)), MinRate: new(uint64(1 * mbit)), MaxRate: new(uint64(10 * mbit))}), "rate must lie between"},
 		{"unknown attribute", unknown, ""},
-		{"highmark 101", opts(t, rk.Config{Rate: mbit, HighMark: 101}), ""},
-		{"interval 1us", opts(t, rk.Config{Rate: mbit, Interval: time.Microsecond}), ""},
-		{"linkrate below guarantee", opts(t, rk.Config{Rate: 10 * mbit, MinRate: 10 * mbit, LinkRate: mbit}), "linkrate"},
+		{"highmark 101", opts(t, rk.Options{Rate: new(uint64(mbit)), HighMark: new(uint32(101))}), ""},
+		{"interval 1us", opts(t, rk.Options{Rate: new(uint64(mbit)), Interval: new(time.Microsecond)}), ""},
+		{"linkrate below guarantee", opts(t, rk.Options{Rate: new(uint64(10 * mbit)), MinRate: new(uint64(10 * mbit)), LinkRate: new(uint64(mbit))}), "linkrate"},
 	}
-	// rate 0 cannot be encoded by EncodeOptions (zero means absent): build it by hand
-	ae := netlink.NewAttributeEncoder()
-	ae.Uint64(rk.AttrOptsRate, 0)
-	zero, _ := ae.Encode()
-	cases[0].opt, cases[0].want = zero, "rate must be greater than 0"
 	for _, how := range []rtnl.QdiscFlags{rtnl.Replace, rtnl.Change} {
 		for _, tc := range cases {
 			err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", tc.opt, how)
@@ -111,7 +106,7 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 		t.Fatalf("root qdisc after rejections: %+v %v %v", q, ok, err)
 	}
 	got, err := rk.DecodeOptions(q.Options)
-	if err != nil || got.Rate != good.Rate || got.MinRate != good.MinRate || got.MaxRate != good.MaxRate {
+	if err != nil || got.Rate != *good.Rate || got.MinRate != *good.MinRate || got.MaxRate != *good.MaxRate {
 		t.Fatalf("configuration changed by rejected requests: %+v (%v)", got, err)
 	}
 }
@@ -122,8 +117,9 @@ func TestGenlGetDumpSetRate(t *testing.T) {
 	tp := pair(t, "rkc", "rkd")
 	rc, c := dialNS(t, tp, "rkc")
 	l, _ := rc.LinkByName("a0")
-	cfg := rk.Config{Rate: 50 * mbit, MinRate: 10 * mbit, MaxRate: 100 * mbit, LinkRate: 200 * mbit, HighMark: 80, Group: 3,
-		Interval: 5 * time.Millisecond, EventGap: 250 * time.Millisecond}
+	cfg := rk.Options{Rate: new(uint64(50 * mbit)), MinRate: new(uint64(10 * mbit)), MaxRate: new(uint64(100 * mbit)),
+		LinkRate: new(uint64(200 * mbit)), HighMark: new(uint32(80)), Group: new(uint32(3)),
+		Interval: new(5 * time.Millisecond), EventGap: new(250 * time.Millisecond)}
 	if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "ratekeeper", opts(t, cfg), rtnl.Create); err != nil {
 		t.Fatal(err)
 	}
@@ -132,9 +128,9 @@ func TestGenlGetDumpSetRate(t *testing.T) {
 		t.Fatalf("dump: %v %v", qs, err)
 	}
 	q := qs[0]
-	if q.Ifname != "a0" || q.Handle != 0x10000 || q.Parent != rtnl.HandleRoot || q.Config.Rate != cfg.Rate ||
-		q.Config.MinRate != cfg.MinRate || q.Config.MaxRate != cfg.MaxRate || q.Config.LinkRate != cfg.LinkRate ||
-		q.Config.HighMark != 80 || q.Config.Group != 3 || q.Config.Interval != cfg.Interval || q.Config.EventGap != cfg.EventGap {
+	if q.Ifname != "a0" || q.Handle != 0x10000 || q.Parent != rtnl.HandleRoot || q.Config.Rate != *cfg.Rate ||
+		q.Config.MinRate != *cfg.MinRate || q.Config.MaxRate != *cfg.MaxRate || q.Config.LinkRate != *cfg.LinkRate ||
+		q.Config.HighMark != 80 || q.Config.Group != 3 || q.Config.Interval != *cfg.Interval || q.Config.EventGap != *cfg.EventGap {
 		t.Fatalf("dumped %+v", q)
 	}
 	// the family is per netns: the other namespace sees nothing
@@ -186,7 +182,7 @@ func TestShaperHoldsRate(t *testing.T) {
 	rc, c := dialNS(t, tp, "rke")
 	l, _ := rc.LinkByName("a0")
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
-		opts(t, rk.Config{Rate: 8 * mbit, MinRate: 2 * mbit, MaxRate: 16 * mbit}), rtnl.Replace); err != nil {
+		opts(t, rk.Options{Rate: new(uint64(8 * mbit)), MinRate: new(uint64(2 * mbit)), MaxRate: new(uint64(16 * mbit))}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
 	sink := tp.NewSink("rkf", "10.9.0.2:5001")
@@ -255,8 +251,7 @@ func TestCongestionEvents(t *testing.T) {
 	l, _ := rc.LinkByName("a0")
 	// a0's egress carries what "the tenant" in rkh receives: about 8 Mbit/s (shaped by
 	// the max rate), on a link of 8 Mbit/s with a guarantee of 2 Mbit/s
-	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, rk.Config{Rate: 8 * mbit, MinRate: 2 * mbit,
-		MaxRate: 8 * mbit, LinkRate: 8 * mbit, HighMark: 50, EventGap: 200 * time.Millisecond}), rtnl.Replace); err != nil {
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, rk.Options{Rate: new(uint64(8 * mbit)), MinRate: new(uint64(2 * mbit)), MaxRate: new(uint64(8 * mbit)), LinkRate: new(uint64(8 * mbit)), HighMark: new(uint32(50)), EventGap: new(200 * time.Millisecond)}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
 	mon, err := rk.WatchConfig(&netlink.Config{NetNS: tp.FD("rkg")})
@@ -365,7 +360,7 @@ func TestSetRateNeedsCapNetAdmin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, rk.Config{Rate: 5 * mbit, MinRate: mbit, MaxRate: 10 * mbit}), rtnl.Replace); err != nil {
+	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", opts(t, rk.Options{Rate: new(uint64(5 * mbit)), MinRate: new(uint64(mbit)), MaxRate: new(uint64(10 * mbit))}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
 	os.Setenv("RK_IFINDEX", strconv.Itoa(l.Index))
@@ -482,8 +477,7 @@ func TestContention(t *testing.T) {
 	tp := vmtest.NewVeths(t, vs...)
 	tp.IP("rkca", "link add churn type dummy", "link set churn up")
 	cfg := func(group uint32, rate uint64) []byte {
-		return opts(t, rk.Config{Rate: rate, MinRate: 1 * mbit, MaxRate: 100 * mbit, LinkRate: 100 * mbit,
-			HighMark: 50, Group: group, Interval: 100 * time.Microsecond})
+		return opts(t, rk.Options{Rate: new(uint64(rate)), MinRate: new(uint64(1 * mbit)), MaxRate: new(uint64(100 * mbit)), LinkRate: new(uint64(100 * mbit)), HighMark: new(uint32(50)), Group: new(uint32(group)), Interval: new(100 * time.Microsecond)})
 	}
 	rc, c := dialNS(t, tp, "rkca")
 	idx := make([]int, n)
@@ -631,7 +625,7 @@ func TestLimitBelowGSOSize(t *testing.T) {
 	l, _ := rc.LinkByName("a0")
 	const limit, seg, segs, sends = 16000, 1400, 20, 100
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
-		opts(t, rk.Config{Rate: 200 * mbit, MinRate: 1 * mbit, MaxRate: 400 * mbit, Limit: limit}), rtnl.Replace); err != nil {
+		opts(t, rk.Options{Rate: new(uint64(200 * mbit)), MinRate: new(uint64(1 * mbit)), MaxRate: new(uint64(400 * mbit)), Limit: new(uint32(limit))}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
 	got := udpCounter(t, tp, "rkh", "10.9.0.2:5009")
@@ -679,7 +673,7 @@ func TestRateChangeRepaysDebt(t *testing.T) {
 	rc, c := dialNS(t, tp, "rkd")
 	l, _ := rc.LinkByName("a0")
 	cfg := func(rate uint64) []byte {
-		return opts(t, rk.Config{Rate: rate, MinRate: 1000, MaxRate: 100 * mbit, Limit: 1 << 20})
+		return opts(t, rk.Options{Rate: new(uint64(rate)), MinRate: new(uint64(1000)), MaxRate: new(uint64(100 * mbit)), Limit: new(uint32(1 << 20))})
 	}
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper", cfg(1000), rtnl.Replace); err != nil {
 		t.Fatal(err)
@@ -779,7 +773,7 @@ func TestSendersForAdminOnly(t *testing.T) {
 	rc, c := dialNS(t, tp, "rksa")
 	l, _ := rc.LinkByName("a0")
 	if err := rc.AddQdisc(l.Index, 0, rtnl.HandleRoot, "ratekeeper",
-		opts(t, rk.Config{Rate: 8 * mbit, MinRate: 2 * mbit, MaxRate: 16 * mbit}), rtnl.Replace); err != nil {
+		opts(t, rk.Options{Rate: new(uint64(8 * mbit)), MinRate: new(uint64(2 * mbit)), MaxRate: new(uint64(16 * mbit))}), rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}
 	sink := tp.NewSink("rksb", "10.9.0.2:5001")
@@ -820,7 +814,7 @@ func TestRootGraftUnderReaders(t *testing.T) {
 	for i := 0; i < n; i++ {
 		tp.IP("rkgr", fmt.Sprintf("link add g%d type dummy", i), fmt.Sprintf("link set g%d up", i))
 	}
-	cfg := opts(t, rk.Config{Rate: 20 * mbit, MinRate: 1 * mbit, MaxRate: 100 * mbit, LinkRate: 100 * mbit, HighMark: 50, Group: 1})
+	cfg := opts(t, rk.Options{Rate: new(uint64(20 * mbit)), MinRate: new(uint64(1 * mbit)), MaxRate: new(uint64(100 * mbit)), LinkRate: new(uint64(100 * mbit)), HighMark: new(uint32(50)), Group: new(uint32(1))})
 	var wg sync.WaitGroup
 	var grafts, dumps, seen atomic.Int64
 	errc := make(chan error, 2*n)
@@ -878,7 +872,7 @@ func TestRootGraftUnderReaders(t *testing.T) {
 // times in a row".
 func TestDumpEndsWithWalk(t *testing.T) {
 	vmtest.Require(t)
-	vmtest.CheckDumpEndsWithWalk(t, rk.Family, rk.CmdGetQdisc, "ratekeeper", opts(t, rk.Config{Rate: 10 * mbit}))
+	vmtest.CheckDumpEndsWithWalk(t, rk.Family, rk.CmdGetQdisc, "ratekeeper", opts(t, rk.Options{Rate: new(uint64(10 * mbit))}))
 }
 
 // Issue 14, defect 3: a reader (genl get, tc -s qdisc show) read the clock before it
@@ -908,7 +902,7 @@ func TestReadsWhileEnqueueHoldsTheLock(t *testing.T) {
 		t.Fatalf("tc: %v\n%s", err, out)
 	}
 	if err := rc.AddQdisc(l.Index, 0x100000, 0x10001, "ratekeeper",
-		opts(t, rk.Config{Rate: 100 * mbit, MinRate: 10 * mbit, MaxRate: 100 * mbit, Interval: 5 * time.Millisecond}), rtnl.Create); err != nil {
+		opts(t, rk.Options{Rate: new(uint64(100 * mbit)), MinRate: new(uint64(10 * mbit)), MaxRate: new(uint64(100 * mbit)), Interval: new(5 * time.Millisecond)}), rtnl.Create); err != nil {
 		t.Fatal(err)
 	}
 	var filters strings.Builder

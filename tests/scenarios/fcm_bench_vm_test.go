@@ -64,7 +64,7 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 		case "tbf":
 			cmd = "qdisc replace dev r1 root handle 1: tbf rate " + rate + " burst 1mb latency 100ms"
 		case "fcm":
-			b, _ := fcm.EncodeOptions(fcm.Config{Rate: 10 * 1000 * 1000 * 1000 / 8, Limit: 4 << 20})
+			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20))})
 			rc.DelQdisc(l.Index, 0x10000, rtnl.HandleRoot)
 			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Create); err != nil {
 				t.Fatal(err)
@@ -170,7 +170,7 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 		if router {
 			// qmin 0 so prices flow at whatever queue the CPU-bound router keeps; bval 1
 			// keeps x*p far below the maximal weight
-			b, _ := fcm.EncodeOptions(fcm.Config{Rate: 10 * 1000 * 1000 * 1000 / 8, Limit: 4 << 20, Bval: 1, QminSet: true})
+			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), Bval: new(uint32(1)), Qmin: new(uint32(0))})
 			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 				t.Fatal(err)
 			}

@@ -143,7 +143,7 @@ func TestScenarioFCM(t *testing.T) {
 		ports := []int{5001, 5002, 5003, 5004}
 		var capture *vmtest.Capture
 		if name == "fcm" {
-			b, _ := fcm.EncodeOptions(fcm.Config{Rate: rate, Limit: 1000 * 1514, Bval: bval})
+			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(rate), Limit: new(uint32(1000 * 1514)), Bval: new(uint32(bval))})
 			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 				t.Fatal(err)
 			}

@@ -71,7 +71,7 @@ func TestScenarioRatekeeper(t *testing.T) {
 	}
 	defer rr.Close()
 	s0, _ := rs.LinkByName("s0")
-	bopts, _ := rk.EncodeOptions(rk.Config{Rate: link})
+	bopts, _ := rk.EncodeOptions(rk.Options{Rate: new(uint64(link))})
 	if err := rs.AddQdisc(s0.Index, 0, rtnl.HandleRoot, "ratekeeper", bopts, rtnl.Replace); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,16 @@ type TenantSpec struct {
 	LinkRate uint64 // host link capacity, bytes/s (0: no detection)
 	HighMark uint32
 	Group    uint32
-	Rx, Tx   rk.Config // other options (burst, limit, interval, event gap)
+	Rx, Tx   rk.Options // other options (burst, limit, interval, event gap); nil: the kernel's default
+}
+
+// nonZero is v's address, or nil when v is 0 (a field to leave out of a request).
+func nonZero[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }
 
 // DefaultIFB names the IFB of a vNIC.
@@ -99,8 +108,9 @@ func AddTenant(c *rtnl.Conn, s TenantSpec) (err error) {
 	}
 
 	rx := s.Rx
-	rx.Rate, rx.MinRate, rx.MaxRate = s.Max, s.Min, s.Max
-	rx.LinkRate, rx.HighMark, rx.Group = s.LinkRate, s.HighMark, s.Group
+	rx.Rate, rx.MinRate, rx.MaxRate = new(s.Max), new(s.Min), new(s.Max)
+	// the spec's zero values are its defaults: left to the kernel's
+	rx.LinkRate, rx.HighMark, rx.Group = nonZero(s.LinkRate), nonZero(s.HighMark), nonZero(s.Group)
 	opts, err := rk.EncodeOptions(rx)
 	if err != nil {
 		return err
@@ -130,7 +140,7 @@ func AddTenant(c *rtnl.Conn, s TenantSpec) (err error) {
 	undo = append(undo, func() { c.DelRedirect(vnic.Index, rtnl.ClsactIngress, redirectPrio) })
 
 	tx := s.Tx
-	tx.Rate, tx.MinRate, tx.MaxRate = s.Max, s.Min, s.Max
+	tx.Rate, tx.MinRate, tx.MaxRate = new(s.Max), new(s.Min), new(s.Max)
 	topts, err := rk.EncodeOptions(tx)
 	if err != nil {
 		return err

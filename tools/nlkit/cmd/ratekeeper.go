@@ -231,11 +231,13 @@ func rkTenantAdd(c *cli.Context) error {
 			*dst = uint32(n)
 		}
 	}
-	for k, dst := range map[string]*time.Duration{"interval": &s.Rx.Interval, "eventgap": &s.Rx.EventGap} {
+	for k, dst := range map[string]**time.Duration{"interval": &s.Rx.Interval, "eventgap": &s.Rx.EventGap} {
 		if v, ok := a[k]; ok {
-			if *dst, err = time.ParseDuration(v); err != nil {
+			d, err := time.ParseDuration(v)
+			if err != nil {
 				return usageErr("tenant add: %s %q: %v", k, v, err)
 			}
+			*dst = &d
 		}
 	}
 	if s.VNIC == "" || s.Min == 0 || s.Max == 0 {
