@@ -25,54 +25,6 @@ import (
 //     and off: held on by a socket with SO_TIMESTAMPNS for the whole job.
 var netstampHolder = -1
 
-// onlyCPU0 takes every vCPU but the first offline, and returns those it took, for
-// onlineAgain. Settling a once key is itself a race under TCG: the first TCP connect
-// queues the work item that turns the key off, and the connect goes on looking up
-// sockets through the patched site while the work item patches it from another vCPU.
-// That crashed a 6.12 guest with two vCPUs at boot ("Oops: int3" at inet_ehashfn+0x33,
-// from guestinit's own loopback connect, vmrun -kernels 6.12,debug -pkg ./tests/fuzz
-// at a74ad23). On one vCPU the patch completes between two instructions of the
-// connect, never beside it.
-func onlyCPU0(modlog *os.File) []string {
-	var off []string
-	start := time.Now()
-	for i := 1; ; i++ {
-		p := fmt.Sprintf("/sys/devices/system/cpu/cpu%d/online", i)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			break // no such CPU (or not hot-pluggable)
-		}
-		if len(b) > 0 && b[0] == '0' {
-			continue
-		}
-		if err := os.WriteFile(p, []byte("0"), 0); err != nil {
-			fmt.Fprintf(modlog, "cpu%d offline: FAIL %v (the key settling runs beside it)\n", i, err)
-			logf("cpu%d offline: %v", i, err)
-			continue
-		}
-		off = append(off, p)
-	}
-	if len(off) > 0 {
-		fmt.Fprintf(modlog, "%d vCPU(s) offline for the key settling in %v: ok\n", len(off), time.Since(start).Round(time.Millisecond))
-	}
-	return off
-}
-
-// onlineAgain brings back the vCPUs onlyCPU0 took (a failure is logged on the console
-// and in modules.log: the job would run on fewer vCPUs than asked).
-func onlineAgain(modlog *os.File, off []string) {
-	start := time.Now()
-	for _, p := range off {
-		if err := os.WriteFile(p, []byte("1"), 0); err != nil {
-			fmt.Fprintf(modlog, "%s: FAIL %v\n", p, err)
-			logf("%s back online: %v", p, err)
-		}
-	}
-	if len(off) > 0 {
-		fmt.Fprintf(modlog, "%d vCPU(s) online again in %v: ok\n", len(off), time.Since(start).Round(time.Millisecond))
-	}
-}
-
 func settleKeys(modlog *os.File) {
 	if err := settleOnceKeys(); err != nil {
 		fmt.Fprintf(modlog, "once keys (loopback traffic): FAIL %v\n", err)

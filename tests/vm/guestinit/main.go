@@ -382,12 +382,9 @@ func runJob(dir string, j *job.Job, ph *phases) (verdict string) {
 	modlog, _ := os.Create(filepath.Join(dir, job.ModulesLog))
 	defer modlog.Close()
 	watchKernelLog(dir)
-	// the steps that patch live kernel text run on one vCPU (see onlyCPU0)
-	online := onlyCPU0(modlog)
 	holdHookKeys(modlog)
 	ph.done("hold hook keys (nftables)")
 	settleKeys(modlog)
-	onlineAgain(modlog, online)
 	ph.done("settle once and netstamp keys")
 	failed := 0
 	if j.Kmemleak {
