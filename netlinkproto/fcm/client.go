@@ -69,21 +69,11 @@ func Price(c Config, qlen uint32) uint32 {
 // EncodeOptions encodes o as the qdisc's TCA_OPTIONS payload.
 func EncodeOptions(o Options) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
-	if o.Rate != nil {
-		ae.Uint64(AttrOptsRate, *o.Rate)
-	}
-	if o.Limit != nil {
-		ae.Uint32(AttrOptsLimit, *o.Limit)
-	}
-	if o.Bval != nil {
-		ae.Uint32(AttrOptsBval, *o.Bval)
-	}
-	if o.Qmin != nil {
-		ae.Uint32(AttrOptsQmin, *o.Qmin)
-	}
-	if o.Exid != nil {
-		ae.Uint16(AttrOptsExid, *o.Exid)
-	}
+	genl.Optional(ae, AttrOptsRate, o.Rate)
+	genl.Optional(ae, AttrOptsLimit, o.Limit)
+	genl.Optional(ae, AttrOptsBval, o.Bval)
+	genl.Optional(ae, AttrOptsQmin, o.Qmin)
+	genl.Optional(ae, AttrOptsExid, o.Exid)
 	return ae.Encode()
 }
 

@@ -162,22 +162,14 @@ func (c *Client) SetReceiver(ch Change) error {
 			}
 			ne.Uint8(AttrParamsEnabled, v)
 		}
-		for _, f := range []struct {
-			t uint16
-			v *uint32
-		}{
-			{AttrParamsAlpha, ch.Alpha}, {AttrParamsTau, ch.Tau},
-			{AttrParamsPsThresh, ch.PsThresh}, {AttrParamsWeight, ch.Weight},
-			{AttrParamsMssDelta, ch.MSSDelta}, {AttrParamsMaxConns, ch.MaxConns},
-			{AttrParamsIdleTimeout, ch.IdleTimeout},
-		} {
-			if f.v != nil {
-				ne.Uint32(f.t, *f.v)
-			}
-		}
-		if ch.Exid != nil {
-			ne.Uint16(AttrParamsExid, *ch.Exid)
-		}
+		genl.Optional(ne, AttrParamsAlpha, ch.Alpha)
+		genl.Optional(ne, AttrParamsTau, ch.Tau)
+		genl.Optional(ne, AttrParamsPsThresh, ch.PsThresh)
+		genl.Optional(ne, AttrParamsWeight, ch.Weight)
+		genl.Optional(ne, AttrParamsMssDelta, ch.MSSDelta)
+		genl.Optional(ne, AttrParamsMaxConns, ch.MaxConns)
+		genl.Optional(ne, AttrParamsIdleTimeout, ch.IdleTimeout)
+		genl.Optional(ne, AttrParamsExid, ch.Exid)
 		return nil
 	})
 	b, err := ae.Encode()

@@ -436,6 +436,24 @@ func kernelError(errno int32, flags uint16, rest []byte, done bool) error {
 	return oe
 }
 
+// Optional writes attribute typ with *v when v is not nil, and nothing when it is:
+// the request side of every client's optional fields (nil is left out, 0 is sent).
+func Optional[T uint8 | uint16 | uint32 | uint64](ae *netlink.AttributeEncoder, typ uint16, v *T) {
+	if v == nil {
+		return
+	}
+	switch x := any(*v).(type) {
+	case uint8:
+		ae.Uint8(typ, x)
+	case uint16:
+		ae.Uint16(typ, x)
+	case uint32:
+		ae.Uint32(typ, x)
+	case uint64:
+		ae.Uint64(typ, x)
+	}
+}
+
 // Decode walks the attributes of a reply, calling fn for each; unknown attributes are
 // the callback's to ignore (newer modules may add some). A malformed reply is an error
 // naming the family.

@@ -322,12 +322,8 @@ func (c *Conn) SetLimits(l LimitsChange) error {
 		return fmt.Errorf("mptcp: no limit to set")
 	}
 	_, err := c.do("set-limits", cmdSetLimits, func(e *netlink.AttributeEncoder) error {
-		if l.AddAddrAccepted != nil {
-			e.Uint32(attrRcvAddAddrs, *l.AddAddrAccepted)
-		}
-		if l.Subflows != nil {
-			e.Uint32(attrSubflows, *l.Subflows)
-		}
+		genl.Optional(e, attrRcvAddAddrs, l.AddAddrAccepted)
+		genl.Optional(e, attrSubflows, l.Subflows)
 		return nil
 	})
 	return err

@@ -110,30 +110,20 @@ func EncodeOptions(o Options) ([]byte, error) {
 }
 
 func encodeOptions(ae *netlink.AttributeEncoder, o Options) {
-	u64 := func(t uint16, v *uint64) {
-		if v != nil {
-			ae.Uint64(t, *v)
-		}
-	}
-	u32 := func(t uint16, v *uint32) {
-		if v != nil {
-			ae.Uint32(t, *v)
-		}
-	}
 	dur := func(t uint16, v *time.Duration, unit time.Duration) {
 		if v != nil {
 			ae.Uint32(t, uint32(*v/unit))
 		}
 	}
-	u64(AttrOptsRate, o.Rate)
-	u64(AttrOptsMinRate, o.MinRate)
-	u64(AttrOptsMaxRate, o.MaxRate)
-	u32(AttrOptsBurst, o.Burst)
-	u32(AttrOptsLimit, o.Limit)
+	genl.Optional(ae, AttrOptsRate, o.Rate)
+	genl.Optional(ae, AttrOptsMinRate, o.MinRate)
+	genl.Optional(ae, AttrOptsMaxRate, o.MaxRate)
+	genl.Optional(ae, AttrOptsBurst, o.Burst)
+	genl.Optional(ae, AttrOptsLimit, o.Limit)
 	dur(AttrOptsInterval, o.Interval, time.Microsecond)
-	u64(AttrOptsLinkrate, o.LinkRate)
-	u32(AttrOptsHighmark, o.HighMark)
-	u32(AttrOptsGroup, o.Group)
+	genl.Optional(ae, AttrOptsLinkrate, o.LinkRate)
+	genl.Optional(ae, AttrOptsHighmark, o.HighMark)
+	genl.Optional(ae, AttrOptsGroup, o.Group)
 	dur(AttrOptsEventGap, o.EventGap, time.Millisecond)
 }
 
