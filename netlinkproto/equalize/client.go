@@ -70,17 +70,10 @@ func Detect() Support {
 // ErrNotSupported is returned when asked for equalize on a kernel that would ignore it.
 var ErrNotSupported = errors.New("equalize is not supported here")
 
-// Status is the module's state in a netns.
-type Status struct {
-	Prefixes    uint32 `json:"prefixes"`
-	Hashed4     uint64 `json:"hashed4"`
-	Hashed6     uint64 `json:"hashed6"`
-	Policy4     uint8  `json:"policy4"`
-	Policy6     uint8  `json:"policy6"`
-	WrongPolicy uint64 `json:"wrong_policy"`
-}
+// Status is generated from the spec (equalize_gen.go).
 
-// Prefix is a destination prefix the module spreads.
+// Prefix is a destination prefix the module spreads. It is written by hand, not
+// generated: it joins address and length into one value.
 type Prefix struct {
 	Net     *net.IPNet `json:"-"`
 	Packets uint64     `json:"packets"`
@@ -100,24 +93,7 @@ func (c *Client) Status() (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	var s Status
-	err = decode(m.Data, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrStatusPrefixes:
-			s.Prefixes = ad.Uint32()
-		case AttrStatusHashed4:
-			s.Hashed4 = ad.Uint64()
-		case AttrStatusHashed6:
-			s.Hashed6 = ad.Uint64()
-		case AttrStatusPolicy4:
-			s.Policy4 = ad.Uint8()
-		case AttrStatusPolicy6:
-			s.Policy6 = ad.Uint8()
-		case AttrStatusWrongPolicy:
-			s.WrongPolicy = ad.Uint64()
-		}
-	})
-	return s, err
+	return decodeStatusAttrs(m.Data, nil)
 }
 
 // EncodePrefix is the request of add-prefix and del-prefix.

@@ -98,3 +98,46 @@ const (
 	// AttrStatusWrongPolicy: u64: Packets hashed while the family's hash policy was not 1 (the kernel then ignores the hash).
 	AttrStatusWrongPolicy uint16 = 6
 )
+
+// Status is the status set: The module's state in the caller's netns.
+type Status struct {
+	// Prefixes: Prefixes configured.
+	Prefixes uint32 `json:"prefixes"`
+	// Hashed4: Forwarded IPv4 packets given a fresh hash.
+	Hashed4 uint64 `json:"hashed4"`
+	// Hashed6: Forwarded IPv6 packets given a fresh hash.
+	Hashed6 uint64 `json:"hashed6"`
+	// Policy4: net.ipv4.fib_multipath_hash_policy now (the module needs 1).
+	Policy4 uint8 `json:"policy4"`
+	// Policy6: net.ipv6.fib_multipath_hash_policy now (the module needs 1).
+	Policy6 uint8 `json:"policy6"`
+	// WrongPolicy: Packets hashed while the family's hash policy was not 1 (the kernel then ignores the hash).
+	WrongPolicy uint64 `json:"wrong_policy"`
+}
+
+// decodeStatusAttrs decodes attributes of the status set into a Status; one that Status
+// does not hold goes to other (nil: it is ignored).
+func decodeStatusAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Status, error) {
+	var v Status
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrStatusPrefixes:
+			v.Prefixes = ad.Uint32()
+		case AttrStatusHashed4:
+			v.Hashed4 = ad.Uint64()
+		case AttrStatusHashed6:
+			v.Hashed6 = ad.Uint64()
+		case AttrStatusPolicy4:
+			v.Policy4 = ad.Uint8()
+		case AttrStatusPolicy6:
+			v.Policy6 = ad.Uint8()
+		case AttrStatusWrongPolicy:
+			v.WrongPolicy = ad.Uint64()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}

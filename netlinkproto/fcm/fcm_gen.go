@@ -122,3 +122,153 @@ const (
 	// AttrQdiscDrops: u64: Packets dropped (queue full, or a GSO packet that could not be segmented).
 	AttrQdiscDrops uint16 = 15
 )
+
+// Config is the opts set: Configuration of one sch_fcm qdisc (its TCA_OPTIONS).
+type Config struct {
+	// Rate: Pacing rate, bytes/s (the outgoing link's rate). Required.
+	Rate uint64 `json:"rate"`
+	// Limit: Queue limit in bytes (drop-tail); default 100 ms at rate, at least 64 KiB.
+	Limit uint32 `json:"limit"`
+	// Bval: The constant b of p(q) (default 10).
+	Bval uint32 `json:"bval"`
+	// Qmin: Queue length in packets above which p(q) becomes non-zero (default 30).
+	Qmin uint32 `json:"qmin"`
+	// Exid: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
+	Exid uint16 `json:"exid,omitempty"`
+}
+
+// decodeConfigAttrs decodes attributes of the opts set into a Config; one that Config
+// does not hold goes to other (nil: it is ignored).
+func decodeConfigAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Config, error) {
+	var v Config
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrOptsRate:
+			v.Rate = ad.Uint64()
+		case AttrOptsLimit:
+			v.Limit = ad.Uint32()
+		case AttrOptsBval:
+			v.Bval = ad.Uint32()
+		case AttrOptsQmin:
+			v.Qmin = ad.Uint32()
+		case AttrOptsExid:
+			v.Exid = ad.Uint16()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
+
+// Options is the opts set as a request sends it: as in wgctrl's Config, a nil field
+// is left out (the kernel keeps or defaults it), any other is sent, 0 included.
+type Options struct {
+	// Rate: Pacing rate, bytes/s (the outgoing link's rate). Required.
+	Rate *uint64
+	// Limit: Queue limit in bytes (drop-tail); default 100 ms at rate, at least 64 KiB.
+	Limit *uint32
+	// Bval: The constant b of p(q) (default 10).
+	Bval *uint32
+	// Qmin: Queue length in packets above which p(q) becomes non-zero (default 30).
+	Qmin *uint32
+	// Exid: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
+	Exid *uint16
+}
+
+// encodeOptionsAttrs writes o's set fields as opts attributes.
+func encodeOptionsAttrs(ae *netlink.AttributeEncoder, o Options) {
+	genl.Optional(ae, AttrOptsRate, o.Rate)
+	genl.Optional(ae, AttrOptsLimit, o.Limit)
+	genl.Optional(ae, AttrOptsBval, o.Bval)
+	genl.Optional(ae, AttrOptsQmin, o.Qmin)
+	genl.Optional(ae, AttrOptsExid, o.Exid)
+}
+
+// Qdisc is the qdisc set: One sch_fcm qdisc and its live state.
+type Qdisc struct {
+	// Ifindex: Device the qdisc is attached to.
+	Ifindex uint32 `json:"ifindex"`
+	// Handle: Qdisc handle (major:0).
+	Handle uint32 `json:"handle"`
+	// Parent: Parent handle (TC_H_ROOT for a root qdisc).
+	Parent uint32 `json:"parent"`
+	// Ifname: Device name.
+	Ifname string `json:"ifname"`
+	// ID: Instance id, as in /proc/net/fcm_queue.
+	ID uint32 `json:"id"`
+	// Config: The configuration.
+	Config Config `json:"config"`
+	// Qlen: Packets queued.
+	Qlen uint32 `json:"qlen"`
+	// Backlog: Bytes queued.
+	Backlog uint32 `json:"backlog"`
+	// Price: p(q) of the last segment sent.
+	Price uint32 `json:"price"`
+	// Modified: TCP segments stamped with the option.
+	Modified uint64 `json:"modified"`
+	// Passed: TCP segments sent unmodified for lack of room (data offset 60, or MTU).
+	Passed uint64 `json:"passed"`
+	// Other: Packets that are not TCP segments (or not parseable as such), sent untouched.
+	Other uint64 `json:"other"`
+	// Packets: Packets sent.
+	Packets uint64 `json:"packets"`
+	// Bytes: Bytes sent.
+	Bytes uint64 `json:"bytes"`
+	// Drops: Packets dropped (queue full, or a GSO packet that could not be segmented).
+	Drops uint64 `json:"drops"`
+}
+
+// decodeQdiscAttrs decodes attributes of the qdisc set into a Qdisc; one that Qdisc
+// does not hold goes to other (nil: it is ignored).
+func decodeQdiscAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Qdisc, error) {
+	var v Qdisc
+	var inner error
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrQdiscIfindex:
+			v.Ifindex = ad.Uint32()
+		case AttrQdiscHandle:
+			v.Handle = ad.Uint32()
+		case AttrQdiscParent:
+			v.Parent = ad.Uint32()
+		case AttrQdiscIfname:
+			v.Ifname = ad.String()
+		case AttrQdiscId:
+			v.ID = ad.Uint32()
+		case AttrQdiscOpts:
+			x, err := decodeConfigAttrs(ad.Bytes(), nil)
+			if err != nil && inner == nil {
+				inner = err
+			}
+			v.Config = x
+		case AttrQdiscQlen:
+			v.Qlen = ad.Uint32()
+		case AttrQdiscBacklog:
+			v.Backlog = ad.Uint32()
+		case AttrQdiscPrice:
+			v.Price = ad.Uint32()
+		case AttrQdiscModified:
+			v.Modified = ad.Uint64()
+		case AttrQdiscPassed:
+			v.Passed = ad.Uint64()
+		case AttrQdiscOther:
+			v.Other = ad.Uint64()
+		case AttrQdiscPackets:
+			v.Packets = ad.Uint64()
+		case AttrQdiscBytes:
+			v.Bytes = ad.Uint64()
+		case AttrQdiscDrops:
+			v.Drops = ad.Uint64()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	if err == nil {
+		err = inner
+	}
+	return v, err
+}

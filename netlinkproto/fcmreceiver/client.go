@@ -12,40 +12,8 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// Params are fcm_receiver's parameters in one netns (kmod/fcm_receiver/law.c has the
-// control law they drive).
-type Params struct {
-	Enabled     bool   `json:"enabled"`
-	Alpha       uint32 `json:"alpha"`        // rate smoothing, percent per round
-	Tau         uint32 `json:"tau"`          // window gain, MSS per round at full error
-	PsThresh    uint32 `json:"ps_thresh"`    // prime start ends below -ps_thresh percent
-	Weight      uint32 `json:"weight"`       // budget W, kbit/s x price
-	MSSDelta    uint32 `json:"mss_delta"`    // bytes off the MSS option of SYN/SYN-ACK
-	MaxConns    uint32 `json:"max_conns"`    // connections tracked at most
-	IdleTimeout uint32 `json:"idle_timeout"` // seconds
-	// Exid: 0, the price comes in option 92; else in the RFC 6994 form with this ExID.
-	Exid uint16 `json:"exid"`
-}
-
-// Receiver is fcm_receiver's state in one netns.
-type Receiver struct {
-	Params     Params `json:"params"`
-	Conns      uint32 `json:"conns"`
-	Tracked    uint64 `json:"tracked"`
-	TableFull  uint64 `json:"table_full"`
-	Priced     uint64 `json:"priced"`
-	Malformed  uint64 `json:"malformed"`
-	Lowered    uint64 `json:"lowered"`
-	MSSLowered uint64 `json:"mss_lowered"`
-	Expired    uint64 `json:"expired"`
-}
-
-// Change names the parameters to change; nil fields stay as they are.
-type Change struct {
-	Enabled                                                       *bool
-	Alpha, Tau, PsThresh, Weight, MSSDelta, MaxConns, IdleTimeout *uint32
-	Exid                                                          *uint16
-}
+// Params, Change and Receiver are generated from the spec (fcm_receiver_gen.go); the
+// law they drive is kmod/fcm_receiver/law.c.
 
 // ConnState is a tracked connection's state.
 type ConnState uint8
@@ -67,7 +35,8 @@ func (s ConnState) String() string {
 // MarshalText makes JSON carry the state's name.
 func (s ConnState) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
-// Conn is one connection fcm_receiver tracks, from the local end.
+// Conn is one connection fcm_receiver tracks, from the local end. It is written by
+// hand, not generated: it joins each address with its port.
 type Conn struct {
 	Local        netip.AddrPort `json:"local"`
 	Remote       netip.AddrPort `json:"remote"`
@@ -94,82 +63,14 @@ func (c *Client) Receiver() (Receiver, error) {
 	if err != nil {
 		return Receiver{}, err
 	}
-	var r Receiver
-	var perr error
-	err = genl.Decode(FamilyName, m.Data, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrReceiverParams:
-			r.Params, perr = decodeParams(ad.Bytes())
-		case AttrReceiverConns:
-			r.Conns = ad.Uint32()
-		case AttrReceiverTracked:
-			r.Tracked = ad.Uint64()
-		case AttrReceiverTableFull:
-			r.TableFull = ad.Uint64()
-		case AttrReceiverPriced:
-			r.Priced = ad.Uint64()
-		case AttrReceiverMalformed:
-			r.Malformed = ad.Uint64()
-		case AttrReceiverLowered:
-			r.Lowered = ad.Uint64()
-		case AttrReceiverMssLowered:
-			r.MSSLowered = ad.Uint64()
-		case AttrReceiverExpired:
-			r.Expired = ad.Uint64()
-		}
-	})
-	if err == nil {
-		err = perr
-	}
-	return r, err
-}
-
-func decodeParams(b []byte) (Params, error) {
-	var p Params
-	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrParamsEnabled:
-			p.Enabled = ad.Uint8() != 0
-		case AttrParamsAlpha:
-			p.Alpha = ad.Uint32()
-		case AttrParamsTau:
-			p.Tau = ad.Uint32()
-		case AttrParamsPsThresh:
-			p.PsThresh = ad.Uint32()
-		case AttrParamsWeight:
-			p.Weight = ad.Uint32()
-		case AttrParamsMssDelta:
-			p.MSSDelta = ad.Uint32()
-		case AttrParamsMaxConns:
-			p.MaxConns = ad.Uint32()
-		case AttrParamsIdleTimeout:
-			p.IdleTimeout = ad.Uint32()
-		case AttrParamsExid:
-			p.Exid = ad.Uint16()
-		}
-	})
-	return p, err
+	return decodeReceiverAttrs(m.Data, nil)
 }
 
 // SetReceiver changes fcm_receiver's parameters in the client's netns (CAP_NET_ADMIN).
 func (c *Client) SetReceiver(ch Change) error {
 	ae := netlink.NewAttributeEncoder()
 	ae.Nested(AttrReceiverParams, func(ne *netlink.AttributeEncoder) error {
-		if ch.Enabled != nil {
-			v := uint8(0)
-			if *ch.Enabled {
-				v = 1
-			}
-			ne.Uint8(AttrParamsEnabled, v)
-		}
-		genl.Optional(ne, AttrParamsAlpha, ch.Alpha)
-		genl.Optional(ne, AttrParamsTau, ch.Tau)
-		genl.Optional(ne, AttrParamsPsThresh, ch.PsThresh)
-		genl.Optional(ne, AttrParamsWeight, ch.Weight)
-		genl.Optional(ne, AttrParamsMssDelta, ch.MSSDelta)
-		genl.Optional(ne, AttrParamsMaxConns, ch.MaxConns)
-		genl.Optional(ne, AttrParamsIdleTimeout, ch.IdleTimeout)
-		genl.Optional(ne, AttrParamsExid, ch.Exid)
+		encodeChangeAttrs(ne, ch)
 		return nil
 	})
 	b, err := ae.Encode()

@@ -154,3 +154,163 @@ const (
 	// AttrConnIdle: u32: Milliseconds since the last segment.
 	AttrConnIdle uint16 = 16
 )
+
+// Params is the params set: fcm_receiver's parameters in one netns (a new netns starts from the module parameters).
+type Params struct {
+	// Enabled: 1 if the receiver acts on this netns's connections.
+	Enabled bool `json:"enabled"`
+	// Alpha: Smoothing of the rate estimate, percent per round (default 25).
+	Alpha uint32 `json:"alpha"`
+	// Tau: Gain of the window law, in MSS per round at full error (default 1).
+	Tau uint32 `json:"tau"`
+	// PsThresh: Prime start ends once the control term is below -ps-thresh percent (default 20).
+	PsThresh uint32 `json:"ps_thresh"`
+	// Weight: Budget W of each connection, in kbit/s times price (default 300000).
+	Weight uint32 `json:"weight"`
+	// MSSDelta: Bytes taken off the MSS option of outgoing SYN and SYN-ACK, room for the routers' option (default 4; 8 for the RFC 6994 form).
+	MSSDelta uint32 `json:"mss_delta"`
+	// MaxConns: Most connections tracked in this netns (default 65536).
+	MaxConns uint32 `json:"max_conns"`
+	// IdleTimeout: Seconds after which an idle connection is forgotten (default 120).
+	IdleTimeout uint32 `json:"idle_timeout"`
+	// Exid: Which option carries the price: 0 (the default) reads option 92, any other value the RFC 6994 form (kind 253 or 254) with this ExID; the other form is ignored. The RFC 6994 form takes 8 bytes: mss-delta must then be 0 or at least 8.
+	Exid uint16 `json:"exid"`
+}
+
+// decodeParamsAttrs decodes attributes of the params set into a Params; one that Params
+// does not hold goes to other (nil: it is ignored).
+func decodeParamsAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Params, error) {
+	var v Params
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrParamsEnabled:
+			v.Enabled = ad.Uint8() != 0
+		case AttrParamsAlpha:
+			v.Alpha = ad.Uint32()
+		case AttrParamsTau:
+			v.Tau = ad.Uint32()
+		case AttrParamsPsThresh:
+			v.PsThresh = ad.Uint32()
+		case AttrParamsWeight:
+			v.Weight = ad.Uint32()
+		case AttrParamsMssDelta:
+			v.MSSDelta = ad.Uint32()
+		case AttrParamsMaxConns:
+			v.MaxConns = ad.Uint32()
+		case AttrParamsIdleTimeout:
+			v.IdleTimeout = ad.Uint32()
+		case AttrParamsExid:
+			v.Exid = ad.Uint16()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
+
+// Change is the params set as a request sends it: as in wgctrl's Config, a nil field
+// is left out (the kernel keeps or defaults it), any other is sent, 0 included.
+type Change struct {
+	// Enabled: 1 if the receiver acts on this netns's connections.
+	Enabled *bool
+	// Alpha: Smoothing of the rate estimate, percent per round (default 25).
+	Alpha *uint32
+	// Tau: Gain of the window law, in MSS per round at full error (default 1).
+	Tau *uint32
+	// PsThresh: Prime start ends once the control term is below -ps-thresh percent (default 20).
+	PsThresh *uint32
+	// Weight: Budget W of each connection, in kbit/s times price (default 300000).
+	Weight *uint32
+	// MSSDelta: Bytes taken off the MSS option of outgoing SYN and SYN-ACK, room for the routers' option (default 4; 8 for the RFC 6994 form).
+	MSSDelta *uint32
+	// MaxConns: Most connections tracked in this netns (default 65536).
+	MaxConns *uint32
+	// IdleTimeout: Seconds after which an idle connection is forgotten (default 120).
+	IdleTimeout *uint32
+	// Exid: Which option carries the price: 0 (the default) reads option 92, any other value the RFC 6994 form (kind 253 or 254) with this ExID; the other form is ignored. The RFC 6994 form takes 8 bytes: mss-delta must then be 0 or at least 8.
+	Exid *uint16
+}
+
+// encodeChangeAttrs writes o's set fields as params attributes.
+func encodeChangeAttrs(ae *netlink.AttributeEncoder, o Change) {
+	if o.Enabled != nil {
+		var x uint8
+		if *o.Enabled {
+			x = 1
+		}
+		ae.Uint8(AttrParamsEnabled, x)
+	}
+	genl.Optional(ae, AttrParamsAlpha, o.Alpha)
+	genl.Optional(ae, AttrParamsTau, o.Tau)
+	genl.Optional(ae, AttrParamsPsThresh, o.PsThresh)
+	genl.Optional(ae, AttrParamsWeight, o.Weight)
+	genl.Optional(ae, AttrParamsMssDelta, o.MSSDelta)
+	genl.Optional(ae, AttrParamsMaxConns, o.MaxConns)
+	genl.Optional(ae, AttrParamsIdleTimeout, o.IdleTimeout)
+	genl.Optional(ae, AttrParamsExid, o.Exid)
+}
+
+// Receiver is the receiver set: fcm_receiver's state in one netns.
+type Receiver struct {
+	// Params: The parameters.
+	Params Params `json:"params"`
+	// Conns: Connections tracked now.
+	Conns uint32 `json:"conns"`
+	// Tracked: Connections ever tracked.
+	Tracked uint64 `json:"tracked"`
+	// TableFull: Connections not tracked because max-conns were.
+	TableFull uint64 `json:"table_full"`
+	// Priced: Incoming segments of tracked connections that carried a price.
+	Priced uint64 `json:"priced"`
+	// Malformed: Incoming TCP segments with a malformed option list or a price option of the wrong length (ignored).
+	Malformed uint64 `json:"malformed"`
+	// Lowered: Outgoing segments whose advertised window was lowered.
+	Lowered uint64 `json:"lowered"`
+	// MSSLowered: Outgoing SYN and SYN-ACK whose MSS option was lowered.
+	MSSLowered uint64 `json:"mss_lowered"`
+	// Expired: Connections forgotten (idle, closed or reset).
+	Expired uint64 `json:"expired"`
+}
+
+// decodeReceiverAttrs decodes attributes of the receiver set into a Receiver; one that Receiver
+// does not hold goes to other (nil: it is ignored).
+func decodeReceiverAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Receiver, error) {
+	var v Receiver
+	var inner error
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrReceiverParams:
+			x, err := decodeParamsAttrs(ad.Bytes(), nil)
+			if err != nil && inner == nil {
+				inner = err
+			}
+			v.Params = x
+		case AttrReceiverConns:
+			v.Conns = ad.Uint32()
+		case AttrReceiverTracked:
+			v.Tracked = ad.Uint64()
+		case AttrReceiverTableFull:
+			v.TableFull = ad.Uint64()
+		case AttrReceiverPriced:
+			v.Priced = ad.Uint64()
+		case AttrReceiverMalformed:
+			v.Malformed = ad.Uint64()
+		case AttrReceiverLowered:
+			v.Lowered = ad.Uint64()
+		case AttrReceiverMssLowered:
+			v.MSSLowered = ad.Uint64()
+		case AttrReceiverExpired:
+			v.Expired = ad.Uint64()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	if err == nil {
+		err = inner
+	}
+	return v, err
+}

@@ -91,3 +91,52 @@ func TestParseRejectsEnumCollision(t *testing.T) {
 		t.Fatalf("attribute named max: err = %v, want a collision error", err)
 	}
 }
+
+// A Go mapping that does not fit the spec is refused at generation, with the place.
+func TestCheckGoRejects(t *testing.T) {
+	s, err := Parse([]byte(strings.Replace(base, "operations:", `  - name: n
+    attributes:
+      - name: inner
+        type: nest
+        nested-attributes: s
+operations:`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want, m := range map[string]map[string]GoStruct{
+		"unknown attribute set":        {"zz": {Name: "Z"}},
+		"without a struct name":        {"s": {Request: "R"}},
+		"s.zz: Go mapping of an unkno": {"s": {Name: "S", Fields: map[string]GoField{"zz": {}}}},
+		"bool needs u8":                {"s": {Name: "S", Fields: map[string]GoField{"a": {Type: "bool"}}}},
+		"a Unit of ns, us, ms or s":    {"s": {Name: "S", Fields: map[string]GoField{"a": {Type: "time.Duration"}}}},
+		"netip.Addr needs binary":      {"s": {Name: "S", Fields: map[string]GoField{"b": {Type: "netip.Addr"}}}},
+		"a type of the client package": {"s": {Name: "S", Fields: map[string]GoField{"a": {Type: "os.FileMode"}}}},
+		"which has no Go struct":       {"n": {Name: "N"}},
+		"hold no nests":                {"s": {Name: "S"}, "n": {Name: "N", Request: "R"}},
+		"is named for sets":            {"s": {Name: "S"}, "n": {Name: "S"}},
+	} {
+		err := Family{Spec: "x.yaml", Go: m}.CheckGo(s)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("mapping %v: error %v, want one containing %q", m, err, want)
+		}
+	}
+	ok := Family{Spec: "x.yaml", GoDir: "netlinkproto/t", GoPackage: "t", Go: map[string]GoStruct{
+		"s": {Name: "S", Request: "R", Fields: map[string]GoField{"a": {Type: "time.Duration", Unit: "ms"}, "c": {Type: "bool"}}},
+		"n": {Name: "N"},
+	}}
+	if err := ok.CheckGo(s); err != nil {
+		t.Fatal(err)
+	}
+	g := string(Render(ok, s)["netlinkproto/t/t_gen.go"])
+	for _, want := range []string{
+		"v.A = time.Duration(ad.Uint32()) * time.Millisecond",
+		"v.C = ad.Uint8() != 0",
+		"x, err := decodeSAttrs(ad.Bytes(), nil)",
+		"ae.Uint32(AttrSA, uint32(*o.A/time.Millisecond))",
+		"\"time\"",
+	} {
+		if !strings.Contains(g, want) {
+			t.Errorf("generated Go lacks %q:\n%s", want, g)
+		}
+	}
+}

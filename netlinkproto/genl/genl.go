@@ -438,7 +438,7 @@ func kernelError(errno int32, flags uint16, rest []byte, done bool) error {
 
 // Optional writes attribute typ with *v when v is not nil, and nothing when it is:
 // the request side of every client's optional fields (nil is left out, 0 is sent).
-func Optional[T uint8 | uint16 | uint32 | uint64](ae *netlink.AttributeEncoder, typ uint16, v *T) {
+func Optional[T uint8 | uint16 | uint32 | uint64 | int8 | int16 | int32 | int64](ae *netlink.AttributeEncoder, typ uint16, v *T) {
 	if v == nil {
 		return
 	}
@@ -451,6 +451,14 @@ func Optional[T uint8 | uint16 | uint32 | uint64](ae *netlink.AttributeEncoder, 
 		ae.Uint32(typ, x)
 	case uint64:
 		ae.Uint64(typ, x)
+	case int8:
+		ae.Int8(typ, x)
+	case int16:
+		ae.Int16(typ, x)
+	case int32:
+		ae.Int32(typ, x)
+	case int64:
+		ae.Int64(typ, x)
 	}
 }
 

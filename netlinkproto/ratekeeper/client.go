@@ -9,8 +9,6 @@ package ratekeeper
 
 import (
 	"fmt"
-	"net"
-	"net/netip"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -19,41 +17,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 )
 
-// Config is a ratekeeper qdisc's configuration as the kernel reports it: every field.
-// Options is what a request sends.
-type Config struct {
-	Rate     uint64        `json:"rate"`      // current shaping rate, bytes/s
-	MinRate  uint64        `json:"min_rate"`  // the guarantee, bytes/s
-	MaxRate  uint64        `json:"max_rate"`  // bytes/s
-	Burst    uint32        `json:"burst"`     // bytes
-	Limit    uint32        `json:"limit"`     // queue bytes
-	Interval time.Duration `json:"interval"`  // measurement interval (µs resolution)
-	LinkRate uint64        `json:"linkrate"`  // host link capacity, bytes/s; 0: no detection
-	HighMark uint32        `json:"highmark"`  // percent of LinkRate
-	Group    uint32        `json:"group"`     // qdiscs sharing one host link
-	EventGap time.Duration `json:"event_gap"` // least time between two events (ms resolution)
-}
-
-// Options is the configuration a tc qdisc add, change or replace sends (TCA_OPTIONS).
-// As in wgctrl's Config, a nil field is left out of the request: on add the kernel's
-// default (burst 10 ms at the rate, limit from max-rate, no congestion detection), on
-// change the qdisc's value; a field set to 0 is sent (linkrate 0 turns detection off).
-// Rate is required on add.
-type Options struct {
-	Rate, MinRate, MaxRate *uint64
-	Burst, Limit           *uint32
-	Interval               *time.Duration
-	LinkRate               *uint64
-	HighMark, Group        *uint32
-	EventGap               *time.Duration
-}
-
-// Sender is one of the heaviest senders a qdisc saw in its last interval.
-type Sender struct {
-	Addr netip.Addr       `json:"addr"` // invalid when the packets carried no IP header
-	MAC  net.HardwareAddr `json:"mac"`
-	Rate uint64           `json:"rate"` // bytes/s
-}
+// Config, Options, Sender and Qdisc are generated from the spec (ratekeeper_gen.go).
 
 // MarshalJSON prints the MAC the usual way.
 func (s Sender) MarshalJSON() ([]byte, error) {
@@ -62,28 +26,6 @@ func (s Sender) MarshalJSON() ([]byte, error) {
 		addr = s.Addr.String()
 	}
 	return []byte(fmt.Sprintf(`{"addr":%q,"mac":%q,"rate":%d}`, addr, s.MAC.String(), s.Rate)), nil
-}
-
-// Qdisc is one ratekeeper qdisc with its live state.
-type Qdisc struct {
-	Ifindex          uint32   `json:"ifindex"`
-	Ifname           string   `json:"ifname"`
-	Handle           uint32   `json:"handle"`
-	Parent           uint32   `json:"parent"`
-	Config           Config   `json:"config"`
-	Measured         uint64   `json:"measured"`  // arrival rate (EWMA), bytes/s
-	LinkLoad         uint64   `json:"link_load"` // the group's arrival rate, bytes/s
-	Congested        bool     `json:"congested"`
-	Severity         uint32   `json:"severity"`
-	Packets          uint64   `json:"packets"`
-	Bytes            uint64   `json:"bytes"`
-	Drops            uint64   `json:"drops"`
-	Overlimits       uint64   `json:"overlimits"`
-	Backlog          uint32   `json:"backlog"`
-	Qlen             uint32   `json:"qlen"`
-	Events           uint64   `json:"events"`
-	EventsSuppressed uint64   `json:"events_suppressed"`
-	Senders          []Sender `json:"senders"`
 }
 
 // Event is a congestion report: the tenant behind Ifindex receives more than its
@@ -105,133 +47,22 @@ type Event struct {
 // attribute header).
 func EncodeOptions(o Options) ([]byte, error) {
 	ae := netlink.NewAttributeEncoder()
-	encodeOptions(ae, o)
+	encodeOptionsAttrs(ae, o)
 	return ae.Encode()
 }
 
-func encodeOptions(ae *netlink.AttributeEncoder, o Options) {
-	dur := func(t uint16, v *time.Duration, unit time.Duration) {
-		if v != nil {
-			ae.Uint32(t, uint32(*v/unit))
-		}
-	}
-	genl.Optional(ae, AttrOptsRate, o.Rate)
-	genl.Optional(ae, AttrOptsMinRate, o.MinRate)
-	genl.Optional(ae, AttrOptsMaxRate, o.MaxRate)
-	genl.Optional(ae, AttrOptsBurst, o.Burst)
-	genl.Optional(ae, AttrOptsLimit, o.Limit)
-	dur(AttrOptsInterval, o.Interval, time.Microsecond)
-	genl.Optional(ae, AttrOptsLinkrate, o.LinkRate)
-	genl.Optional(ae, AttrOptsHighmark, o.HighMark)
-	genl.Optional(ae, AttrOptsGroup, o.Group)
-	dur(AttrOptsEventGap, o.EventGap, time.Millisecond)
-}
-
 // DecodeOptions decodes a TCA_OPTIONS payload (or the opts nest of a reply).
-func DecodeOptions(b []byte) (Config, error) {
-	var c Config
-	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrOptsRate:
-			c.Rate = ad.Uint64()
-		case AttrOptsMinRate:
-			c.MinRate = ad.Uint64()
-		case AttrOptsMaxRate:
-			c.MaxRate = ad.Uint64()
-		case AttrOptsBurst:
-			c.Burst = ad.Uint32()
-		case AttrOptsLimit:
-			c.Limit = ad.Uint32()
-		case AttrOptsInterval:
-			c.Interval = time.Duration(ad.Uint32()) * time.Microsecond
-		case AttrOptsLinkrate:
-			c.LinkRate = ad.Uint64()
-		case AttrOptsHighmark:
-			c.HighMark = ad.Uint32()
-		case AttrOptsGroup:
-			c.Group = ad.Uint32()
-		case AttrOptsEventGap:
-			c.EventGap = time.Duration(ad.Uint32()) * time.Millisecond
-		}
-	})
-	return c, err
-}
+func DecodeOptions(b []byte) (Config, error) { return decodeConfigAttrs(b, nil) }
 
-func decodeSender(b []byte) (Sender, error) {
-	var s Sender
-	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrSenderAddr:
-			if a, ok := netip.AddrFromSlice(ad.Bytes()); ok && !a.IsUnspecified() {
-				s.Addr = a.Unmap()
-			}
-		case AttrSenderMac:
-			s.MAC = net.HardwareAddr(append([]byte(nil), ad.Bytes()...))
-		case AttrSenderRate:
-			s.Rate = ad.Uint64()
-		}
-	})
-	return s, err
-}
-
-// decodeQdisc decodes a get-qdisc reply or a congestion event into q (and ev's time).
+// decodeQdisc decodes a get-qdisc reply or a congestion event (with its time), which
+// must name its device.
 func decodeQdisc(b []byte) (Qdisc, time.Duration, error) {
-	var q Qdisc
 	var t time.Duration
-	var inner error
-	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrQdiscIfindex:
-			q.Ifindex = ad.Uint32()
-		case AttrQdiscHandle:
-			q.Handle = ad.Uint32()
-		case AttrQdiscParent:
-			q.Parent = ad.Uint32()
-		case AttrQdiscIfname:
-			q.Ifname = ad.String()
-		case AttrQdiscOpts:
-			c, err := DecodeOptions(ad.Bytes())
-			if err != nil {
-				inner = err
-			}
-			q.Config = c
-		case AttrQdiscMeasured:
-			q.Measured = ad.Uint64()
-		case AttrQdiscLinkLoad:
-			q.LinkLoad = ad.Uint64()
-		case AttrQdiscCongested:
-			q.Congested = ad.Uint8() != 0
-		case AttrQdiscSeverity:
-			q.Severity = ad.Uint32()
-		case AttrQdiscPackets:
-			q.Packets = ad.Uint64()
-		case AttrQdiscBytes:
-			q.Bytes = ad.Uint64()
-		case AttrQdiscDrops:
-			q.Drops = ad.Uint64()
-		case AttrQdiscOverlimits:
-			q.Overlimits = ad.Uint64()
-		case AttrQdiscBacklog:
-			q.Backlog = ad.Uint32()
-		case AttrQdiscQlen:
-			q.Qlen = ad.Uint32()
-		case AttrQdiscEvents:
-			q.Events = ad.Uint64()
-		case AttrQdiscEventsSuppressed:
-			q.EventsSuppressed = ad.Uint64()
-		case AttrQdiscSender:
-			s, err := decodeSender(ad.Bytes())
-			if err != nil {
-				inner = err
-			}
-			q.Senders = append(q.Senders, s)
-		case AttrQdiscTime:
+	q, err := decodeQdiscAttrs(b, func(ad *netlink.AttributeDecoder) {
+		if ad.Type() == AttrQdiscTime {
 			t = time.Duration(ad.Uint64())
 		}
 	})
-	if err == nil {
-		err = inner
-	}
 	if err == nil && q.Ifindex == 0 {
 		err = fmt.Errorf("%s: reply without ifindex", FamilyName)
 	}

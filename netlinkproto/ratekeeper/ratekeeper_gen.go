@@ -3,6 +3,10 @@
 package ratekeeper
 
 import (
+	"net"
+	"net/netip"
+	"time"
+
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 
@@ -157,3 +161,243 @@ const (
 const (
 	GroupEvents = "events"
 )
+
+// Config is the opts set: Configuration of one sch_ratekeeper qdisc (its TCA_OPTIONS).
+type Config struct {
+	// Rate: Current shaping rate, bytes/s; between min-rate and max-rate.
+	Rate uint64 `json:"rate"`
+	// MinRate: The tenant's guarantee, bytes/s.
+	MinRate uint64 `json:"min_rate"`
+	// MaxRate: The highest rate, bytes/s.
+	MaxRate uint64 `json:"max_rate"`
+	// Burst: Bytes that may leave back to back after an idle period.
+	Burst uint32 `json:"burst"`
+	// Limit: Queue limit in bytes (drop-tail).
+	Limit uint32 `json:"limit"`
+	// Interval: Measurement interval in microseconds.
+	Interval time.Duration `json:"interval"`
+	// LinkRate: Capacity of the host link the group shares, bytes/s; 0 turns detection off.
+	LinkRate uint64 `json:"linkrate"`
+	// HighMark: Percentage of linkrate above which the link counts as congested.
+	HighMark uint32 `json:"highmark"`
+	// Group: Qdiscs of one group in a netns share one host link.
+	Group uint32 `json:"group"`
+	// EventGap: Least time between two congestion events of one qdisc, milliseconds.
+	EventGap time.Duration `json:"event_gap"`
+}
+
+// decodeConfigAttrs decodes attributes of the opts set into a Config; one that Config
+// does not hold goes to other (nil: it is ignored).
+func decodeConfigAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Config, error) {
+	var v Config
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrOptsRate:
+			v.Rate = ad.Uint64()
+		case AttrOptsMinRate:
+			v.MinRate = ad.Uint64()
+		case AttrOptsMaxRate:
+			v.MaxRate = ad.Uint64()
+		case AttrOptsBurst:
+			v.Burst = ad.Uint32()
+		case AttrOptsLimit:
+			v.Limit = ad.Uint32()
+		case AttrOptsInterval:
+			v.Interval = time.Duration(ad.Uint32()) * time.Microsecond
+		case AttrOptsLinkrate:
+			v.LinkRate = ad.Uint64()
+		case AttrOptsHighmark:
+			v.HighMark = ad.Uint32()
+		case AttrOptsGroup:
+			v.Group = ad.Uint32()
+		case AttrOptsEventGap:
+			v.EventGap = time.Duration(ad.Uint32()) * time.Millisecond
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
+
+// Options is the opts set as a request sends it: as in wgctrl's Config, a nil field
+// is left out (the kernel keeps or defaults it), any other is sent, 0 included.
+type Options struct {
+	// Rate: Current shaping rate, bytes/s; between min-rate and max-rate.
+	Rate *uint64
+	// MinRate: The tenant's guarantee, bytes/s.
+	MinRate *uint64
+	// MaxRate: The highest rate, bytes/s.
+	MaxRate *uint64
+	// Burst: Bytes that may leave back to back after an idle period.
+	Burst *uint32
+	// Limit: Queue limit in bytes (drop-tail).
+	Limit *uint32
+	// Interval: Measurement interval in microseconds.
+	Interval *time.Duration
+	// LinkRate: Capacity of the host link the group shares, bytes/s; 0 turns detection off.
+	LinkRate *uint64
+	// HighMark: Percentage of linkrate above which the link counts as congested.
+	HighMark *uint32
+	// Group: Qdiscs of one group in a netns share one host link.
+	Group *uint32
+	// EventGap: Least time between two congestion events of one qdisc, milliseconds.
+	EventGap *time.Duration
+}
+
+// encodeOptionsAttrs writes o's set fields as opts attributes.
+func encodeOptionsAttrs(ae *netlink.AttributeEncoder, o Options) {
+	genl.Optional(ae, AttrOptsRate, o.Rate)
+	genl.Optional(ae, AttrOptsMinRate, o.MinRate)
+	genl.Optional(ae, AttrOptsMaxRate, o.MaxRate)
+	genl.Optional(ae, AttrOptsBurst, o.Burst)
+	genl.Optional(ae, AttrOptsLimit, o.Limit)
+	if o.Interval != nil {
+		ae.Uint32(AttrOptsInterval, uint32(*o.Interval/time.Microsecond))
+	}
+	genl.Optional(ae, AttrOptsLinkrate, o.LinkRate)
+	genl.Optional(ae, AttrOptsHighmark, o.HighMark)
+	genl.Optional(ae, AttrOptsGroup, o.Group)
+	if o.EventGap != nil {
+		ae.Uint32(AttrOptsEventGap, uint32(*o.EventGap/time.Millisecond))
+	}
+}
+
+// Sender is the sender set: One of the heaviest senders of a qdisc in the last interval.
+type Sender struct {
+	// Addr: Source IP address (IPv4 as an IPv4-mapped IPv6 address); all zero when unknown.
+	Addr netip.Addr `json:"addr"`
+	// MAC: Source MAC address.
+	MAC net.HardwareAddr `json:"mac"`
+	// Rate: Its rate in the last interval, bytes/s.
+	Rate uint64 `json:"rate"`
+}
+
+// decodeSenderAttrs decodes attributes of the sender set into a Sender; one that Sender
+// does not hold goes to other (nil: it is ignored).
+func decodeSenderAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Sender, error) {
+	var v Sender
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrSenderAddr:
+			x, _ := netip.AddrFromSlice(ad.Bytes())
+			if x.IsUnspecified() {
+				x = netip.Addr{}
+			}
+			v.Addr = x.Unmap()
+		case AttrSenderMac:
+			v.MAC = net.HardwareAddr(append([]byte(nil), ad.Bytes()...))
+		case AttrSenderRate:
+			v.Rate = ad.Uint64()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
+
+// Qdisc is the qdisc set: One sch_ratekeeper qdisc and its live state.
+type Qdisc struct {
+	// Ifindex: Device the qdisc is attached to.
+	Ifindex uint32 `json:"ifindex"`
+	// Handle: Qdisc handle (major:0).
+	Handle uint32 `json:"handle"`
+	// Parent: Parent handle (TC_H_ROOT for a root qdisc).
+	Parent uint32 `json:"parent"`
+	// Ifname: Device name (in get replies; events name the device by ifindex only).
+	Ifname string `json:"ifname"`
+	// Config: The configuration (rate is the current rate).
+	Config Config `json:"config"`
+	// Measured: Measured rate (EWMA over intervals), bytes/s.
+	Measured uint64 `json:"measured"`
+	// LinkLoad: Measured rate of the whole group, bytes/s.
+	LinkLoad uint64 `json:"link_load"`
+	// Congested: 1 when the group's link is above its high mark.
+	Congested bool `json:"congested"`
+	// Severity: Current severity (0 to severity-max).
+	Severity uint32 `json:"severity"`
+	// Packets: Packets sent.
+	Packets uint64 `json:"packets"`
+	// Bytes: Bytes sent.
+	Bytes uint64 `json:"bytes"`
+	// Drops: Packets dropped (queue full).
+	Drops uint64 `json:"drops"`
+	// Overlimits: Times a packet had to wait for the shaper.
+	Overlimits uint64 `json:"overlimits"`
+	// Backlog: Bytes queued.
+	Backlog uint32 `json:"backlog"`
+	// Qlen: Packets queued.
+	Qlen uint32 `json:"qlen"`
+	// Events: Congestion events sent.
+	Events uint64 `json:"events"`
+	// EventsSuppressed: Congestion events held back by event-gap.
+	EventsSuppressed uint64 `json:"events_suppressed"`
+	// Senders: The heaviest senders of the last interval, heaviest first.
+	Senders []Sender `json:"senders"`
+}
+
+// decodeQdiscAttrs decodes attributes of the qdisc set into a Qdisc; one that Qdisc
+// does not hold goes to other (nil: it is ignored).
+func decodeQdiscAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Qdisc, error) {
+	var v Qdisc
+	var inner error
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrQdiscIfindex:
+			v.Ifindex = ad.Uint32()
+		case AttrQdiscHandle:
+			v.Handle = ad.Uint32()
+		case AttrQdiscParent:
+			v.Parent = ad.Uint32()
+		case AttrQdiscIfname:
+			v.Ifname = ad.String()
+		case AttrQdiscOpts:
+			x, err := decodeConfigAttrs(ad.Bytes(), nil)
+			if err != nil && inner == nil {
+				inner = err
+			}
+			v.Config = x
+		case AttrQdiscMeasured:
+			v.Measured = ad.Uint64()
+		case AttrQdiscLinkLoad:
+			v.LinkLoad = ad.Uint64()
+		case AttrQdiscCongested:
+			v.Congested = ad.Uint8() != 0
+		case AttrQdiscSeverity:
+			v.Severity = ad.Uint32()
+		case AttrQdiscPackets:
+			v.Packets = ad.Uint64()
+		case AttrQdiscBytes:
+			v.Bytes = ad.Uint64()
+		case AttrQdiscDrops:
+			v.Drops = ad.Uint64()
+		case AttrQdiscOverlimits:
+			v.Overlimits = ad.Uint64()
+		case AttrQdiscBacklog:
+			v.Backlog = ad.Uint32()
+		case AttrQdiscQlen:
+			v.Qlen = ad.Uint32()
+		case AttrQdiscEvents:
+			v.Events = ad.Uint64()
+		case AttrQdiscEventsSuppressed:
+			v.EventsSuppressed = ad.Uint64()
+		case AttrQdiscSender:
+			x, err := decodeSenderAttrs(ad.Bytes(), nil)
+			if err != nil && inner == nil {
+				inner = err
+			}
+			v.Senders = append(v.Senders, x)
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	if err == nil {
+		err = inner
+	}
+	return v, err
+}

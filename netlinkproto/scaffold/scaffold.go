@@ -97,10 +97,11 @@ func New(root, name string) (Created, error) {
 		out = append(out, p)
 	}
 	fam := gen.Family{Spec: "netlinkproto/specs/" + n.Name + ".yaml", KernelDir: "kmod/" + n.Name,
-		GoDir: "netlinkproto/" + n.Go, GoPackage: n.Go, Module: n.Name}
+		GoDir: "netlinkproto/" + n.Go, GoPackage: n.Go, Module: n.Name,
+		Go: map[string]gen.GoStruct{"value": {Name: "Value"}}}
 	edits := []struct{ path, marker, line string }{
 		{"netlinkproto/families.go", familiesMarker,
-			fmt.Sprintf("\t{Spec: %q, KernelDir: %q, GoDir: %q, GoPackage: %q, Module: %q},\n", fam.Spec, fam.KernelDir, fam.GoDir, fam.GoPackage, fam.Module)},
+			fmt.Sprintf("\t{Spec: %q, KernelDir: %q, GoDir: %q, GoPackage: %q, Module: %q,\n\t\tGo: map[string]gen.GoStruct{\"value\": {Name: \"Value\"}}},\n", fam.Spec, fam.KernelDir, fam.GoDir, fam.GoPackage, fam.Module)},
 		{"tools/nlkit/cmd/app.go", commandsMarker, "\t\t\t" + n.Camel + "Command(),\n"},
 		{"Kbuild", "", "obj-m += kmod/" + n.Name + "/\n"},
 	}

@@ -230,13 +230,8 @@ func (c *Client) Value() (uint32, error) {
 	if err != nil {
 		return 0, err
 	}
-	var v uint32
-	err = genl.Decode(FamilyName, m.Data, func(ad *netlink.AttributeDecoder) {
-		if ad.Type() == AttrValueValue {
-			v = ad.Uint32()
-		}
-	})
-	return v, err
+	v, err := decodeValueAttrs(m.Data, nil) // generated from the spec's value set
+	return v.Value, err
 }
 
 // SetValue sets it (CAP_NET_ADMIN in the namespace's user namespace).

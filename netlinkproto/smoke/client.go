@@ -13,25 +13,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/genl"
 )
 
-// Info describes the loaded module.
-type Info struct {
-	Version string `json:"version"`
-	ABI     uint32 `json:"abi"`
-	Build   string `json:"build"`
-	Kernel  string `json:"kernel"`
-}
-
-// Value is a network namespace's guarded value.
-type Value struct {
-	Value   uint32 `json:"value"`
-	Changes uint64 `json:"changes"`
-}
-
-// Item is one entry of a network namespace's item table.
-type Item struct {
-	ID    uint32 `json:"id"`
-	Label string `json:"label"`
-}
+// Info, Value and Item are generated from the spec (nlkit_smoke_gen.go).
 
 // Info reports the module's version, ABI and build.
 func (c *Client) Info() (Info, error) {
@@ -43,39 +25,10 @@ func (c *Client) Info() (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	var in Info
-	err = decode(m.Data, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrInfoVersion:
-			in.Version = ad.String()
-		case AttrInfoAbi:
-			in.ABI = ad.Uint32()
-		case AttrInfoBuild:
-			in.Build = ad.String()
-		case AttrInfoKernel:
-			in.Kernel = ad.String()
-		}
-	})
-	return in, err
+	return decodeInfoAttrs(m.Data, nil)
 }
 
-// decode walks attributes; unknown ones are ignored (newer modules may add some).
-func decode(b []byte, fn func(*netlink.AttributeDecoder)) error {
-	return genl.Decode(FamilyName, b, fn)
-}
-
-func decodeValue(b []byte) (Value, error) {
-	var v Value
-	err := decode(b, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrValueValue:
-			v.Value = ad.Uint32()
-		case AttrValueChanges:
-			v.Changes = ad.Uint64()
-		}
-	})
-	return v, err
-}
+func decodeValue(b []byte) (Value, error) { return decodeValueAttrs(b, nil) }
 
 // Value reads the namespace's value.
 func (c *Client) Value() (Value, error) {
@@ -131,16 +84,9 @@ func (c *Client) DeleteItems() error {
 	return err
 }
 
+// decodeItem decodes a get-item reply, which must name its item.
 func decodeItem(b []byte) (Item, error) {
-	var it Item
-	err := decode(b, func(ad *netlink.AttributeDecoder) {
-		switch ad.Type() {
-		case AttrItemId:
-			it.ID = ad.Uint32()
-		case AttrItemLabel:
-			it.Label = ad.String()
-		}
-	})
+	it, err := decodeItemAttrs(b, nil)
 	if err == nil && it.ID == 0 {
 		err = errors.New("item without id")
 	}

@@ -113,3 +113,92 @@ const (
 const (
 	GroupEvents = "events"
 )
+
+// Info is the info set: What the loaded module is.
+type Info struct {
+	// Version: Module version (nlkit release).
+	Version string `json:"version"`
+	// ABI: ABI of the family; equal to the genl family version.
+	ABI uint32 `json:"abi"`
+	// Build: Build identification (compiler, kernel it was built against).
+	Build string `json:"build"`
+	// Kernel: Release of the running kernel.
+	Kernel string `json:"kernel"`
+}
+
+// decodeInfoAttrs decodes attributes of the info set into a Info; one that Info
+// does not hold goes to other (nil: it is ignored).
+func decodeInfoAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Info, error) {
+	var v Info
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrInfoVersion:
+			v.Version = ad.String()
+		case AttrInfoAbi:
+			v.ABI = ad.Uint32()
+		case AttrInfoBuild:
+			v.Build = ad.String()
+		case AttrInfoKernel:
+			v.Kernel = ad.String()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
+
+// Value is the value set: The guarded per-netns value.
+type Value struct {
+	// Value: A number from 0 to 1000000.
+	Value uint32 `json:"value"`
+	// Changes: How many times the value was changed in this netns.
+	Changes uint64 `json:"changes"`
+}
+
+// decodeValueAttrs decodes attributes of the value set into a Value; one that Value
+// does not hold goes to other (nil: it is ignored).
+func decodeValueAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Value, error) {
+	var v Value
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrValueValue:
+			v.Value = ad.Uint32()
+		case AttrValueChanges:
+			v.Changes = ad.Uint64()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
+
+// Item is the item set: One item of the per-netns table.
+type Item struct {
+	// ID: Item id, unique in the netns.
+	ID uint32 `json:"id"`
+	// Label: A short label.
+	Label string `json:"label"`
+}
+
+// decodeItemAttrs decodes attributes of the item set into a Item; one that Item
+// does not hold goes to other (nil: it is ignored).
+func decodeItemAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Item, error) {
+	var v Item
+	err := genl.Decode(FamilyName, b, func(ad *netlink.AttributeDecoder) {
+		switch ad.Type() {
+		case AttrItemId:
+			v.ID = ad.Uint32()
+		case AttrItemLabel:
+			v.Label = ad.String()
+		default:
+			if other != nil {
+				other(ad)
+			}
+		}
+	})
+	return v, err
+}
