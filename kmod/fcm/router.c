@@ -181,11 +181,8 @@ static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c
 	struct nlattr *tb[FCM_A_OPTS_MAX + 1];
 	int err;
 
-	if (!opt) {
-		NL_SET_ERR_MSG(extack, "fcm needs options: at least a rate");
-		return -EINVAL;
-	}
-	err = nla_parse_nested(tb, FCM_A_OPTS_MAX, opt, fcm_opts_nl_policy, extack);
+	err = nlkit_parse_opts(tb, FCM_A_OPTS_MAX, opt, fcm_opts_nl_policy,
+			       "fcm needs options: at least a rate", extack);
 	if (err)
 		return err;
 	if (create) {

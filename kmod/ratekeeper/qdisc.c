@@ -508,11 +508,8 @@ static int rk_parse(struct Qdisc *sch, struct nlattr *opt, struct rk_config *c, 
 	struct nlattr *tb[RATEKEEPER_A_OPTS_MAX + 1];
 	int err;
 
-	if (!opt) {
-		NL_SET_ERR_MSG(extack, "ratekeeper needs options: at least a rate");
-		return -EINVAL;
-	}
-	err = nla_parse_nested(tb, RATEKEEPER_A_OPTS_MAX, opt, ratekeeper_opts_nl_policy, extack);
+	err = nlkit_parse_opts(tb, RATEKEEPER_A_OPTS_MAX, opt, ratekeeper_opts_nl_policy,
+			       "ratekeeper needs options: at least a rate", extack);
 	if (err)
 		return err;
 

@@ -6,7 +6,24 @@
 #define _NLKIT_SCHED_H
 
 #include <linux/rcupdate.h>
+#include <net/netlink.h>
 #include <net/sch_generic.h>
+
+/*
+ * The start of every nlkit qdisc's TCA_OPTIONS parse, on init and on change: options
+ * are required, and they must pass the policy of the family's opts set (generated from
+ * its spec). @need is the extack message when they are missing: a string literal that
+ * says what the qdisc needs at least.
+ */
+#define nlkit_parse_opts(tb, maxtype, opt, policy, need, extack) ({		\
+	int __err = -EINVAL;							\
+										\
+	if (!(opt))								\
+		NL_SET_ERR_MSG(extack, need);					\
+	else									\
+		__err = nla_parse_nested(tb, maxtype, opt, policy, extack);	\
+	__err;									\
+})
 
 /*
  * Does q sit, or is it about to sit, directly on a device queue: the device's root, or
