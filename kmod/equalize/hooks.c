@@ -12,10 +12,11 @@
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/skbuff.h>
-#include <net/inet_dscp.h>
 #include <net/ip_fib.h>
 #include <net/ipv6.h>
 #include <net/nexthop.h>
+
+#include <nlkit/compat.h>
 
 #include "equalize.h"
 
@@ -77,7 +78,7 @@ static unsigned int eq_in4(void *priv, struct sk_buff *skb, const struct nf_hook
 			.saddr = iph->saddr,
 			.flowi4_iif = state->in->ifindex,
 			.flowi4_mark = skb->mark,
-			.flowi4_tos = iph->tos & INET_DSCP_MASK,
+			NLKIT_FLOWI4_DSFIELD(iph->tos),
 			.flowi4_scope = RT_SCOPE_UNIVERSE,
 		};
 		struct fib_result res;

@@ -39,9 +39,10 @@ func cEnums(t *testing.T, path string) map[string]int {
 			next++
 		}
 	}
-	def := regexp.MustCompile(`(?m)^#define\s+(MPTCP_PM_ADDR_FLAG_[A-Z_]+)\s+\(1 << (\d+)\)`)
+	// the address flags: (1 << n) up to 6.x, _BITUL(n) in 7.3
+	def := regexp.MustCompile(`(?m)^#define\s+(MPTCP_PM_ADDR_FLAG_[A-Z_]+)\s+(?:\(1 << (\d+)\)|_BITUL\((\d+)\))`)
 	for _, m := range def.FindAllStringSubmatch(string(b), -1) {
-		n, _ := strconv.Atoi(m[2])
+		n, _ := strconv.Atoi(m[2] + m[3])
 		out[m[1]] = 1 << n
 	}
 	return out
