@@ -2,7 +2,7 @@
 # Installs everything nlkit's build and VM test runner need on Debian 12 (bookworm), as root.
 # Idempotent and quick when everything is present: it only calls apt when something is missing.
 #
-#   tests/setup/deps.sh            build + VM tooling + stock kernels (6.1 and 6.12)
+#   tests/setup/deps.sh            build + VM tooling + stock kernels (6.1, 6.12 and 7.3)
 #   tests/setup/deps.sh --no-kernels   tooling only
 set -euo pipefail
 
@@ -107,6 +107,80 @@ SRC
 		INITRD=No apt-get install -y -qq --no-install-recommends $need >/dev/null
 	fi
 fi
+# Debian's 7.3 (trixie-backports), unpacked, not installed. Its packages cannot be
+# installed on Debian 12: linux-headers-7.3 depends on gcc-14 and linux-kbuild-7.3 on
+# libc6 >= 2.38 (bookworm: 2.36), and installing from trixie would upgrade libc and half
+# the system. So: a private apt index of trixie-backports (apt_bpo: the system's apt
+# sources stay as they are), `apt-get download` of exactly the kernel's packages, and
+# `dpkg -x` into / (the guests boot the host's root, and find the modules in
+# /lib/modules). Modules are built against Debian's own headers and configuration, so
+# they load in Debian's image; only what cannot run or build here is replaced:
+#  - the kbuild host tools linked against glibc 2.38 (modpost, objtool, resolve_btfids)
+#    are rebuilt from linux-source-7.3 with bookworm's gcc (modules_prepare);
+#  - the tree builds with gcc-12 (override lines appended to its .kernelvariables):
+#    -fmin-function-alignment, which Debian's gcc-14 configuration turns on, is new in
+#    gcc 14, so CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT is unset and -falign-functions
+#    aligns the same; module BTF is not generated (bookworm's pahole 1.24 is older than
+#    the 1.30 the kernel's BTF was made with).
+# A stamp in the modules directory marks a complete unpack; a newer 7.3 in the archive
+# is unpacked beside the old one.
+bpo=/var/lib/nlkit/apt-trixie-backports
+apt_bpo() { # runs apt-get or apt-cache ($1) on the private trixie-backports index
+	local tool=$1; shift
+	"$tool" -o Dir::Etc::SourceList="$bpo/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State::Lists="$bpo/lists" -o Dir::Cache="$bpo/cache" -o Debug::NoLocking=1 "$@"
+}
+newest_bpo_kernel() { # $1: series regex -> version string (7.3.4+deb13-amd64)
+	apt_bpo apt-cache search --names-only "^linux-image-$1" 2>/dev/null | awk '{print $1}' |
+		sed 's/^linux-image-//' | grep -E -- '-amd64$' | grep -v -- '-rt-\|-cloud-\|-dbg' | sort -V | tail -n1 || true
+}
+unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
+	local v=$1 abi=${1%-amd64} series work
+	series=$(echo "$v" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/')
+	[ -f "/usr/lib/modules/$v/.nlkit-unpacked" ] && return 0
+	work=$(mktemp -d /var/tmp/nlkit-kernel-XXXX)
+	log "downloading Debian's $v (trixie-backports) to unpack it"
+	(cd "$work" && apt_bpo apt-get download -qq "linux-binary-$v" "linux-modules-$v" "linux-base-$v" \
+		"linux-headers-$v" "linux-headers-$abi-common" "linux-kbuild-$abi" "linux-source-$series" 2>&1 |
+		grep -v '^W: Download is performed unsandboxed' >&2 || true)
+	local deb
+	for deb in "$work"/linux-{binary,modules,base,headers,kbuild}-*.deb; do
+		dpkg -x "$deb" /
+	done
+	depmod "$v"
+	log "rebuilding $v's kbuild host tools with this machine's gcc (modpost, objtool, resolve_btfids)"
+	dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -xO "./usr/src/linux-source-$series.tar.xz" | tar -xJ -C "$work"
+	cp "/usr/lib/modules/$v/config" "$work/.config-$v"
+	mkdir -p "$work/o" && cp "$work/.config-$v" "$work/o/.config"
+	make -s -C "$work/linux-source-$series" O="$work/o" olddefconfig >/dev/null
+	make -s -C "$work/linux-source-$series" O="$work/o" -j"$(nproc)" modules_prepare >/dev/null
+	local kb=/usr/lib/linux-kbuild-$abi
+	cp "$work/o/scripts/mod/modpost" "$kb/scripts/mod/modpost.real-lsb-64"
+	cp "$work/o/tools/objtool/objtool" "$kb/tools/objtool/objtool.real-x86"
+	cp "$work/o/tools/bpf/resolve_btfids/resolve_btfids" "$kb/tools/bpf/resolve_btfids/resolve_btfids"
+	cat >>"/usr/src/linux-headers-$v/.kernelvariables" <<'MK'
+# nlkit (tests/setup/deps.sh): unpacked on Debian 12, which has no gcc-14
+override CC := $(CROSS_COMPILE)gcc-12
+override CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT :=
+override CONFIG_DEBUG_INFO_BTF_MODULES :=
+MK
+	rm -rf "$work"
+	touch "/usr/lib/modules/$v/.nlkit-unpacked"
+	log "unpacked $v: /usr/lib/modules/$v/vmlinuz, headers /usr/src/linux-headers-$v"
+}
+if [ "$want_kernels" = 1 ]; then
+	mkdir -p "$bpo/lists/partial" "$bpo/cache/archives/partial"
+	echo 'deb http://deb.debian.org/debian trixie-backports main' >"$bpo/sources.list"
+	if [ ! -f "$bpo/updated" ] || [ -z "$(newest_bpo_kernel '7\.3\.[0-9]+\+deb13-amd64$')" ]; then
+		log "apt-get update of trixie-backports (private index: $bpo)"
+		apt_bpo apt-get update -qq 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true
+		touch "$bpo/updated"
+	fi
+	v=$(newest_bpo_kernel '7\.3\.[0-9]+\+deb13-amd64$')
+	[ -n "$v" ] || { log "no 7.3 kernel in trixie-backports"; exit 1; }
+	unpack_bpo_kernel "$v"
+fi
+
 # Go: the machines carry it at /usr/local/go; go.mod names the version.
 gobin=$(command -v go || echo /usr/local/go/bin/go)
 if ! [ -x "$gobin" ]; then

@@ -23,11 +23,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +39,7 @@ import (
 )
 
 var (
-	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of 6.1, 6.12, debug")
+	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of 6.1, 6.12, 7.3, debug")
 	flagPkg       = flag.String("pkg", "", "only these packages, comma-separated (e.g. ./netlinkproto/smoke)")
 	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
@@ -364,7 +366,7 @@ func resolveKernels(spec string) ([]kernel, error) {
 	for _, n := range names {
 		n = strings.TrimSpace(n)
 		switch n {
-		case "6.1", "6.12":
+		case "6.1", "6.12", "7.3":
 			k, err := stockKernel(n)
 			if err != nil {
 				return nil, err
@@ -373,7 +375,7 @@ func resolveKernels(spec string) ([]kernel, error) {
 		case "debug":
 			ks = append(ks, kernel{name: "debug", debug: true, build: buildDebugKernel()})
 		default:
-			return nil, fmt.Errorf("unknown kernel %q (want 6.1, 6.12, debug or all)", n)
+			return nil, fmt.Errorf("unknown kernel %q (want 6.1, 6.12, 7.3, debug or all)", n)
 		}
 	}
 	return ks, nil
@@ -422,27 +424,37 @@ func (k *kernel) ready() error {
 	return nil
 }
 
-// stockKernel finds the newest installed Debian kernel of a series with its headers.
+// stockKernel finds the newest Debian kernel of a series with its headers: 6.1 and
+// 6.12 installed (image in /boot), 7.3 unpacked from trixie-backports by
+// tests/setup/deps.sh (image in its modules directory, as Debian 13 packages it).
 func stockKernel(series string) (kernel, error) {
 	pat := map[string]*regexp.Regexp{
-		"6.1":  regexp.MustCompile(`^vmlinuz-(6\.1\.0-\d+-amd64)$`),
-		"6.12": regexp.MustCompile(`^vmlinuz-(6\.12\.\d+\+deb12-amd64)$`),
+		"6.1":  regexp.MustCompile(`^6\.1\.0-\d+-amd64$`),
+		"6.12": regexp.MustCompile(`^6\.12\.\d+\+deb12-amd64$`),
+		"7.3":  regexp.MustCompile(`^7\.3\.\d+\+deb13-amd64$`),
 	}[series]
-	ents, _ := os.ReadDir("/boot")
-	var vers []string
-	for _, e := range ents {
-		if m := pat.FindStringSubmatch(e.Name()); m != nil {
-			if _, err := os.Stat("/lib/modules/" + m[1] + "/build/Makefile"); err == nil {
-				vers = append(vers, m[1])
-			}
+	images := map[string]string{}
+	boot, _ := filepath.Glob("/boot/vmlinuz-*")
+	mods, _ := filepath.Glob("/lib/modules/*/vmlinuz")
+	for _, img := range append(boot, mods...) {
+		v := strings.TrimPrefix(filepath.Base(img), "vmlinuz-")
+		if filepath.Base(img) == "vmlinuz" {
+			v = filepath.Base(filepath.Dir(img))
+		}
+		if !pat.MatchString(v) {
+			continue
+		}
+		if _, err := os.Stat("/lib/modules/" + v + "/build/Makefile"); err == nil {
+			images[v] = img
 		}
 	}
-	if len(vers) == 0 {
-		return kernel{}, fmt.Errorf("no Debian %s kernel with headers installed: run tests/setup/deps.sh", series)
+	if len(images) == 0 {
+		return kernel{}, fmt.Errorf("no Debian %s kernel with headers: run tests/setup/deps.sh", series)
 	}
+	vers := slices.Collect(maps.Keys(images))
 	sort.Slice(vers, func(i, j int) bool { return versionLess(vers[i], vers[j]) })
 	v := vers[len(vers)-1]
-	return kernel{name: series, image: "/boot/vmlinuz-" + v, kdir: "/lib/modules/" + v + "/build", ver: v}, nil
+	return kernel{name: series, image: images[v], kdir: "/lib/modules/" + v + "/build", ver: v}, nil
 }
 
 func versionLess(a, b string) bool {
