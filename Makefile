@@ -61,7 +61,7 @@ deps:
 	tests/setup/deps.sh
 
 # Every test: host-side Go tests (go vet, go test ./...), then the kernel-facing tests
-# in VMs on every kernel (stock 6.1, stock 6.12, the debug kernel).
+# in VMs on every kernel (stock 6.1, 6.12 and 7.3, the debug kernel).
 test:
 	$(GO) run ./tests/vm/cmd/vmrun -deps -host -kernels all
 

@@ -367,10 +367,16 @@ func TestCLIMatchesIproute(t *testing.T) {
 func TestCLIDaemonSIGTERM(t *testing.T) {
 	vmtest.Require(t)
 	tp := vmtest.NewTopo(t, "mpsig")
+	// the path manager's selector: net.mptcp.path_manager (6.15+), else pm_type, with
+	// its userspace and kernel (in-kernel PM) values
+	sysctl, user, kernel := "path_manager", "userspace", "kernel"
+	if _, err := os.Stat("/proc/sys/net/mptcp/path_manager"); err != nil {
+		sysctl, user, kernel = "pm_type", "1", "0"
+	}
 	pmType := func() string {
 		var v string
 		tp.Must("mpsig", func() error {
-			b, err := os.ReadFile("/proc/sys/net/mptcp/pm_type")
+			b, err := os.ReadFile("/proc/sys/net/mptcp/" + sysctl)
 			v = strings.TrimSpace(string(b))
 			return err
 		})
@@ -383,7 +389,7 @@ func TestCLIDaemonSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
-	for pmType() != "1" {
+	for pmType() != user {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			t.Fatalf("the daemon did not select the userspace PM:\n%s", out.String())
@@ -397,10 +403,10 @@ func TestCLIDaemonSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
-	if v := pmType(); v != "0" {
-		t.Errorf("pm_type after exit: %s, want 0", v)
+	if v := pmType(); v != kernel {
+		t.Errorf("net.mptcp.%s after exit: %s, want %s", sysctl, v, kernel)
 	}
-	if !strings.Contains(out.String(), "restored net.mptcp.pm_type=0") {
-		t.Error("the daemon did not log the restore")
+	if want := "restored net.mptcp." + sysctl + "=" + kernel; !strings.Contains(out.String(), want) {
+		t.Errorf("the daemon did not log the restore (%q)", want)
 	}
 }

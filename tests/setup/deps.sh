@@ -120,8 +120,10 @@ fi
 #  - the tree builds with gcc-12 (override lines appended to its .kernelvariables):
 #    -fmin-function-alignment, which Debian's gcc-14 configuration turns on, is new in
 #    gcc 14, so CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT is unset and -falign-functions
-#    aligns the same; module BTF is not generated (bookworm's pahole 1.24 is older than
-#    the 1.30 the kernel's BTF was made with).
+#    aligns the same;
+#  - module BTF is not generated: bookworm's pahole 1.24 lacks the --btf_features the
+#    7.3 build passes, so the headers' vmlinux (the BTF base, used for nothing else) is
+#    set aside and kbuild skips BTF, as it does for any tree without one.
 # A stamp in the modules directory marks a complete unpack; a newer 7.3 in the archive
 # is unpacked beside the old one.
 bpo=/var/lib/nlkit/apt-trixie-backports
@@ -162,8 +164,8 @@ unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 # nlkit (tests/setup/deps.sh): unpacked on Debian 12, which has no gcc-14
 override CC := $(CROSS_COMPILE)gcc-12
 override CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT :=
-override CONFIG_DEBUG_INFO_BTF_MODULES :=
 MK
+	mv "/usr/src/linux-headers-$v/vmlinux" "/usr/src/linux-headers-$v/vmlinux.btf-base-unused"
 	rm -rf "$work"
 	touch "/usr/lib/modules/$v/.nlkit-unpacked"
 	log "unpacked $v: /usr/lib/modules/$v/vmlinuz, headers /usr/src/linux-headers-$v"

@@ -1,5 +1,5 @@
 // Command vmrun builds nlkit and runs its kernel-facing tests inside virtme-ng VMs, one
-// boot per kernel: Debian's stock 6.1 and 6.12 and nlkit's debug kernel (KASAN,
+// boot per kernel: Debian's stock 6.1, 6.12 and 7.3 and nlkit's debug kernel (KASAN,
 // lockdep, kmemleak; built from Debian's linux-source-6.12 + patches/linux-6.12).
 //
 // Per kernel it builds the modules against that kernel, boots it once (TCG, or KVM when
@@ -360,7 +360,7 @@ func summarize(where string, r io.Reader) summary {
 func resolveKernels(spec string) ([]kernel, error) {
 	names := strings.Split(spec, ",")
 	if spec == "all" {
-		names = []string{"6.1", "6.12", "debug"}
+		names = []string{"6.1", "6.12", "7.3", "debug"}
 	}
 	var ks []kernel
 	for _, n := range names {
