@@ -94,6 +94,51 @@ func TestEndpointsAndLimits(t *testing.T) {
 	}
 }
 
+// kernelAtLeast tells whether the running kernel's release is major.minor or newer.
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var rel []byte
+	for _, c := range u.Release {
+		if c == 0 {
+			break
+		}
+		rel = append(rel, byte(c))
+	}
+	var ma, mi int
+	if _, err := fmt.Sscanf(string(rel), "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("release %q: %v", rel, err)
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// The laminar endpoint flag (6.18) round-trips on kernels that have it, and the CLI
+// names it; an older kernel does not report it back.
+func TestLaminarEndpoint(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "mpl")
+	tp.IP("mpl", "link add e0 type dummy", "link set e0 up", "addr add 10.8.0.1/24 dev e0")
+	c := dialNS(t, tp, "mpl")
+	err := c.AddEndpoint(pm.Addr{ID: 5, IP: netip.MustParseAddr("10.8.0.1"), Flags: pm.FlagSubflow | pm.FlagLaminar})
+	e, gerr := c.Endpoint(5)
+	t.Logf("add subflow laminar: %v; get: %+v %v", err, e, gerr)
+	if kernelAtLeast(t, 6, 18) {
+		if err != nil || gerr != nil || e.Flags != pm.FlagSubflow|pm.FlagLaminar {
+			t.Fatalf("laminar endpoint: add %v, get %+v %v", err, e, gerr)
+		}
+		out, err := exec.Command("ip", "netns", "exec", "mpl", vmtest.Nlkit(t), "mptcp", "endpoint", "show").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "laminar") {
+			t.Errorf("nlkit mptcp endpoint show: %v\n%s", err, out)
+		}
+		return
+	}
+	if err == nil && gerr == nil && e.Flags&pm.FlagLaminar != 0 {
+		t.Errorf("a kernel older than 6.18 reports the laminar flag back: %+v", e)
+	}
+}
+
 // twoHosts is a client and a server namespace joined by one veth pair.
 func twoHosts(t *testing.T) *vmtest.Topo {
 	return vmtest.NewVeths(t, vmtest.Veth{A: "mpc", DevA: "c0", AddrA: "10.1.0.1/24", B: "mps", DevB: "s0", AddrB: "10.1.0.2/24"})
