@@ -39,7 +39,7 @@ import (
 )
 
 var (
-	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of 6.1, 6.12, 7.3, debug")
+	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of "+strings.Join(kernelNames(), ", "))
 	flagPkg       = flag.String("pkg", "", "only these packages, comma-separated (e.g. ./netlinkproto/smoke)")
 	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
@@ -357,26 +357,50 @@ func summarize(where string, r io.Reader) summary {
 
 // ---------------------------------------------------------------- kernels
 
+// stockSeries are the Debian kernels the runner boots, with the release pattern that
+// finds each: 6.1 and 6.12 installed, 7.3 unpacked from trixie-backports by
+// tests/setup/deps.sh. The one list: -kernels all, its checks and help come from it.
+type series struct {
+	name string
+	rel  *regexp.Regexp
+}
+
+var stockSeries = []series{
+	{"6.1", regexp.MustCompile(`^6\.1\.0-\d+-amd64$`)},
+	{"6.12", regexp.MustCompile(`^6\.12\.\d+\+deb12-amd64$`)},
+	{"7.3", regexp.MustCompile(`^7\.3\.\d+\+deb13-amd64$`)},
+}
+
+// kernelNames are what -kernels takes: the stock series and the debug kernel.
+func kernelNames() []string {
+	var names []string
+	for _, s := range stockSeries {
+		names = append(names, s.name)
+	}
+	return append(names, "debug")
+}
+
 func resolveKernels(spec string) ([]kernel, error) {
 	names := strings.Split(spec, ",")
 	if spec == "all" {
-		names = []string{"6.1", "6.12", "7.3", "debug"}
+		names = kernelNames()
 	}
 	var ks []kernel
 	for _, n := range names {
 		n = strings.TrimSpace(n)
-		switch n {
-		case "6.1", "6.12", "7.3":
-			k, err := stockKernel(n)
-			if err != nil {
-				return nil, err
-			}
-			ks = append(ks, k)
-		case "debug":
+		if n == "debug" {
 			ks = append(ks, kernel{name: "debug", debug: true, build: buildDebugKernel()})
-		default:
-			return nil, fmt.Errorf("unknown kernel %q (want 6.1, 6.12, 7.3, debug or all)", n)
+			continue
 		}
+		i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n })
+		if i < 0 {
+			return nil, fmt.Errorf("unknown kernel %q (want %s or all)", n, strings.Join(kernelNames(), ", "))
+		}
+		k, err := stockKernel(n, stockSeries[i].rel)
+		if err != nil {
+			return nil, err
+		}
+		ks = append(ks, k)
 	}
 	return ks, nil
 }
@@ -424,15 +448,10 @@ func (k *kernel) ready() error {
 	return nil
 }
 
-// stockKernel finds the newest Debian kernel of a series with its headers: 6.1 and
-// 6.12 installed (image in /boot), 7.3 unpacked from trixie-backports by
-// tests/setup/deps.sh (image in its modules directory, as Debian 13 packages it).
-func stockKernel(series string) (kernel, error) {
-	pat := map[string]*regexp.Regexp{
-		"6.1":  regexp.MustCompile(`^6\.1\.0-\d+-amd64$`),
-		"6.12": regexp.MustCompile(`^6\.12\.\d+\+deb12-amd64$`),
-		"7.3":  regexp.MustCompile(`^7\.3\.\d+\+deb13-amd64$`),
-	}[series]
+// stockKernel finds the newest Debian kernel of a series (its releases match rel) with
+// its headers: the image in /boot (Debian 12's packages) or in its modules directory
+// (Debian 13's).
+func stockKernel(series string, rel *regexp.Regexp) (kernel, error) {
 	images := map[string]string{}
 	boot, _ := filepath.Glob("/boot/vmlinuz-*")
 	mods, _ := filepath.Glob("/lib/modules/*/vmlinuz")
@@ -441,7 +460,7 @@ func stockKernel(series string) (kernel, error) {
 		if filepath.Base(img) == "vmlinuz" {
 			v = filepath.Base(filepath.Dir(img))
 		}
-		if !pat.MatchString(v) {
+		if !rel.MatchString(v) {
 			continue
 		}
 		if _, err := os.Stat("/lib/modules/" + v + "/build/Makefile"); err == nil {
