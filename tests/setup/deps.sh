@@ -69,8 +69,10 @@ PIN
 fi
 
 # Newest stock 6.1 and 6.12 kernels (image + headers) the archive offers.
-newest_kernel() { # $1: series regex -> prints the version string (e.g. 6.12.117+deb12-amd64)
-	apt-cache search --names-only "^linux-image-$1" 2>/dev/null |
+newest_kernel() { # $1: series regex [, a wrapper that runs apt-cache on another index, apt_bpo]
+	# -> prints the version string (e.g. 6.12.117+deb12-amd64)
+	local re=$1; shift
+	"$@" apt-cache search --names-only "^linux-image-$re" 2>/dev/null |
 		awk '{print $1}' | sed 's/^linux-image-//' | grep -E -- '-amd64$' | grep -v -- '-rt-\|-cloud-\|-dbg' |
 		sort -V | tail -n1 || true # no match is an empty answer, not an exit (set -e, pipefail)
 }
@@ -132,10 +134,6 @@ apt_bpo() { # runs apt-get or apt-cache ($1) on the private trixie-backports ind
 	"$tool" -o Dir::Etc::SourceList="$bpo/sources.list" -o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$bpo/lists" -o Dir::Cache="$bpo/cache" -o Debug::NoLocking=1 "$@"
 }
-newest_bpo_kernel() { # $1: series regex -> version string (7.3.4+deb13-amd64)
-	apt_bpo apt-cache search --names-only "^linux-image-$1" 2>/dev/null | awk '{print $1}' |
-		sed 's/^linux-image-//' | grep -E -- '-amd64$' | grep -v -- '-rt-\|-cloud-\|-dbg' | sort -V | tail -n1 || true
-}
 unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	local v=$1 abi=${1%-amd64} series work
 	series=$(echo "$v" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/')
@@ -173,12 +171,14 @@ MK
 if [ "$want_kernels" = 1 ]; then
 	mkdir -p "$bpo/lists/partial" "$bpo/cache/archives/partial"
 	echo 'deb http://deb.debian.org/debian trixie-backports main' >"$bpo/sources.list"
-	if [ ! -f "$bpo/updated" ] || [ -z "$(newest_bpo_kernel '7\.3\.[0-9]+\+deb13-amd64$')" ]; then
+	re='7\.3\.[0-9]+\+deb13-amd64$'
+	v=$(newest_kernel "$re" apt_bpo)
+	if [ ! -f "$bpo/updated" ] || [ -z "$v" ]; then
 		log "apt-get update of trixie-backports (private index: $bpo)"
 		apt_bpo apt-get update -qq 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true
 		touch "$bpo/updated"
+		v=$(newest_kernel "$re" apt_bpo)
 	fi
-	v=$(newest_bpo_kernel '7\.3\.[0-9]+\+deb13-amd64$')
 	[ -n "$v" ] || { log "no 7.3 kernel in trixie-backports"; exit 1; }
 	unpack_bpo_kernel "$v"
 fi
