@@ -74,7 +74,7 @@ type goField struct {
 }
 
 // fields resolves a set's attributes into Go fields (Omit ones left out).
-func (f Family) fields(s *Spec, set *AttrSet) []goField {
+func (f Family) fields(set *AttrSet) []goField {
 	g := f.Go[set.Name]
 	var out []goField
 	for _, a := range set.Attributes {
@@ -190,7 +190,7 @@ func (f Family) goTypeSets(s *Spec) []*AttrSet {
 func (f Family) goImports(s *Spec) []string {
 	need := map[string]bool{}
 	for _, set := range f.goTypeSets(s) {
-		for _, fl := range f.fields(s, set) {
+		for _, fl := range f.fields(set) {
 			switch fl.conv {
 			case "time.Duration":
 				need["time"] = true
@@ -212,7 +212,7 @@ func (f Family) goImports(s *Spec) []string {
 func (f Family) renderGoTypes(b *bytes.Buffer, s *Spec) {
 	for _, set := range f.goTypeSets(s) {
 		g := f.Go[set.Name]
-		fields := f.fields(s, set)
+		fields := f.fields(set)
 		prefix := "Attr" + camel(set.Name)
 
 		doc := strings.TrimSpace(set.Doc)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
 	"github.com/nlkit/nlkit/tests/vm/vmtest"
 	"github.com/nlkit/nlkit/tools/mpd"
@@ -96,19 +98,13 @@ func TestEndpointsAndLimits(t *testing.T) {
 
 // kernelAtLeast tells whether the running kernel's release is major.minor or newer.
 func kernelAtLeast(t *testing.T, major, minor int) bool {
-	var u syscall.Utsname
-	if err := syscall.Uname(&u); err != nil {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
 		t.Fatal(err)
 	}
-	var rel []byte
-	for _, c := range u.Release {
-		if c == 0 {
-			break
-		}
-		rel = append(rel, byte(c))
-	}
+	rel := unix.ByteSliceToString(u.Release[:])
 	var ma, mi int
-	if _, err := fmt.Sscanf(string(rel), "%d.%d", &ma, &mi); err != nil {
+	if _, err := fmt.Sscanf(rel, "%d.%d", &ma, &mi); err != nil {
 		t.Fatalf("release %q: %v", rel, err)
 	}
 	return ma > major || ma == major && mi >= minor
