@@ -12,13 +12,39 @@ import (
 	"time"
 
 	"github.com/nlkit/nlkit/tests/vm/vmtest"
+	"golang.org/x/sys/unix"
 )
 
-// patched says whether the kernel under test carries the equalize series (its
-// read-only sysctl), as the debug kernel does.
+// patched says whether the kernel under test carries an equalize series (its
+// read-only sysctl), as the debug kernel and 7.3-patched do.
 func patched() bool {
 	_, err := os.Stat("/proc/sys/net/ipv4/fib_multipath_equalize")
 	return err == nil
+}
+
+// seriesDir is where the runner put the selftests of the series for this kernel's
+// version (out/vm/kselftest/linux-7.3 on 7.3.x), or of the first series on a kernel
+// that has none, where the selftest must skip.
+func seriesDir(t *testing.T) string {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	rel := unix.ByteSliceToString(u.Release[:])
+	all, _ := filepath.Glob(filepath.Join(vmtest.RepoRoot(t), "out/vm/kselftest/linux-*"))
+	if len(all) == 0 {
+		t.Fatal("the runner built no selftests (out/vm/kselftest/linux-*)")
+	}
+	for _, d := range all {
+		if strings.HasPrefix(rel, strings.TrimPrefix(filepath.Base(d), "linux-")+".") {
+			return d
+		}
+	}
+	if patched() {
+		t.Fatalf("kernel %s carries an equalize series but there is no patches/linux-<its version>", rel)
+	}
+	return all[0]
 }
 
 // TestEqualizeKselftest runs tools/testing/selftests/net/fib_equalize.sh from the
@@ -27,7 +53,9 @@ func patched() bool {
 // is what makes it safe to run in kselftest runs on any kernel.
 func TestEqualizeKselftest(t *testing.T) {
 	vmtest.Require(t)
-	dir := filepath.Join(vmtest.RepoRoot(t), "out/vm/kselftest/tools/testing/selftests/net")
+	series := seriesDir(t)
+	t.Logf("selftest from patches/%s", filepath.Base(series))
+	dir := filepath.Join(series, "tools/testing/selftests/net")
 	script := filepath.Join(dir, "fib_equalize.sh")
 	if _, err := os.Stat(filepath.Join(dir, "fib_equalize")); err != nil {
 		t.Fatalf("the selftest's helper was not built by the runner: %v", err)
@@ -43,6 +71,9 @@ func TestEqualizeKselftest(t *testing.T) {
 		rc = ee.ExitCode()
 	} else if err != nil {
 		t.Fatal(err)
+	}
+	if patched() != vmtest.Patched() {
+		t.Fatalf("kernel %s: the series' sysctl is there: %v; nlkit built this kernel with a series: %v", vmtest.Kernel(), patched(), vmtest.Patched())
 	}
 	if !patched() {
 		if rc != 4 || !strings.Contains(string(out), "SKIP") {

@@ -378,10 +378,10 @@ const maxFrame = 1514
 func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
 
 // TestScenarioEqualize: per-packet weighted multipath on real traffic. With nlkit's patch
-// (the debug kernel) forwarded and locally generated packets follow the weights 1:1:2
+// (the debug kernel and 7.3-patched) forwarded and locally generated packets follow the weights 1:1:2
 // within 1 percentage point, over a legacy multipath route and over a nexthop group, for
-// IPv4 and IPv6; without the flag a flow stays on one path. On stock 6.1 and 6.12 the
-// equalize module does the same for forwarded packets.
+// IPv4 and IPv6; without the flag a flow stays on one path. On stock 6.1, 6.12 and 7.3
+// the equalize module does the same for forwarded packets.
 func TestScenarioEqualize(t *testing.T) {
 	vmtest.Require(t)
 	tp := eqTopo(t)
@@ -389,10 +389,10 @@ func TestScenarioEqualize(t *testing.T) {
 	if _, err := os.Stat(equalize.SysctlPath); err == nil {
 		patched = true
 	}
-	if vmtest.Kernel() == "debug" && !patched {
-		t.Fatal("the debug kernel has no net.ipv4.fib_multipath_equalize: it was built without patches/linux-6.12")
+	if vmtest.Patched() && !patched {
+		t.Fatalf("kernel %s has no net.ipv4.fib_multipath_equalize: it was built without its patches/linux-*", vmtest.Kernel())
 	}
-	if vmtest.Kernel() != "debug" && patched {
+	if !vmtest.Patched() && patched {
 		t.Fatalf("stock kernel %s claims equalize support", vmtest.Kernel())
 	}
 	status := eqNlkit(t, tp, "er", "ip", "equalize", "status")

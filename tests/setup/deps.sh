@@ -126,8 +126,9 @@ fi
 #  - module BTF is not generated: bookworm's pahole 1.24 lacks the --btf_features the
 #    7.3 build passes, so the headers' vmlinux (the BTF base, used for nothing else) is
 #    set aside and kbuild skips BTF, as it does for any tree without one.
-# A stamp in the modules directory marks a complete unpack; a newer 7.3 in the archive
-# is unpacked beside the old one.
+# The source package's tarball is kept in /usr/src for nlkit's patched 7.3 kernel
+# (tests/kernel/build.sh). A stamp in the modules directory marks a complete unpack; a
+# newer 7.3 in the archive is unpacked beside the old one (its source replaces the old).
 bpo=/var/lib/nlkit/apt-trixie-backports
 apt_bpo() { # runs apt-get or apt-cache ($1) on the private trixie-backports index
 	local tool=$1; shift
@@ -137,8 +138,17 @@ apt_bpo() { # runs apt-get or apt-cache ($1) on the private trixie-backports ind
 unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	local v=$1 abi=${1%-amd64} series work
 	series=$(echo "$v" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/')
-	[ -f "/usr/lib/modules/$v/.nlkit-unpacked" ] && return 0
+	local src=/usr/src/linux-source-$series.tar.xz
+	[ -f "/usr/lib/modules/$v/.nlkit-unpacked" ] && [ -f "$src" ] && return 0
 	work=$(mktemp -d /var/tmp/nlkit-kernel-XXXX)
+	if [ -f "/usr/lib/modules/$v/.nlkit-unpacked" ]; then # unpacked before the source was kept
+		log "downloading linux-source-$series (trixie-backports) for nlkit's patched $series kernel"
+		(cd "$work" && apt_bpo apt-get download -qq "linux-source-$series" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' >&2 || true)
+		dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$series.tar.xz"
+		rm -rf "$work"
+		return 0
+	fi
 	log "downloading Debian's $v (trixie-backports) to unpack it"
 	(cd "$work" && apt_bpo apt-get download -qq "linux-binary-$v" "linux-modules-$v" "linux-base-$v" \
 		"linux-headers-$v" "linux-headers-$abi-common" "linux-kbuild-$abi" "linux-source-$series" 2>&1 |
@@ -149,7 +159,10 @@ unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	done
 	depmod "$v"
 	log "rebuilding $v's kbuild host tools with this machine's gcc (modpost, objtool, resolve_btfids)"
-	dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -xO "./usr/src/linux-source-$series.tar.xz" | tar -xJ -C "$work"
+	# the source stays in /usr/src, as linux-source-6.12's package leaves it: nlkit's
+	# patched 7.3 kernel is built from it (tests/kernel/build.sh)
+	dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$series.tar.xz"
+	tar -xJ -C "$work" -f "$src"
 	cp "/usr/lib/modules/$v/config" "$work/.config-$v"
 	mkdir -p "$work/o" && cp "$work/.config-$v" "$work/o/.config"
 	make -s -C "$work/linux-source-$series" O="$work/o" olddefconfig >/dev/null

@@ -24,8 +24,12 @@ func Require(t testing.TB) {
 	}
 }
 
-// Kernel names the kernel under test (6.1, 6.12, debug).
+// Kernel names the kernel under test (6.1, 6.12, 7.3, 7.3-patched, debug).
 func Kernel() string { return os.Getenv("NLKIT_KERNEL") }
+
+// Patched says whether the kernel under test is one of nlkit's builds with a patch
+// series from patches/: the debug kernel (6.12's) and 7.3-patched (7.3's).
+func Patched() bool { return Kernel() == "debug" || strings.HasSuffix(Kernel(), "-patched") }
 
 // Bench says whether benchmarks (TestBenchmark*) run in full, for `make bench`
 // (vmrun -bench). Otherwise, in `make test`, they run once briefly: their set-up,

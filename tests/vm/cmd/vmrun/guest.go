@@ -112,7 +112,7 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		fail(err.Error())
 		return t, fails
 	}
-	if err := g.k.ready(); err != nil { // the debug kernel's build
+	if err := g.k.ready(); err != nil { // nlkit's build of the kernel
 		fail(err.Error())
 		return t, fails
 	}
@@ -172,8 +172,8 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		// every exec read its binary and libraries over 9p again: seconds on the debug
 		// kernel. The results directory is the only writable share.
 		"--rodir", "/usr", "--rodir", filepath.Join(root, "out/vm")}
-	if g.k.debug {
-		// the debug kernel has no initramfs of its own; vng's lets our init= win
+	if g.k.build != nil {
+		// nlkit's kernels have no initramfs of their own; vng's lets our init= win
 		args = append(args, "--force-initramfs")
 	}
 	if !useKVM {

@@ -1,6 +1,8 @@
 // Command vmrun builds nlkit and runs its kernel-facing tests inside virtme-ng VMs, one
-// boot per kernel: Debian's stock 6.1, 6.12 and 7.3 and nlkit's debug kernel (KASAN,
-// lockdep, kmemleak; built from Debian's linux-source-6.12 + patches/linux-6.12).
+// boot per kernel: Debian's stock 6.1, 6.12 and 7.3, and nlkit's own builds: the debug
+// kernel (KASAN, lockdep, kmemleak; Debian's linux-source-6.12 + patches/linux-6.12) and
+// 7.3-patched (linux-source-7.3 + patches/linux-7.3, which runs the tests of what the
+// series changes).
 //
 // Per kernel it builds the modules against that kernel, boots it once (TCG, or KVM when
 // a probe boot proves KVM works), loads the modules, runs every integration test binary
@@ -57,12 +59,15 @@ var (
 )
 
 type kernel struct {
-	name  string // 6.1, 6.12, debug
+	name  string // 6.1, 6.12, 7.3, 7.3-patched, debug
 	image string // vmlinuz/bzImage
 	kdir  string // build tree for modules
 	ver   string // release
-	debug bool
-	build *debugBuild // the debug kernel's build, until ready() fills in the above
+	debug bool   // KASAN, lockdep, kmemleak: its guest checks kmemleak too
+	// only, if set, are the tests this kernel runs: package suffix -> the prefixes of
+	// its test names (none: all of the package's tests)
+	only  map[string][]string
+	build *kernelBuild // nlkit's build of it, until ready() fills in the above
 }
 
 type tally struct{ passed, failed, skipped int }
@@ -102,7 +107,7 @@ func main() {
 		timings.since("", "install (tests/setup/deps.sh)", t0)
 	}
 
-	kernels, err := resolveKernels(*flagKernels) // the debug kernel builds meanwhile
+	kernels, err := resolveKernels(*flagKernels) // nlkit's kernels build meanwhile
 	if err != nil {
 		fatal(err)
 	}
@@ -118,7 +123,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	// the KVM probe boots a stock kernel if there is one: the debug kernel may still build
+	// the KVM probe boots a stock kernel if there is one: nlkit's kernels may still build
 	probe := kernels[0]
 	for _, k := range kernels {
 		if k.build == nil {
@@ -371,13 +376,32 @@ var stockSeries = []series{
 	{"7.3", regexp.MustCompile(`^7\.3\.\d+\+deb13-amd64$`)},
 }
 
-// kernelNames are what -kernels takes: the stock series and the debug kernel.
+// builtKernels are the kernels nlkit builds itself (tests/kernel/build.sh NAME), in the
+// order they are built: the debug kernel first, as its guests take longest.
+var builtKernels = []kernel{
+	{name: "debug", debug: true},
+	// The series' own tests: its kselftest, the equalize client's tests (which see the
+	// kernel's support) and the equalize scenarios and benchmark (which assert the
+	// patched kernel's spreading of local traffic). Every other test runs on stock 7.3,
+	// and on the debug kernel with the 6.12 series.
+	{name: "7.3-patched", only: map[string][]string{
+		"/tests/kselftest":       nil,
+		"/netlinkproto/equalize": nil,
+		"/tests/scenarios":       {"TestScenarioEqualize", "TestBenchmarkEqualize"},
+	}},
+}
+
+// kernelNames are what -kernels takes: the stock series and nlkit's kernels, in the
+// order -kernels all runs them.
 func kernelNames() []string {
 	var names []string
 	for _, s := range stockSeries {
 		names = append(names, s.name)
 	}
-	return append(names, "debug")
+	for i := len(builtKernels) - 1; i >= 0; i-- {
+		names = append(names, builtKernels[i].name)
+	}
+	return names
 }
 
 func resolveKernels(spec string) ([]kernel, error) {
@@ -386,10 +410,14 @@ func resolveKernels(spec string) ([]kernel, error) {
 		names = kernelNames()
 	}
 	var ks []kernel
+	var builds []*kernelBuild
 	for _, n := range names {
 		n = strings.TrimSpace(n)
-		if n == "debug" {
-			ks = append(ks, kernel{name: "debug", debug: true, build: buildDebugKernel()})
+		if i := slices.IndexFunc(builtKernels, func(k kernel) bool { return k.name == n }); i >= 0 {
+			k := builtKernels[i]
+			k.build = &kernelBuild{name: n, order: i, done: make(chan struct{})}
+			builds = append(builds, k.build)
+			ks = append(ks, k)
 			continue
 		}
 		i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n })
@@ -402,37 +430,52 @@ func resolveKernels(spec string) ([]kernel, error) {
 		}
 		ks = append(ks, k)
 	}
+	startBuilds(builds)
 	return ks, nil
 }
 
-// debugBuild is the debug kernel being built (or found in the cache) in the background:
-// on a machine without it, its 10-15 minutes of compiling overlap the host tests and
-// the stock kernels' guests.
-type debugBuild struct {
+// kernelBuild is one of nlkit's kernels being built (or found in the cache) in the
+// background: on a machine without it, its minutes of compiling (the debug kernel's
+// 10-15) overlap the host tests and the stock kernels' guests.
+type kernelBuild struct {
+	name             string
+	order            int // in builtKernels
 	done             chan struct{}
 	image, kdir, ver string
 	err              error
 }
 
-func buildDebugKernel() *debugBuild {
-	b := &debugBuild{done: make(chan struct{})}
-	progress("debug kernel: build or find in cache (tests/kernel/build-debug.sh), in the background")
+// startBuilds builds the kernels one after the other, in builtKernels' order: each
+// build uses every core.
+func startBuilds(bs []*kernelBuild) {
+	if len(bs) == 0 {
+		return
+	}
+	slices.SortFunc(bs, func(a, b *kernelBuild) int { return a.order - b.order })
+	for _, b := range bs {
+		progress("%s kernel: build or find in cache (tests/kernel/build.sh %s), in the background", b.name, b.name)
+	}
 	go func() {
-		defer close(b.done)
-		start := time.Now()
-		cmd := exec.Command(filepath.Join(root, "tests/kernel/build-debug.sh"))
-		cmd.Stderr = prefixWriter("    ")
-		out, err := cmd.Output()
-		if err != nil {
-			b.err = fmt.Errorf("debug kernel build: %w", err)
-			return
+		for _, b := range bs {
+			b.run()
 		}
-		b.kdir = strings.TrimSpace(string(out))
-		rel, _ := os.ReadFile(filepath.Join(b.kdir, "include/config/kernel.release"))
-		b.image, b.ver = filepath.Join(b.kdir, "arch/x86/boot/bzImage"), strings.TrimSpace(string(rel))
-		progress("debug kernel ready in %s: %s", timings.since("", "debug kernel: build or find in cache", start).Round(time.Second), b.kdir)
 	}()
-	return b
+}
+
+func (b *kernelBuild) run() {
+	defer close(b.done)
+	start := time.Now()
+	cmd := exec.Command(filepath.Join(root, "tests/kernel/build.sh"), b.name)
+	cmd.Stderr = prefixWriter("    ")
+	out, err := cmd.Output()
+	if err != nil {
+		b.err = fmt.Errorf("%s kernel build: %w", b.name, err)
+		return
+	}
+	b.kdir = strings.TrimSpace(string(out))
+	rel, _ := os.ReadFile(filepath.Join(b.kdir, "include/config/kernel.release"))
+	b.image, b.ver = filepath.Join(b.kdir, "arch/x86/boot/bzImage"), strings.TrimSpace(string(rel))
+	progress("%s kernel ready in %s: %s", b.name, timings.since("", b.name+" kernel: build or find in cache", start).Round(time.Second), b.kdir)
 }
 
 // ready waits for the kernel's build, if it has one, and fills in where it is.
@@ -576,26 +619,31 @@ func buildGuestSide(out string) ([]testBin, error) {
 	return bins, nil
 }
 
-// buildKselftests takes the selftests the patch series adds (tools/testing/...) out of
-// patches/linux-6.12 into dir and builds their helpers there, static, so that every
-// kernel's guest runs the same files (tests/kselftest runs them).
+// buildKselftests takes the selftests each patch series adds (tools/testing/...) out of
+// patches/linux-*/ into dir/linux-*/ and builds their helpers there, static, so that
+// every kernel's guest can run them (tests/kselftest runs the series of the kernel's
+// version, or on other kernels the first, which must skip).
 func buildKselftests(dir string) error {
 	_ = os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	patches, _ := filepath.Glob(filepath.Join(root, "patches/linux-6.12/*.patch"))
-	for _, p := range patches {
-		// outside any repository (not this one's: git apply would take the paths as
-		// relative to its root), git apply works as patch(1)
-		if _, err := run(dir, []string{"GIT_CEILING_DIRECTORIES=" + root}, "git", "apply", "--exclude=*/Makefile", "--include=tools/testing/selftests/*", "--exclude=*", p); err != nil {
+	series, _ := filepath.Glob(filepath.Join(root, "patches/linux-*"))
+	for _, sd := range series {
+		sdir := filepath.Join(dir, filepath.Base(sd))
+		if err := os.MkdirAll(sdir, 0o755); err != nil {
 			return err
 		}
-	}
-	cs, _ := filepath.Glob(filepath.Join(dir, "tools/testing/selftests/*/*.c"))
-	for _, c := range cs {
-		if _, err := run(filepath.Dir(c), nil, "gcc", "-O2", "-Wall", "-static", "-o", strings.TrimSuffix(c, ".c"), c); err != nil {
-			return err
+		patches, _ := filepath.Glob(filepath.Join(sd, "*.patch"))
+		for _, p := range patches {
+			// outside any repository (not this one's: git apply would take the paths as
+			// relative to its root), git apply works as patch(1)
+			if _, err := run(sdir, []string{"GIT_CEILING_DIRECTORIES=" + root}, "git", "apply", "--exclude=*/Makefile", "--include=tools/testing/selftests/*", "--exclude=*", p); err != nil {
+				return err
+			}
+		}
+		cs, _ := filepath.Glob(filepath.Join(sdir, "tools/testing/selftests/*/*.c"))
+		for _, c := range cs {
+			if _, err := run(filepath.Dir(c), nil, "gcc", "-O2", "-Wall", "-static", "-o", strings.TrimSuffix(c, ".c"), c); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

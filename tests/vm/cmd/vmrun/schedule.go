@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -74,6 +75,16 @@ func plan(kernels []kernel, tests []testBin) []guest {
 	}
 	var gs, last []guest
 	for _, k := range kernels {
+		if k.only != nil {
+			cpus := *flagCPUs
+			if split && hasDebug(kernels) {
+				cpus = *flagStockCPUs
+			}
+			if ts := selectTests(k, tests); len(ts) > 0 {
+				gs = append(gs, guest{k: k, tests: ts, cpus: cpus})
+			}
+			continue
+		}
 		switch {
 		case k.debug && len(kernels) > 1 && len(scen) > 0 && len(rest)+len(spin) > 0:
 			if len(rest) > 0 {
@@ -94,6 +105,37 @@ func plan(kernels []kernel, tests []testBin) []guest {
 		}
 	}
 	return append(gs, last...)
+}
+
+// selectTests returns the tests k runs of tests: all of them, or those its only
+// names. Named tests run as -run, -scenarios or -bench select them: -run's own pattern
+// in place of k's, and with -scenarios (-bench) the named scenarios (benchmarks) only.
+func selectTests(k kernel, tests []testBin) []testBin {
+	if k.only == nil {
+		return tests
+	}
+	var out []testBin
+	for _, tb := range tests {
+		for suffix, prefixes := range k.only {
+			if !strings.HasSuffix(tb.pkg, suffix) {
+				continue
+			}
+			if prefixes != nil && *flagRun == "" {
+				var names []string
+				for _, p := range prefixes {
+					if (!*flagScenarios || strings.HasPrefix(p, "TestScenario")) && (!*flagBench || strings.HasPrefix(p, "TestBenchmark")) {
+						names = append(names, regexp.QuoteMeta(p))
+					}
+				}
+				if len(names) == 0 {
+					continue
+				}
+				tb = withArgs([]testBin{tb}, "-test.run=^("+strings.Join(names, "|")+")")[0]
+			}
+			out = append(out, tb)
+		}
+	}
+	return out
 }
 
 func hasDebug(kernels []kernel) bool {
