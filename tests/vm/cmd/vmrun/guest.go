@@ -345,24 +345,31 @@ func runVng(g guest, args []string, logPath, res string, rep *strings.Builder) v
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); r.err = <-done }
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	// booted notes the guest init's start once its file is there
+	booted := func() bool {
+		if _, err := os.Stat(filepath.Join(res, job.Booted)); err != nil {
+			return false
+		}
+		r.booted = true
+		b, _ := os.ReadFile(filepath.Join(res, job.Booted))
+		fmt.Fprintf(rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
+			timings.since(g.name(), "boot (host wall, vng start to guest init)", r.start).Seconds(), strings.TrimSpace(string(b)))
+		return true
+	}
 	for {
 		select {
 		case r.err = <-done:
 			r.state = cmd.ProcessState
+			if !r.booted {
+				booted() // a guest whose whole job took less than a tick
+			}
 			return r
 		case <-tick.C:
-			if !r.booted {
-				if _, err := os.Stat(filepath.Join(res, job.Booted)); err == nil {
-					r.booted = true
-					b, _ := os.ReadFile(filepath.Join(res, job.Booted))
-					fmt.Fprintf(rep, "    boot: %.1fs wall, guest uptime %ss at init\n",
-						timings.since(g.name(), "boot (host wall, vng start to guest init)", r.start).Seconds(), strings.TrimSpace(string(b)))
-				} else if time.Since(r.start) > *flagBootWait {
-					kill()
-					lg, _ := os.ReadFile(logPath)
-					r.failure = fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30))
-					return r
-				}
+			if !r.booted && !booted() && time.Since(r.start) > *flagBootWait {
+				kill()
+				lg, _ := os.ReadFile(logPath)
+				r.failure = fmt.Sprintf("boot did not reach the guest init in %s; vng log:\n%s", *flagBootWait, tail(string(lg), 30))
+				return r
 			}
 			if time.Since(r.start) > *flagTimeout {
 				kill()
