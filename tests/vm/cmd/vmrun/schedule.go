@@ -55,6 +55,8 @@ var spinners = []string{"/tests/fuzz"}
 // alone phase for 7.3: 22m51s against 19m41s (make test at 7fa4261 with -jobs 3 and 4, both
 // 372 passed); with two, the cores idled ~30% of the run. With -run, -scenarios or
 // -bench the debug kernel has two guests: its packages, and its scenarios alone.
+// A kernel that runs only some tests (7.3-patched: its series') has one guest, like a
+// stock kernel's, after them: it starts when the first of them ends.
 func plan(kernels []kernel, tests []testBin) []guest {
 	split := *flagRun == "" && !*flagScenarios && !*flagBench
 	var scen, rest, spin, hungry []testBin
