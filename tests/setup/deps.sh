@@ -2,12 +2,22 @@
 # Installs everything nlkit's build and VM test runner need on Debian 12 (bookworm), as root.
 # Idempotent and quick when everything is present: it only calls apt when something is missing.
 #
-#   tests/setup/deps.sh            build + VM tooling + stock kernels (6.1, 6.12 and 7.3)
+#   tests/setup/deps.sh                build + VM tooling + stock kernels (6.1, 6.12 and 7.3)
+#   tests/setup/deps.sh --kernel 6.18  the same and Debian's 6.18 (asked for by name only:
+#                                      vmrun -deps -kernels 6.18)
 #   tests/setup/deps.sh --no-kernels   tooling only
 set -euo pipefail
 
 want_kernels=1
-[ "${1:-}" = "--no-kernels" ] && want_kernels=0
+bpo_series=(7.3) # Debian 13's kernels from trixie-backports: 7.3, and what --kernel adds
+while [ $# -gt 0 ]; do
+	case $1 in
+	--no-kernels) want_kernels=0 ;;
+	--kernel) bpo_series+=("${2:?--kernel needs a series, e.g. 6.18}"); shift ;;
+	*) echo "deps.sh: unknown argument $1" >&2; exit 2 ;;
+	esac
+	shift
+done
 
 log() { printf '[deps] %s\n' "$*" >&2; }
 
@@ -109,16 +119,16 @@ SRC
 		INITRD=No apt-get install -y -qq --no-install-recommends $need >/dev/null
 	fi
 fi
-# Debian's 7.3 (trixie-backports), unpacked, not installed. Its packages cannot be
-# installed on Debian 12: linux-headers-7.3 depends on gcc-14 and linux-kbuild-7.3 on
-# libc6 >= 2.38 (bookworm: 2.36), and installing from trixie would upgrade libc and half
-# the system. So: a private apt index of trixie-backports (apt_bpo: the system's apt
-# sources stay as they are), `apt-get download` of exactly the kernel's packages, and
-# `dpkg -x` into / (the guests boot the host's root, and find the modules in
-# /lib/modules). Modules are built against Debian's own headers and configuration, so
+# Debian 13's 7.3 (and 6.18 when asked for), from trixie-backports, unpacked, not
+# installed. Their packages cannot be installed on Debian 12: linux-headers-7.3 depends
+# on gcc-14 and linux-kbuild-7.3 on libc6 >= 2.38 (bookworm: 2.36), and installing from
+# trixie would upgrade libc and half the system. So: a private apt index of
+# trixie-backports (apt_bpo: the system's apt sources stay as they are), `apt-get
+# download` of exactly the kernel's packages, and `dpkg -x` into / (the guests boot the
+# host's root, and find the modules in /lib/modules). Modules are built against Debian's own headers and configuration, so
 # they load in Debian's image; only what cannot run or build here is replaced:
 #  - the kbuild host tools linked against glibc 2.38 (modpost, objtool, resolve_btfids)
-#    are rebuilt from linux-source-7.3 with bookworm's gcc (modules_prepare);
+#    are rebuilt from the kernel's linux-source with bookworm's gcc (modules_prepare);
 #  - the tree builds with gcc-12 (override lines appended to its .kernelvariables):
 #    -fmin-function-alignment, which Debian's gcc-14 configuration turns on, is new in
 #    gcc 14, so CONFIG_CC_HAS_MIN_FUNCTION_ALIGNMENT is unset and -falign-functions
@@ -126,37 +136,61 @@ fi
 #  - module BTF is not generated: bookworm's pahole 1.24 lacks the --btf_features the
 #    7.3 build passes, so the headers' vmlinux (the BTF base, used for nothing else) is
 #    set aside and kbuild skips BTF, as it does for any tree without one.
+# Packages the index no longer lists (6.18's headers, kbuild and source: the index keeps
+# only its images) are fetched from the archive's pool by name and the image's version.
 # The source package's tarball is kept in /usr/src for nlkit's patched 7.3 kernel
 # (tests/kernel/build.sh). A stamp in the modules directory marks a complete unpack; a
-# newer 7.3 in the archive is unpacked beside the old one (its source replaces the old).
+# newer release of a series is unpacked beside the old one (its source replaces the old).
 bpo=/var/lib/nlkit/apt-trixie-backports
 apt_bpo() { # runs apt-get or apt-cache ($1) on the private trixie-backports index
 	local tool=$1; shift
 	"$tool" -o Dir::Etc::SourceList="$bpo/sources.list" -o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$bpo/lists" -o Dir::Cache="$bpo/cache" -o Debug::NoLocking=1 "$@"
 }
+in_bpo() { apt_bpo apt-cache show "$1" >/dev/null 2>&1; }
+fetch_bpo() { # $1: dir, $2: package, $3: version: from the index, or else from the pool
+	local dir=$1 pkg=$2 ver=$3 arch
+	if in_bpo "$pkg"; then
+		(cd "$dir" && apt_bpo apt-get download -qq "$pkg" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' >&2 || true)
+		compgen -G "$dir/${pkg}_*.deb" >/dev/null && return 0
+	fi
+	for arch in amd64 all; do
+		curl -fsSL --retry 3 -o "$dir/${pkg}_${ver}_$arch.deb" \
+			"http://deb.debian.org/debian/pool/main/l/linux/${pkg}_${ver}_$arch.deb" 2>/dev/null && return 0
+		rm -f "$dir/${pkg}_${ver}_$arch.deb"
+	done
+	log "$pkg $ver: neither in trixie-backports' index nor in the pool"
+	return 1
+}
 unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
-	local v=$1 abi=${1%-amd64} series work
+	local v=$1 abi=${1%-amd64} series work ver p
 	series=$(echo "$v" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/')
 	local src=/usr/src/linux-source-$series.tar.xz
 	[ -f "/usr/lib/modules/$v/.nlkit-unpacked" ] && [ -f "$src" ] && return 0
+	ver=$(apt_bpo apt-cache show "linux-image-$v" | sed -n 's/^Version: //p' | head -n1)
 	work=$(mktemp -d /var/tmp/nlkit-kernel-XXXX)
 	if [ -f "/usr/lib/modules/$v/.nlkit-unpacked" ]; then # unpacked before the source was kept
-		log "downloading linux-source-$series (trixie-backports) for nlkit's patched $series kernel"
-		(cd "$work" && apt_bpo apt-get download -qq "linux-source-$series" 2>&1 |
-			grep -v '^W: Download is performed unsandboxed' >&2 || true)
+		log "downloading linux-source-$series $ver for nlkit's patched $series kernel"
+		fetch_bpo "$work" "linux-source-$series" "$ver"
 		dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$series.tar.xz"
 		rm -rf "$work"
 		return 0
 	fi
-	log "downloading Debian's $v (trixie-backports) to unpack it"
-	(cd "$work" && apt_bpo apt-get download -qq "linux-binary-$v" "linux-modules-$v" "linux-base-$v" \
-		"linux-headers-$v" "linux-headers-$abi-common" "linux-kbuild-$abi" "linux-source-$series" 2>&1 |
-		grep -v '^W: Download is performed unsandboxed' >&2 || true)
+	log "downloading Debian's $v ($ver, trixie-backports) to unpack it"
+	# the image: one package (6.18), or split in binary, modules and base (7.3)
+	for p in "linux-image-$v" "linux-binary-$v" "linux-modules-$v" "linux-base-$v"; do
+		if in_bpo "$p"; then fetch_bpo "$work" "$p" "$ver"; fi
+	done
+	for p in "linux-headers-$v" "linux-headers-$abi-common" "linux-kbuild-$abi" "linux-source-$series"; do
+		fetch_bpo "$work" "$p" "$ver"
+	done
 	local deb
-	for deb in "$work"/linux-{binary,modules,base,headers,kbuild}-*.deb; do
+	for deb in "$work"/linux-{image,binary,modules,base,headers,kbuild}-*.deb; do
 		dpkg -x "$deb" /
 	done
+	# the image: /boot/vmlinuz-$v (6.18) or /usr/lib/modules/$v/vmlinuz (7.3)
+	[ -f "/boot/vmlinuz-$v" ] || [ -f "/usr/lib/modules/$v/vmlinuz" ] || { log "$v: no kernel image in its packages"; exit 1; }
 	depmod "$v"
 	log "rebuilding $v's kbuild host tools with this machine's gcc (modpost, objtool, resolve_btfids)"
 	# the source stays in /usr/src, as linux-source-6.12's package leaves it: nlkit's
@@ -179,21 +213,23 @@ MK
 	mv "/usr/src/linux-headers-$v/vmlinux" "/usr/src/linux-headers-$v/vmlinux.btf-base-unused"
 	rm -rf "$work"
 	touch "/usr/lib/modules/$v/.nlkit-unpacked"
-	log "unpacked $v: /usr/lib/modules/$v/vmlinuz, headers /usr/src/linux-headers-$v"
+	log "unpacked $v: its image, modules and headers (/usr/src/linux-headers-$v)"
 }
 if [ "$want_kernels" = 1 ]; then
 	mkdir -p "$bpo/lists/partial" "$bpo/cache/archives/partial"
 	echo 'deb http://deb.debian.org/debian trixie-backports main' >"$bpo/sources.list"
-	re='7\.3\.[0-9]+\+deb13-amd64$'
-	v=$(newest_kernel "$re" apt_bpo)
-	if [ ! -f "$bpo/updated" ] || [ -z "$v" ]; then
-		log "apt-get update of trixie-backports (private index: $bpo)"
-		apt_bpo apt-get update -qq 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true
-		touch "$bpo/updated"
+	for series in "${bpo_series[@]}"; do
+		re="${series//./\\.}\\.[0-9]+\\+deb13-amd64\$"
 		v=$(newest_kernel "$re" apt_bpo)
-	fi
-	[ -n "$v" ] || { log "no 7.3 kernel in trixie-backports"; exit 1; }
-	unpack_bpo_kernel "$v"
+		if [ ! -f "$bpo/updated" ] || [ -z "$v" ]; then
+			log "apt-get update of trixie-backports (private index: $bpo)"
+			apt_bpo apt-get update -qq 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true
+			touch "$bpo/updated"
+			v=$(newest_kernel "$re" apt_bpo)
+		fi
+		[ -n "$v" ] || { log "no $series kernel in trixie-backports"; exit 1; }
+		unpack_bpo_kernel "$v"
+	done
 fi
 
 # Go: the machines carry it at /usr/local/go; go.mod names the version.

@@ -41,7 +41,7 @@ import (
 )
 
 var (
-	flagKernels   = flag.String("kernels", "all", "kernels to test: all, or a comma list of "+strings.Join(kernelNames(), ", "))
+	flagKernels   = flag.String("kernels", "all", "kernels to test: all ("+strings.Join(kernelNames(true), ", ")+"), or a comma list of "+strings.Join(kernelNames(false), ", "))
 	flagPkg       = flag.String("pkg", "", "only these packages, comma-separated (e.g. ./netlinkproto/smoke)")
 	flagRun       = flag.String("run", "", "only tests matching this regexp (go test -run)")
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
@@ -99,7 +99,7 @@ func main() {
 	if *flagDeps {
 		progress("installing what the runner needs (tests/setup/deps.sh)")
 		t0 := time.Now()
-		cmd := exec.Command(filepath.Join(root, "tests/setup/deps.sh"))
+		cmd := exec.Command(filepath.Join(root, "tests/setup/deps.sh"), depsArgs(*flagKernels)...)
 		cmd.Stdout, cmd.Stderr = prefixWriter("    "), prefixWriter("    ")
 		if err := cmd.Run(); err != nil {
 			fatal(fmt.Errorf("tests/setup/deps.sh: %w", err))
@@ -363,17 +363,21 @@ func summarize(where string, r io.Reader) summary {
 // ---------------------------------------------------------------- kernels
 
 // stockSeries are the Debian kernels the runner boots, with the release pattern that
-// finds each: 6.1 and 6.12 installed, 7.3 unpacked from trixie-backports by
+// finds each: 6.1 and 6.12 installed, 7.3 and 6.18 unpacked from trixie-backports by
 // tests/setup/deps.sh. The one list: -kernels all, its checks and help come from it.
 type series struct {
 	name string
 	rel  *regexp.Regexp
+	// onRequest: only when named (-kernels 6.18), not in -kernels all (make test's
+	// time budget), and deps.sh unpacks it only then (--kernel)
+	onRequest bool
 }
 
 var stockSeries = []series{
-	{"6.1", regexp.MustCompile(`^6\.1\.0-\d+-amd64$`)},
-	{"6.12", regexp.MustCompile(`^6\.12\.\d+\+deb12-amd64$`)},
-	{"7.3", regexp.MustCompile(`^7\.3\.\d+\+deb13-amd64$`)},
+	{"6.1", regexp.MustCompile(`^6\.1\.0-\d+-amd64$`), false},
+	{"6.12", regexp.MustCompile(`^6\.12\.\d+\+deb12-amd64$`), false},
+	{"6.18", regexp.MustCompile(`^6\.18\.\d+\+deb13-amd64$`), true},
+	{"7.3", regexp.MustCompile(`^7\.3\.\d+\+deb13-amd64$`), false},
 }
 
 // builtKernels are the kernels nlkit builds itself (tests/kernel/build.sh NAME), in the
@@ -392,11 +396,13 @@ var builtKernels = []kernel{
 }
 
 // kernelNames are what -kernels takes: the stock series and nlkit's kernels, in the
-// order -kernels all runs them.
-func kernelNames() []string {
+// order -kernels all runs them (all: without those on request).
+func kernelNames(all bool) []string {
 	var names []string
 	for _, s := range stockSeries {
-		names = append(names, s.name)
+		if !all || !s.onRequest {
+			names = append(names, s.name)
+		}
 	}
 	for i := len(builtKernels) - 1; i >= 0; i-- {
 		names = append(names, builtKernels[i].name)
@@ -404,15 +410,35 @@ func kernelNames() []string {
 	return names
 }
 
-func resolveKernels(spec string) ([]kernel, error) {
-	names := strings.Split(spec, ",")
+// kernelList is -kernels' list of names.
+func kernelList(spec string) []string {
 	if spec == "all" {
-		names = kernelNames()
+		return kernelNames(true)
 	}
+	var names []string
+	for _, n := range strings.Split(spec, ",") {
+		names = append(names, strings.TrimSpace(n))
+	}
+	return names
+}
+
+// depsArgs are tests/setup/deps.sh's arguments for the kernels asked for: the series
+// it unpacks only on request.
+func depsArgs(spec string) []string {
+	var args []string
+	for _, n := range kernelList(spec) {
+		if i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n }); i >= 0 && stockSeries[i].onRequest {
+			args = append(args, "--kernel", n)
+		}
+	}
+	return args
+}
+
+func resolveKernels(spec string) ([]kernel, error) {
+	names := kernelList(spec)
 	var ks []kernel
 	var builds []*kernelBuild
 	for _, n := range names {
-		n = strings.TrimSpace(n)
 		if i := slices.IndexFunc(builtKernels, func(k kernel) bool { return k.name == n }); i >= 0 {
 			k := builtKernels[i]
 			k.build = &kernelBuild{name: n, order: i, done: make(chan struct{})}
@@ -422,9 +448,9 @@ func resolveKernels(spec string) ([]kernel, error) {
 		}
 		i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n })
 		if i < 0 {
-			return nil, fmt.Errorf("unknown kernel %q (want %s or all)", n, strings.Join(kernelNames(), ", "))
+			return nil, fmt.Errorf("unknown kernel %q (want %s or all)", n, strings.Join(kernelNames(false), ", "))
 		}
-		k, err := stockKernel(n, stockSeries[i].rel)
+		k, err := stockKernel(stockSeries[i])
 		if err != nil {
 			return nil, err
 		}
@@ -491,10 +517,10 @@ func (k *kernel) ready() error {
 	return nil
 }
 
-// stockKernel finds the newest Debian kernel of a series (its releases match rel) with
-// its headers: the image in /boot (Debian 12's packages) or in its modules directory
-// (Debian 13's).
-func stockKernel(series string, rel *regexp.Regexp) (kernel, error) {
+// stockKernel finds the newest Debian kernel of a series (its releases match s.rel) with
+// its headers: the image in /boot (Debian 12's packages, 6.18's) or in its modules directory
+// (7.3's).
+func stockKernel(s series) (kernel, error) {
 	images := map[string]string{}
 	boot, _ := filepath.Glob("/boot/vmlinuz-*")
 	mods, _ := filepath.Glob("/lib/modules/*/vmlinuz")
@@ -503,7 +529,7 @@ func stockKernel(series string, rel *regexp.Regexp) (kernel, error) {
 		if filepath.Base(img) == "vmlinuz" {
 			v = filepath.Base(filepath.Dir(img))
 		}
-		if !rel.MatchString(v) {
+		if !s.rel.MatchString(v) {
 			continue
 		}
 		if _, err := os.Stat("/lib/modules/" + v + "/build/Makefile"); err == nil {
@@ -511,12 +537,16 @@ func stockKernel(series string, rel *regexp.Regexp) (kernel, error) {
 		}
 	}
 	if len(images) == 0 {
-		return kernel{}, fmt.Errorf("no Debian %s kernel with headers: run tests/setup/deps.sh", series)
+		hint := "tests/setup/deps.sh"
+		if s.onRequest {
+			hint += " --kernel " + s.name + " (or vmrun -deps)"
+		}
+		return kernel{}, fmt.Errorf("no Debian %s kernel with headers: run %s", s.name, hint)
 	}
 	vers := slices.Collect(maps.Keys(images))
 	sort.Slice(vers, func(i, j int) bool { return versionLess(vers[i], vers[j]) })
 	v := vers[len(vers)-1]
-	return kernel{name: series, image: images[v], kdir: "/lib/modules/" + v + "/build", ver: v}, nil
+	return kernel{name: s.name, image: images[v], kdir: "/lib/modules/" + v + "/build", ver: v}, nil
 }
 
 func versionLess(a, b string) bool {

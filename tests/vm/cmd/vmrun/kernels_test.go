@@ -1,0 +1,61 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+// 6.18 runs only when named: not in -kernels all, and deps.sh unpacks it only then.
+func TestKernelsOnRequest(t *testing.T) {
+	all := kernelList("all")
+	if want := []string{"6.1", "6.12", "7.3", "7.3-patched", "debug"}; !slices.Equal(all, want) {
+		t.Errorf("-kernels all = %v, want %v", all, want)
+	}
+	if got := kernelList(" 6.18, debug"); !slices.Equal(got, []string{"6.18", "debug"}) {
+		t.Errorf("a named list: %v", got)
+	}
+	if got := depsArgs("all"); got != nil {
+		t.Errorf("deps.sh for all: %v, want no arguments", got)
+	}
+	if got, want := depsArgs("6.1,6.18,7.3"), []string{"--kernel", "6.18"}; !slices.Equal(got, want) {
+		t.Errorf("deps.sh for 6.1,6.18,7.3: %v, want %v", got, want)
+	}
+	if _, err := resolveKernels("6.19"); err == nil {
+		t.Error("an unknown kernel was accepted")
+	}
+}
+
+// 7.3-patched runs its series' tests only, as -run, -scenarios and -bench select them.
+func TestSelectTests(t *testing.T) {
+	k := builtKernels[slices.IndexFunc(builtKernels, func(k kernel) bool { return k.name == "7.3-patched" })]
+	tests := []testBin{
+		{pkg: "github.com/nlkit/nlkit/netlinkproto/fcm"},
+		{pkg: "github.com/nlkit/nlkit/netlinkproto/equalize"},
+		{pkg: "github.com/nlkit/nlkit/tests/kselftest"},
+		{pkg: "github.com/nlkit/nlkit/tests/scenarios"},
+	}
+	check := func(what string, want map[string][]string) {
+		t.Helper()
+		got := map[string][]string{}
+		for _, tb := range selectTests(k, tests) {
+			got[tb.pkg[len("github.com/nlkit/nlkit/"):]] = tb.args
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %v, want %v", what, got, want)
+		}
+		for p, args := range want {
+			if g, ok := got[p]; !ok || !slices.Equal(g, args) {
+				t.Errorf("%s: %s runs with %q, want %q", what, p, g, args)
+			}
+		}
+	}
+	check("make test", map[string][]string{"netlinkproto/equalize": nil, "tests/kselftest": nil,
+		"tests/scenarios": {"-test.run=^(TestScenarioEqualize|TestBenchmarkEqualize)"}})
+	*flagScenarios = true
+	check("-scenarios", map[string][]string{"netlinkproto/equalize": nil, "tests/kselftest": nil,
+		"tests/scenarios": {"-test.run=^(TestScenarioEqualize)"}})
+	*flagScenarios = false
+	*flagRun = "TestX"
+	check("-run", map[string][]string{"netlinkproto/equalize": nil, "tests/kselftest": nil, "tests/scenarios": nil})
+	*flagRun = ""
+}
