@@ -135,6 +135,68 @@ func TestLaminarEndpoint(t *testing.T) {
 	}
 }
 
+// A laminar endpoint on real traffic: the client takes it as the source of the subflow
+// to the address the server announces, where the routing picks the initial subflow's
+// address (a /32 route with src). Configured with the nlkit command, as users do. On
+// 6.18+ the subflow to the announced address leaves from the laminar endpoint; kernels
+// before it drop the flag, and the subflow leaves from where the routing says.
+func TestLaminarSubflow(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewVeths(t,
+		vmtest.Veth{A: "mlc", DevA: "a0", AddrA: "10.1.0.1/24", B: "mls", DevB: "a1", AddrB: "10.1.0.2/24"},
+		vmtest.Veth{A: "mlc", DevA: "b0", AddrA: "10.2.0.1/24", B: "mls", DevB: "b1", AddrB: "10.2.0.2/24"})
+	tp.IP("mlc", "route add 10.2.0.2/32 via 10.1.0.2 dev a0 src 10.1.0.1")
+	nlkit := vmtest.Nlkit(t)
+	for _, c := range []struct{ ns, args string }{
+		{"mls", "mptcp limits set subflows 2"},
+		{"mls", "mptcp endpoint add 10.2.0.2 id 1 dev b1 signal"},
+		{"mlc", "mptcp limits set subflows 2 add_addr_accepted 2"},
+		{"mlc", "mptcp endpoint add 10.2.0.1 id 1 dev b0 laminar"},
+	} {
+		out, err := exec.Command("ip", append([]string{"netns", "exec", c.ns, nlkit}, strings.Fields(c.args)...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: nlkit %s: %v\n%s", c.ns, c.args, err, out)
+		}
+	}
+	show, _ := exec.Command("ip", "netns", "exec", "mlc", nlkit, "mptcp", "endpoint", "show").CombinedOutput()
+	t.Logf("client endpoints:\n%s", show)
+	laminar, newer := strings.Contains(string(show), "laminar"), kernelAtLeast(t, 6, 18)
+	if laminar != newer {
+		t.Fatalf("the kernel kept the laminar flag: %v; 6.18 or later: %v", laminar, newer)
+	}
+
+	tp.NewMPTCPSink("mls", "10.1.0.2:5201")
+	mc, err := pm.Watch(&pm.Config{NetNS: tp.FD("mlc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	conn := tp.DialMPTCP("mlc", "10.1.0.2:5201", 10*time.Second)
+	defer conn.Close()
+	if _, err := conn.Write(make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	mc.SetDeadline(time.Now().Add(20 * time.Second))
+	for {
+		ev, err := mc.Next()
+		if err != nil {
+			t.Fatalf("waiting for the subflow to the announced 10.2.0.2: %v", err)
+		}
+		t.Logf("client: %s", ev)
+		if ev.Type != pm.EventSubEstablished {
+			continue
+		}
+		want := "10.1.0.1" // the routing's choice
+		if laminar {
+			want = "10.2.0.1"
+		}
+		if ev.Remote().Addr().String() != "10.2.0.2" || ev.Local().Addr().String() != want {
+			t.Fatalf("subflow %s -> %s, want %s -> 10.2.0.2 (laminar endpoint: %v)", ev.Local(), ev.Remote(), want, laminar)
+		}
+		return
+	}
+}
+
 // twoHosts is a client and a server namespace joined by one veth pair.
 func twoHosts(t *testing.T) *vmtest.Topo {
 	return vmtest.NewVeths(t, vmtest.Veth{A: "mpc", DevA: "c0", AddrA: "10.1.0.1/24", B: "mps", DevB: "s0", AddrB: "10.1.0.2/24"})
