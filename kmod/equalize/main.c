@@ -5,7 +5,8 @@
  * A multipath route flagged RTM_F_EQUALIZE should send successive packets over its
  * nexthops in proportion to their weights. Stock kernels store the flag on IPv4 routes
  * and ignore it (IPv6 drops it); nlkit's kernel patch implements it
- * (patches/linux-6.12). Without the patch, this module does it for forwarded packets:
+ * (patches/linux-6.12, patches/linux-7.3). Without it, this module does it for forwarded
+ * packets:
  *
  *   PRE_ROUTING (after DNAT): if the destination is covered by an equalize route (the
  *   flag in the IPv4 FIB) or by a prefix configured through the genl family

@@ -165,7 +165,7 @@ func TestLaminarSubflow(t *testing.T) {
 		t.Fatalf("the kernel kept the laminar flag: %v; 6.18 or later: %v", laminar, newer)
 	}
 
-	tp.NewMPTCPSink("mls", "10.1.0.2:5201")
+	tp.NewMPTCPSink("mls", "0.0.0.0:5201") // joins come to the announced address too
 	mc, err := pm.Watch(&pm.Config{NetNS: tp.FD("mlc")})
 	if err != nil {
 		t.Fatal(err)
@@ -183,6 +183,9 @@ func TestLaminarSubflow(t *testing.T) {
 			t.Fatalf("waiting for the subflow to the announced 10.2.0.2: %v", err)
 		}
 		t.Logf("client: %s", ev)
+		if ev.Type == pm.EventSubClosed {
+			t.Fatalf("the subflow to the announced address failed: %s", ev)
+		}
 		if ev.Type != pm.EventSubEstablished {
 			continue
 		}
