@@ -147,7 +147,7 @@ apt_bpo() { # runs apt-get or apt-cache ($1) on the private trixie-backports ind
 	"$tool" -o Dir::Etc::SourceList="$bpo/sources.list" -o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$bpo/lists" -o Dir::Cache="$bpo/cache" -o Debug::NoLocking=1 "$@"
 }
-in_bpo() { apt_bpo apt-cache show "$1" >/dev/null 2>&1; }
+in_bpo() { apt_bpo apt-cache show "$1" 2>/dev/null | grep -q '^Package:'; } # a real package, not a name others depend on
 fetch_bpo() { # $1: dir, $2: package, $3: version: from the index, or else from the pool
 	local dir=$1 pkg=$2 ver=$3 arch
 	if in_bpo "$pkg"; then
@@ -187,7 +187,7 @@ unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	done
 	local deb
 	for deb in "$work"/linux-{image,binary,modules,base,headers,kbuild}-*.deb; do
-		dpkg -x "$deb" /
+		[ -f "$deb" ] && dpkg -x "$deb" /
 	done
 	# the image: /boot/vmlinuz-$v (6.18) or /usr/lib/modules/$v/vmlinuz (7.3)
 	[ -f "/boot/vmlinuz-$v" ] || [ -f "/usr/lib/modules/$v/vmlinuz" ] || { log "$v: no kernel image in its packages"; exit 1; }
@@ -197,8 +197,9 @@ unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	# patched 7.3 kernel is built from it (tests/kernel/build.sh)
 	dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$series.tar.xz"
 	tar -xJ -C "$work" -f "$src"
-	cp "/usr/lib/modules/$v/config" "$work/.config-$v"
-	mkdir -p "$work/o" && cp "$work/.config-$v" "$work/o/.config"
+	local config=/usr/lib/modules/$v/config # 7.3's place; 6.18's is /boot's
+	[ -f "$config" ] || config=/boot/config-$v
+	mkdir -p "$work/o" && cp "$config" "$work/o/.config"
 	make -s -C "$work/linux-source-$series" O="$work/o" olddefconfig >/dev/null
 	make -s -C "$work/linux-source-$series" O="$work/o" -j"$(nproc)" modules_prepare >/dev/null
 	local kb=/usr/lib/linux-kbuild-$abi
