@@ -5,8 +5,8 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"math"
 	"os/exec"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +16,7 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/fcm"
 	"github.com/nlkit/nlkit/netlinkproto/fcmreceiver"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tests/vm/job"
 	"github.com/nlkit/nlkit/tests/vm/vmtest"
 )
 
@@ -98,32 +99,22 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
-	med := func(v []float64) float64 {
-		s := append([]float64(nil), v...)
-		for i := range s {
-			for j := i + 1; j < len(s); j++ {
-				if s[j] < s[i] {
-					s[i], s[j] = s[j], s[i]
-				}
-			}
-		}
-		return s[len(s)/2]
-	}
-	f := func(v []float64) string {
-		var out []string
-		for _, x := range v {
-			out = append(out, fmt.Sprintf("%.0f", x/mbit))
-		}
-		return strings.Join(out, ", ")
-	}
-	tbf, fq := med(results["tbf"]), med(results["fcm"])
-	t.Logf("CPU-bound forwarding of 4 TCP flows through the router (qdisc rate %s, far above the VM):", rate)
-	t.Logf("  tbf: %s Mbit/s (median %.0f)", f(results["tbf"]), tbf/mbit)
-	t.Logf("  fcm: %s Mbit/s (median %.0f); %d segments stamped", f(results["fcm"]), fq/mbit, modified)
-	t.Logf("  fcm / tbf goodput: %.2f (forwarding cost per byte: %.2fx tbf's)", fq/tbf, tbf/fq)
+	tbf, fq := job.Median(results["tbf"]), job.Median(results["fcm"])
+	t.Logf("CPU-bound forwarding of 4 TCP flows through the router (qdisc rate %s, far above the VM): %d segments stamped by fcm", rate, modified)
+	vmtest.ReportBench(t, job.BenchRow{Mechanism: "sch_fcm", Baseline: "tbf", Workload: "4 TCP flows forwarded, rate above the VM",
+		Unit: "Mbit/s", Nlkit: inMbit(results["fcm"]), Base: inMbit(results["tbf"])})
 	if tbf == 0 || fq == 0 || modified == 0 {
 		t.Fatalf("no traffic: tbf %.0f, fcm %.0f, stamped %d", tbf, fq, modified)
 	}
+}
+
+// inMbit converts rates in bit/s to Mbit/s.
+func inMbit(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = math.Round(x/mbit*10) / 10
+	}
+	return out
 }
 
 // TestBenchmarkFCMReceiver prints fcm_receiver's cost to a receiving host's TCP
@@ -201,29 +192,16 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 			}
 		}
 	}
-	med := func(v []float64) float64 {
-		s := append([]float64(nil), v...)
-		sort.Float64s(s)
-		return s[len(s)/2]
-	}
-	show := func(v []float64) string {
-		var out []string
-		for _, x := range v {
-			out = append(out, fmt.Sprintf("%.0f", x/mbit))
-		}
-		return strings.Join(out, ", ")
-	}
-	t.Logf("TCP goodput of 4 flows into the receiving netns, CPU-bound (Mbit/s, each round):")
+	t.Logf("TCP goodput of 4 flows into the receiving netns, CPU-bound; with the router %d priced segments, %d windows lowered", priced, lowered)
 	for _, router := range []bool{false, true} {
 		offK, onK := fmt.Sprintf("router=%v receiver=false", router), fmt.Sprintf("router=%v receiver=true", router)
-		a, b := med(results[offK]), med(results[onK])
-		what := "no FCM router (no prices: parse, look up, rounds)"
+		what := "4 TCP flows received, no prices"
 		if router {
-			what = fmt.Sprintf("FCM router in the path (%d priced segments, %d windows lowered)", priced, lowered)
+			what = "4 TCP flows received, every segment priced"
 		}
-		t.Logf("  %s: receiver off %s (median %.0f), on %s (median %.0f): on/off %.2f", what, show(results[offK]), a/mbit,
-			show(results[onK]), b/mbit, b/a)
-		if a == 0 || b == 0 {
+		vmtest.ReportBench(t, job.BenchRow{Mechanism: "fcm_receiver", Baseline: "no receiver (hooks off)", Workload: what,
+			Unit: "Mbit/s", Nlkit: inMbit(results[onK]), Base: inMbit(results[offK])})
+		if job.Median(results[offK]) == 0 || job.Median(results[onK]) == 0 {
 			t.Fatalf("no traffic")
 		}
 	}

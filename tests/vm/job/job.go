@@ -46,7 +46,26 @@ const (
 	Kmemleak   = "kmemleak.txt" // kmemleak report after unloading (empty is clean)
 	Done       = "done"         // written last: holds the guest's verdict line
 	Timings    = "timings.json" // the guest's phases and how long each took ([]Phase)
+	// Bench holds the benchmarks' rows (one BenchRow per line, JSON), written by the
+	// tests themselves (vmtest.ReportBench) into $NLKIT_RESULTS
+	Bench = "bench.jsonl"
 )
+
+// BenchRow is one row of make bench's table: a mechanism of nlkit against its baseline
+// (an in-tree or well-known peer) on one workload, measured in the same boot, rounds
+// alternating between the two.
+type BenchRow struct {
+	Mechanism string    `json:"mechanism"` // "sch_fcm"
+	Baseline  string    `json:"baseline"`  // "tbf"
+	Workload  string    `json:"workload"`  // what was measured: "4 TCP flows forwarded, CPU-bound"
+	Unit      string    `json:"unit"`      // of the rounds: "Mbit/s", "packets/s"
+	Nlkit     []float64 `json:"nlkit"`     // nlkit's figure in each round
+	Base      []float64 `json:"base"`      // the baseline's figure in each round
+	Kernel    string    `json:"kernel"`    // filled in by vmtest.ReportBench
+	// Higher is better unless LowerBetter (a latency): the ratio is then base/nlkit,
+	// so that above 1 always means nlkit did better
+	LowerBetter bool `json:"lower_better,omitempty"`
+}
 
 // Phase is one step of the guest's job and its duration, for the runner's time table.
 type Phase struct {

@@ -287,6 +287,11 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 			rep.WriteString(indent(tail(string(raw), 30), "        "))
 		}
 	}
+	if *flagBench {
+		if err := collectBench(res); err != nil {
+			fail("bench rows: " + err.Error())
+		}
+	}
 	// dmesg splats
 	if sp := splats(string(dmesgText)); sp != "" {
 		fmt.Fprintf(&rep, "    FAIL kernel log has splats:\n%s", indent(sp, "      "))

@@ -1,8 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/nlkit/nlkit/tests/vm/job"
 )
 
 // 6.18 runs only when named: not in -kernels all, and deps.sh unpacks it only then.
@@ -58,4 +64,40 @@ func TestSelectTests(t *testing.T) {
 	*flagRun = "TestX"
 	check("-run", map[string][]string{"netlinkproto/equalize": nil, "tests/kselftest": nil, "tests/scenarios": nil})
 	*flagRun = ""
+}
+
+// make bench's rows go from the guests' files to one table and out/bench/results.json.
+func TestBenchTable(t *testing.T) {
+	dir := t.TempDir()
+	rows := `{"mechanism":"sch_fcm","baseline":"tbf","workload":"4 TCP flows","unit":"Mbit/s","nlkit":[600,611,620],"base":[2300,2376,2400],"kernel":"6.12"}
+{"mechanism":"equalize module","baseline":"hash multipath","workload":"UDP","unit":"packets/s","nlkit":[14000],"base":[18000],"kernel":"6.1"}
+`
+	if err := os.WriteFile(filepath.Join(dir, job.Bench), []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	benchRows = nil
+	if err := collectBench(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := collectBench(t.TempDir()); err != nil { // a guest without benchmarks
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	printBench(&b)
+	for _, want := range []string{"6.12     sch_fcm", "611", "2376", "0.26", "3%", "6.1      equalize module"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, b.String())
+		}
+	}
+	root = dir
+	out := filepath.Join(dir, "bench", "results.json")
+	if err := writeBench(out, 1800); err != nil {
+		t.Fatal(err)
+	}
+	var f benchFile
+	raw, _ := os.ReadFile(out)
+	if err := json.Unmarshal(raw, &f); err != nil || len(f.Rows) != 2 || f.Rows[0].NlkitMedian != 611 || f.Rows[0].BaseMedian != 2376 {
+		t.Errorf("results.json: %v\n%s", err, raw)
+	}
+	benchRows = nil
 }

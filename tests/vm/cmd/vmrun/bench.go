@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nlkit/nlkit/tests/vm/job"
+)
+
+// The benchmarks' rows of this run (-bench), from every guest's results.
+var (
+	benchMu   sync.Mutex
+	benchRows []job.BenchRow
+)
+
+// collectBench adds the rows a guest's benchmarks recorded (vmtest.ReportBench).
+func collectBench(res string) error {
+	f, err := os.Open(filepath.Join(res, job.Bench))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	for sc.Scan() {
+		var r job.BenchRow
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return fmt.Errorf("%s: %w", job.Bench, err)
+		}
+		benchRows = append(benchRows, r)
+	}
+	return sc.Err()
+}
+
+// printBench prints make bench's table: a row per mechanism, workload and kernel.
+func printBench(w io.Writer) {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	fmt.Fprintln(w, "benchmarks: nlkit against its baseline in the same boot, rounds alternating; median of the rounds (spread: (max-min)/median); ratio above 1: nlkit did better")
+	fmt.Fprintf(w, "  %-8s %-16s %-22s %-46s %-10s %10s %7s %10s %7s %6s %6s\n",
+		"kernel", "mechanism", "baseline", "workload", "unit", "nlkit", "spread", "baseline", "spread", "ratio", "rounds")
+	for _, r := range benchRows {
+		fmt.Fprintf(w, "  %-8s %-16s %-22s %-46s %-10s %10.4g %6.0f%% %10.4g %6.0f%% %6.2f %6d\n",
+			r.Kernel, r.Mechanism, r.Baseline, r.Workload, r.Unit, job.Median(r.Nlkit), 100*job.Spread(r.Nlkit),
+			job.Median(r.Base), 100*job.Spread(r.Base), r.Ratio(), min(len(r.Nlkit), len(r.Base)))
+	}
+}
+
+// benchFile is out/bench/results.json: the table, with what is needed to compare runs.
+type benchFile struct {
+	Date      time.Time  `json:"date"`
+	Commit    string     `json:"commit"`
+	HostSpeed float64    `json:"host_speed_mb_s"` // hostSpeed() before the guests
+	Rows      []benchOut `json:"rows"`
+}
+
+type benchOut struct {
+	job.BenchRow
+	NlkitMedian float64 `json:"nlkit_median"`
+	BaseMedian  float64 `json:"base_median"`
+	Ratio       float64 `json:"ratio"`
+}
+
+func writeBench(path string, speed float64) error {
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	commit, _ := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	f := benchFile{Date: time.Now().UTC(), Commit: strings.TrimSpace(string(commit)), HostSpeed: speed}
+	for _, r := range benchRows {
+		f.Rows = append(f.Rows, benchOut{r, job.Median(r.Nlkit), job.Median(r.Base), r.Ratio()})
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
