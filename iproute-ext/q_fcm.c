@@ -3,6 +3,7 @@
  * q_fcm.so: the `fcm` qdisc (FCM router, kmod/fcm) for Debian's iproute2 tc.
  *
  *   tc qdisc add dev X root fcm rate 10mbit [limit BYTES] [bval B] [qmin PACKETS] [exid N]
+ *                                       [split-gso | no-split-gso]
  *   tc [-j] -s qdisc show dev X
  */
 #include <stdio.h>
@@ -18,19 +19,24 @@ static void explain(void)
 {
 	fprintf(stderr,
 		"Usage: ... fcm rate RATE [ limit BYTES ] [ bval B ] [ qmin PACKETS ] [ exid N ]\n"
+		"                [ split-gso | no-split-gso ]\n"
 		"rate: the outgoing link's rate (the queue forms here);\n"
-		"price p(q) = min(65535, bval * max(0, q - qmin)), q in packets, stamped into\n"
+		"price p(q) = min(65535, bval * max(0, q - qmin)), q in segments, stamped into\n"
 		"every TCP segment as option 92, or with exid N (1..65535, e.g. 0xfc11) in the\n"
 		"RFC 6994 form: kind 253 with ExID N (exid 0: back to option 92). The receivers\n"
-		"must read the same form. Defaults: limit 100 ms at rate, bval 10, qmin 30.\n");
+		"must read the same form. split-gso: GSO packets are segmented here, each segment\n"
+		"priced at its own dequeue; no-split-gso: stamped whole, one price per GSO packet,\n"
+		"segmented after the qdisc (cheaper). Defaults: limit 100 ms at rate, bval 10,\n"
+		"qmin 30, split-gso.\n");
 }
 
 static const struct tc_opt fcm_opts[] = {
-	{ "rate", FCM_A_OPTS_RATE, TC_OPT_RATE },
-	{ "limit", FCM_A_OPTS_LIMIT, TC_OPT_SIZE },
-	{ "bval", FCM_A_OPTS_BVAL, TC_OPT_U32 },
-	{ "qmin", FCM_A_OPTS_QMIN, TC_OPT_U32 },
-	{ "exid", FCM_A_OPTS_EXID, TC_OPT_U16_HEX },
+	{ "rate", FCM_A_OPTS_RATE, TC_OPT_RATE, NULL },
+	{ "limit", FCM_A_OPTS_LIMIT, TC_OPT_SIZE, NULL },
+	{ "bval", FCM_A_OPTS_BVAL, TC_OPT_U32, NULL },
+	{ "qmin", FCM_A_OPTS_QMIN, TC_OPT_U32, NULL },
+	{ "exid", FCM_A_OPTS_EXID, TC_OPT_U16_HEX, NULL },
+	{ "split-gso", FCM_A_OPTS_SPLIT_GSO, TC_OPT_SWITCH, "no-split-gso" },
 	{ NULL },
 };
 

@@ -130,12 +130,14 @@ enum tc_opt_kind {
 	TC_OPT_USEC,	/* get_time, u32 microseconds; "interval 100us" */
 	TC_OPT_MSEC,	/* get_time, u32 milliseconds; "eventgap 200ms" */
 	TC_OPT_U16_HEX,	/* u32 in any base up to 0xffff, u16; "exid 0xfc11" */
+	TC_OPT_SWITCH,	/* a word alone, u8 1; its off word, u8 0 ("split-gso", "no-split-gso") */
 };
 
 struct tc_opt {
 	const char *name;	/* the command-line word, and the key in tc -j */
 	int type;		/* the netlink attribute inside TCA_OPTIONS */
 	enum tc_opt_kind kind;
+	const char *off;	/* TC_OPT_SWITCH: the word that turns it off */
 };
 
 /* tc_opt_put reads one option's value into its attribute; nonzero when tc's parser
@@ -180,6 +182,8 @@ static inline int tc_opt_put(const struct tc_opt *o, const char *val, struct nlm
 			return -1;
 		v16 = v32;
 		return addattr_l(n, 1024, o->type, &v16, sizeof(v16));
+	case TC_OPT_SWITCH:
+		break;	/* tc_opt_parse puts it: it takes no value */
 	}
 	return -1;
 }
@@ -200,8 +204,15 @@ static inline int tc_opt_parse(const char *kind, const struct tc_opt *opts, void
 			explain();
 			return -1;
 		}
-		for (o = opts; o->name && strcmp(o->name, k); o++)
+		for (o = opts; o->name && strcmp(o->name, k) && !(o->off && !strcmp(o->off, k)); o++)
 			;
+		if (o->name && o->kind == TC_OPT_SWITCH) {
+			__u8 on = !strcmp(o->name, k);
+
+			addattr_l(n, 1024, o->type, &on, sizeof(on));
+			argc++, argv--;	/* one word, not a pair */
+			continue;
+		}
 		if (!o->name) {
 			fprintf(stderr, "%s: unknown parameter \"%s\"\n", kind, k);
 			explain();
@@ -253,6 +264,14 @@ static inline int tc_opt_print(const struct tc_opt *opts, int max, FILE *f, stru
 		case TC_OPT_U16_HEX:
 			if (a && RTA_PAYLOAD(a) >= sizeof(__u16))
 				out_u(f, o->name, "%s %#llx ", *(__u16 *)RTA_DATA(a));
+			break;
+		case TC_OPT_SWITCH:
+			if (!a || RTA_PAYLOAD(a) < sizeof(__u8))
+				break;
+			if (is_json_context())
+				print_color_u64(TC_PRINT_JSON, TC_COLOR_NONE, o->name, NULL, *(__u8 *)RTA_DATA(a));
+			else
+				fprintf(f, "%s ", *(__u8 *)RTA_DATA(a) ? o->name : o->off);
 			break;
 		}
 	}

@@ -39,7 +39,8 @@ var Families = []gen.Family{
 		}},
 	{Spec: "netlinkproto/specs/fcm.yaml", KernelDir: "kmod/fcm", GoDir: "netlinkproto/fcm", GoPackage: "fcm", Module: "sch_fcm",
 		Go: map[string]gen.GoStruct{
-			"opts":  {Name: "Config", Request: "Options", Fields: map[string]gen.GoField{"exid": {JSON: "exid,omitempty"}}},
+			"opts": {Name: "Config", Request: "Options", Fields: map[string]gen.GoField{"exid": {JSON: "exid,omitempty"},
+				"split-gso": {Type: "bool"}}},
 			"qdisc": {Name: "Qdisc", Fields: map[string]gen.GoField{"opts": config}},
 		}},
 	{Spec: "netlinkproto/specs/fcm_receiver.yaml", KernelDir: "kmod/fcm_receiver", GoDir: "netlinkproto/fcmreceiver", GoPackage: "fcmreceiver", Module: "fcm_receiver",

@@ -16,6 +16,7 @@ struct fcm_config {
 	u32 bval;
 	u32 qmin;	/* packets */
 	u16 exid;	/* 0: option 92; else the RFC 6994 form with this ExID */
+	u8 split_gso;	/* 1: GSO packets segmented at enqueue; 0: stamped whole */
 };
 
 struct fcm_sched {
@@ -25,6 +26,7 @@ struct fcm_sched {
 	u64 t_next;		/* ns: when the next packet may start */
 	u32 id;			/* instance id, /proc/net/fcm_queue */
 	u32 price;		/* p(q) of the last segment sent */
+	u32 segs;		/* segments queued (a GSO packet counts its segments) */
 	u64 modified, passed, other;
 	struct nlkit_qdisc_node link;	/* on fcm_qdiscs */
 };
@@ -46,7 +48,8 @@ enum fcm_stamp_result {
 
 extern struct nlkit_qdiscs fcm_qdiscs;
 
-enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu);
+enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu,
+			       unsigned int *segs);
 u32 fcm_price(const struct fcm_config *c, u32 qlen);
 void fcm_snapshot(struct fcm_sched *q, struct fcm_snapshot *s);
 int fcm_put_opts(struct sk_buff *skb, int type, const struct fcm_config *c);

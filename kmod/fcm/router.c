@@ -7,8 +7,12 @@
  * max(0, q - qmin)), q the packets still queued behind it, as its first option
  * (stamp.c): kind 92, length 4, or with cfg.exid the RFC 6994 form (kind 253 with that
  * ExID, 8 bytes with its two NOPs). GSO packets are segmented at enqueue, as sch_cake
- * does, so every segment can carry the option. A segment with no room (the data offset
- * would pass 60 bytes, or the packet the device MTU) is sent unmodified and counted.
+ * does, so every segment carries the price at its own dequeue (split-gso, the
+ * default); with no-split-gso a GSO packet stays whole and is stamped once, its
+ * segments all carrying the price at its dequeue (stamp.c), and the stack or the device
+ * segments it after the qdisc: the per-packet cost of tbf, one price per GSO packet. q
+ * counts segments either way. A segment with no room (the data offset would pass 60
+ * bytes, or the packet the device MTU) is sent unmodified and counted.
  *
  * State is visible through tc -s (xstats), the genl family "fcm" (netlink.c), and
  * /proc/net/fcm_queue in the original's format, per network namespace.
@@ -58,6 +62,12 @@ static struct fcm_net *fcm_ids(struct net *net)
 
 /* ---- datapath ------------------------------------------------------------------------- */
 
+/* the segments skb counts for in q (a GSO packet from an untrusted source may say 0) */
+static unsigned int fcm_skb_segs(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb) ? max_t(unsigned int, skb_shinfo(skb)->gso_segs, 1) : 1;
+}
+
 static int fcm_enqueue_one(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
 {
 	struct fcm_sched *q = qdisc_priv(sch);
@@ -71,16 +81,18 @@ static int fcm_enqueue_one(struct sk_buff *skb, struct Qdisc *sch, struct sk_buf
 		if (q->t_next < now)
 			q->t_next = now;
 	}
+	q->segs += fcm_skb_segs(skb);
 	return qdisc_enqueue_tail(skb, sch);
 }
 
 static int fcm_enqueue(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
 {
+	struct fcm_sched *q = qdisc_priv(sch);
 	netdev_features_t features;
 	struct sk_buff *segs, *nskb;
 	unsigned int len, slen = 0, n = 0;
 
-	if (!skb_is_gso(skb))
+	if (!skb_is_gso(skb) || !q->cfg.split_gso)
 		return fcm_enqueue_one(skb, sch, to_free);
 
 	/* one option per segment: split the GSO packet here (as sch_cake's split_gso) */
@@ -109,6 +121,7 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 {
 	struct fcm_sched *q = qdisc_priv(sch);
 	struct sk_buff *skb = qdisc_peek_head(sch);
+	unsigned int segs;
 	u64 now;
 
 	if (!skb)
@@ -120,6 +133,7 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 		return NULL;
 	}
 	skb = qdisc_dequeue_head(sch);
+	q->segs -= fcm_skb_segs(skb);
 	/* While packets wait, the link's clock runs on: a late wake-up (a busy CPU, a
 	 * descheduled vCPU, timer slack) is caught up, up to FCM_CATCHUP_NS, so the queue
 	 * drains at rate over time whatever the timer did. An idle link banks nothing:
@@ -127,16 +141,16 @@ static struct sk_buff *fcm_dequeue(struct Qdisc *sch)
 	 */
 	q->t_next = max(q->t_next, now - min_t(u64, now, FCM_CATCHUP_NS)) +
 		    div64_u64((u64)qdisc_pkt_len(skb) * NSEC_PER_SEC, q->cfg.rate);
-	q->price = fcm_price(&q->cfg, sch->q.qlen);
-	switch (fcm_stamp(skb, q->price, q->cfg.exid, READ_ONCE(qdisc_dev(sch)->mtu))) {
+	q->price = fcm_price(&q->cfg, q->segs);
+	switch (fcm_stamp(skb, q->price, q->cfg.exid, READ_ONCE(qdisc_dev(sch)->mtu), &segs)) {
 	case FCM_STAMPED:
-		q->modified++;
+		q->modified += segs;
 		break;
 	case FCM_NO_ROOM:
-		q->passed++;
+		q->passed += segs;
 		break;
 	case FCM_OTHER:
-		q->other++;
+		q->other += segs;
 		break;
 	}
 	return skb;
@@ -147,6 +161,7 @@ static void fcm_reset(struct Qdisc *sch)
 	struct fcm_sched *q = qdisc_priv(sch);
 
 	qdisc_reset_queue(sch);
+	q->segs = 0;
 	q->t_next = 0;
 	qdisc_watchdog_cancel(&q->watchdog);
 }
@@ -165,7 +180,8 @@ int fcm_put_opts(struct sk_buff *skb, int type, const struct fcm_config *c)
 		nla_put_u32(skb, FCM_A_OPTS_LIMIT, c->limit) ||
 		nla_put_u32(skb, FCM_A_OPTS_BVAL, c->bval) ||
 		nla_put_u32(skb, FCM_A_OPTS_QMIN, c->qmin) ||
-		(c->exid && nla_put_u16(skb, FCM_A_OPTS_EXID, c->exid)) ? -EMSGSIZE : 0);
+		(c->exid && nla_put_u16(skb, FCM_A_OPTS_EXID, c->exid)) ||
+		nla_put_u8(skb, FCM_A_OPTS_SPLIT_GSO, c->split_gso) ? -EMSGSIZE : 0);
 }
 
 static u32 fcm_auto_limit(u64 rate)
@@ -189,6 +205,7 @@ static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c
 		memset(c, 0, sizeof(*c));
 		c->bval = FCM_DEFAULT_BVAL;
 		c->qmin = FCM_DEFAULT_QMIN;
+		c->split_gso = 1;
 		if (!tb[FCM_A_OPTS_RATE]) {
 			NL_SET_ERR_MSG_ATTR(extack, opt, "rate is required (the outgoing link's rate)");
 			return -EINVAL;
@@ -213,6 +230,8 @@ static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c
 		c->qmin = nla_get_u32(tb[FCM_A_OPTS_QMIN]);
 	if (tb[FCM_A_OPTS_EXID])
 		c->exid = nla_get_u16(tb[FCM_A_OPTS_EXID]);
+	if (tb[FCM_A_OPTS_SPLIT_GSO])
+		c->split_gso = nla_get_u8(tb[FCM_A_OPTS_SPLIT_GSO]);
 	return 0;
 }
 
@@ -230,6 +249,7 @@ static void fcm_apply(struct Qdisc *sch, const struct fcm_config *c)
 			break;
 		dropped++;
 		dropped_bytes += qdisc_pkt_len(skb);
+		q->segs -= fcm_skb_segs(skb);
 		rtnl_qdisc_drop(skb, sch);
 	}
 	qdisc_tree_reduce_backlog(sch, dropped, dropped_bytes);

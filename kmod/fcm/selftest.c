@@ -134,7 +134,7 @@ static bool __init fcm_selftest_stamp(void)
 	unsigned int i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		unsigned int olen = cases[i].exid ? 8 : FCM_OPTION_LEN, len, l3len, doff;
+		unsigned int olen = cases[i].exid ? 8 : FCM_OPTION_LEN, len, l3len, doff, segs;
 		struct sk_buff *skb = fcm_selftest_skb(cases[i].v6, cases[i].optlen, 100);
 		enum fcm_stamp_result r;
 		bool good;
@@ -143,7 +143,7 @@ static bool __init fcm_selftest_stamp(void)
 			return false;
 		len = skb->len;
 		doff = tcp_hdr(skb)->doff;
-		r = fcm_stamp(skb, cases[i].price, cases[i].exid, cases[i].mtu);
+		r = fcm_stamp(skb, cases[i].price, cases[i].exid, cases[i].mtu, &segs);
 		if (r != FCM_STAMPED) {
 			good = r == cases[i].want && skb->len == len && tcp_hdr(skb)->doff == doff &&
 			       !fcm_selftest_csum(skb);

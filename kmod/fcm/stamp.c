@@ -13,6 +13,14 @@
  * inet_proto_csum_replace*() know; CHECKSUM_COMPLETE (a received skb's sum over its
  * data) no longer matches the data, so it is dropped to CHECKSUM_NONE first, after
  * which th->check is complete and updated as such.
+ *
+ * A TCP GSO packet (no-split-gso) is stamped once, in the header its segments will copy:
+ * its gso_size shrinks by what the segments would otherwise pass the MTU by, so every
+ * segment still fits with the option, and the stack or the device segments it after
+ * the qdisc as usual (th->check's pseudo-header sum covers the packet's whole TCP
+ * length, which GSO replaces by each segment's; it grows by the option like the rest).
+ * Its shared info is then the qdisc's to change, as bpf_skb_net_grow() changes it:
+ * gso_segs recomputed and the packet marked SKB_GSO_DODGY, so GSO checks its headers.
  */
 
 #include <linux/ip.h>
@@ -35,9 +43,10 @@ u32 fcm_price(const struct fcm_config *c, u32 qlen)
 	return min_t(u64, p, FCM_PRICE_MAX);
 }
 
-enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu)
+enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu,
+			       unsigned int *segs)
 {
-	unsigned int olen = exid ? 8 : FCM_OPTION_LEN, i;
+	unsigned int olen = exid ? 8 : FCM_OPTION_LEN, i, gso_size = 0;
 	unsigned int noff = skb_network_offset(skb), toff, l3len, thlen;
 	__be16 old_word, new_word, old_len, new_len;
 	struct tcphdr *th, _th;
@@ -89,8 +98,20 @@ enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsign
 	thlen = th->doff * 4;
 	if (thlen < sizeof(struct tcphdr) || toff + thlen > noff + l3len)
 		return FCM_OTHER;	/* a malformed segment: leave it to the receiver */
-	if (thlen + olen > 60 || l3len + olen > mtu)
+	*segs = 1;
+	if (skb_is_gso(skb)) {
+		struct skb_shared_info *si = skb_shinfo(skb);
+		unsigned int hdrs = toff - noff + thlen + olen;	/* L3 and L4, stamped */
+
+		if (!skb_is_gso_tcp(skb) || si->gso_size == GSO_BY_FRAGS)
+			return FCM_OTHER;
+		*segs = si->gso_segs;
+		if (thlen + olen > 60 || hdrs + 64 > mtu)
+			return FCM_NO_ROOM;
+		gso_size = min_t(unsigned int, si->gso_size, mtu - hdrs);
+	} else if (thlen + olen > 60 || l3len + olen > mtu) {
 		return FCM_NO_ROOM;
+	}
 
 	/* headers writable and in the linear area; room in front for the option */
 	if (skb_ensure_writable(skb, toff + sizeof(struct tcphdr)) ||
@@ -140,6 +161,14 @@ enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsign
 		struct ipv6hdr *ip6h = (struct ipv6hdr *)(skb->data + noff);
 
 		ip6h->payload_len = htons(ntohs(ip6h->payload_len) + olen);
+	}
+	if (gso_size) {
+		struct skb_shared_info *si = skb_shinfo(skb);
+
+		si->gso_size = gso_size;
+		si->gso_segs = DIV_ROUND_UP(l3len - (toff - noff) - thlen, gso_size);
+		si->gso_type |= SKB_GSO_DODGY;
+		*segs = si->gso_segs;
 	}
 	return FCM_STAMPED;
 }

@@ -87,6 +87,8 @@ const (
 	AttrOptsQmin uint16 = 4
 	// AttrOptsExid: u16: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
 	AttrOptsExid uint16 = 5
+	// AttrOptsSplitGso: u8: 1 (the default): GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. A change without it keeps the mode.
+	AttrOptsSplitGso uint16 = 6
 )
 
 // Attributes of the qdisc set.
@@ -135,6 +137,8 @@ type Config struct {
 	Qmin uint32 `json:"qmin"`
 	// Exid: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
 	Exid uint16 `json:"exid,omitempty"`
+	// SplitGSO: 1 (the default): GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. A change without it keeps the mode.
+	SplitGSO bool `json:"split_gso"`
 }
 
 // decodeConfigAttrs decodes attributes of the opts set into a Config; one that Config
@@ -153,6 +157,8 @@ func decodeConfigAttrs(b []byte, other func(*netlink.AttributeDecoder)) (Config,
 			v.Qmin = ad.Uint32()
 		case AttrOptsExid:
 			v.Exid = ad.Uint16()
+		case AttrOptsSplitGso:
+			v.SplitGSO = ad.Uint8() != 0
 		default:
 			if other != nil {
 				other(ad)
@@ -175,6 +181,8 @@ type Options struct {
 	Qmin *uint32
 	// Exid: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
 	Exid *uint16
+	// SplitGSO: 1 (the default): GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. A change without it keeps the mode.
+	SplitGSO *bool
 }
 
 // encodeOptionsAttrs writes o's set fields as opts attributes.
@@ -184,6 +192,13 @@ func encodeOptionsAttrs(ae *netlink.AttributeEncoder, o Options) {
 	genl.Optional(ae, AttrOptsBval, o.Bval)
 	genl.Optional(ae, AttrOptsQmin, o.Qmin)
 	genl.Optional(ae, AttrOptsExid, o.Exid)
+	if o.SplitGSO != nil {
+		var x uint8
+		if *o.SplitGSO {
+			x = 1
+		}
+		ae.Uint8(AttrOptsSplitGso, x)
+	}
 }
 
 // Qdisc is the qdisc set: One sch_fcm qdisc and its live state.

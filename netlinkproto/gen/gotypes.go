@@ -52,7 +52,7 @@ var decoderCall = map[string]string{
 }
 
 // goInitialisms are spelled upper-case in Go names (Go's own convention: ID, not Id).
-var goInitialisms = map[string]bool{"id": true, "abi": true, "mss": true, "mac": true, "srtt": true, "rtt": true, "ip": true, "tcp": true, "udp": true, "ttl": true, "ecn": true}
+var goInitialisms = map[string]bool{"id": true, "abi": true, "mss": true, "mac": true, "srtt": true, "rtt": true, "ip": true, "tcp": true, "udp": true, "ttl": true, "ecn": true, "gso": true}
 
 func goName(attr string) string {
 	var b strings.Builder

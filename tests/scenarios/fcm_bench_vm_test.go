@@ -21,11 +21,12 @@ import (
 )
 
 // TestBenchmarkFCMForwarding prints sch_fcm's forwarding cost against in-tree tbf at
-// the same rate, in one VM run: both are set far above what the VM can forward, so
+// the same rate, in one VM run: all are set far above what the VM can forward, so
 // the router's CPU is the bottleneck and TCP goodput through it measures the per-packet
-// cost (fcm splits GSO packets and stamps every segment; tbf does neither). Rounds
-// alternate between the two qdiscs so drift in the host's load hits both; the figure
-// is the ratio of the medians. It asserts only that traffic flowed and fcm stamped it.
+// cost. fcm in both modes: split-gso splits GSO packets and stamps every segment;
+// no-split-gso stamps a GSO packet once and leaves it whole, as tbf forwards it. Rounds
+// alternate between the qdiscs so drift in the host's load hits all; the figure is the
+// ratio of the medians. It asserts only that traffic flowed and fcm stamped it.
 func TestBenchmarkFCMForwarding(t *testing.T) {
 	vmtest.Require(t)
 	tp := vmtest.NewTopo(t, "bs", "br", "bd")
@@ -64,8 +65,9 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 		switch kind {
 		case "tbf":
 			cmd = "qdisc replace dev r1 root handle 1: tbf rate " + rate + " burst 1mb latency 100ms"
-		case "fcm":
-			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20))})
+		case "fcm", "fcm no-split-gso":
+			split := kind == "fcm"
+			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), SplitGSO: &split})
 			rc.DelQdisc(l.Index, 0x10000, rtnl.HandleRoot)
 			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Create); err != nil {
 				t.Fatal(err)
@@ -80,31 +82,33 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 		}
 	}
 	results := map[string][]float64{}
-	var modified uint64
+	modified := map[string]uint64{}
 	for r := 0; r < rounds; r++ {
-		for _, kind := range []string{"tbf", "fcm"} {
+		for _, kind := range []string{"tbf", "fcm", "fcm no-split-gso"} {
 			set(kind)
 			ctx, cancel := context.WithCancel(context.Background())
 			tp.Flood(ctx, "bs", "10.5.2.2:5001", 4)
 			time.Sleep(time.Second)
 			results[kind] = append(results[kind], sink.Rate(measure))
-			if kind == "fcm" {
+			if kind != "tbf" {
 				q, err := fc.Qdisc(uint32(l.Index), 0)
 				if err != nil {
 					t.Fatal(err)
 				}
-				modified += q.Modified
+				modified[kind] += q.Modified
 			}
 			cancel()
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
-	tbf, fq := job.Median(results["tbf"]), job.Median(results["fcm"])
-	t.Logf("CPU-bound forwarding of 4 TCP flows through the router (qdisc rate %s, far above the VM): %d segments stamped by fcm", rate, modified)
-	vmtest.ReportBench(t, job.BenchRow{Mechanism: "sch_fcm", Baseline: "tbf", Workload: "4 TCP flows forwarded, rate above the VM",
-		Unit: "Mbit/s", Nlkit: inMbit(results["fcm"]), Base: inMbit(results["tbf"])})
-	if tbf == 0 || fq == 0 || modified == 0 {
-		t.Fatalf("no traffic: tbf %.0f, fcm %.0f, stamped %d", tbf, fq, modified)
+	t.Logf("CPU-bound forwarding of 4 TCP flows through the router (qdisc rate %s, far above the VM): segments stamped %v", rate, modified)
+	for _, kind := range []string{"fcm", "fcm no-split-gso"} {
+		mech := map[string]string{"fcm": "sch_fcm split-gso", "fcm no-split-gso": "sch_fcm no-split-gso"}[kind]
+		vmtest.ReportBench(t, job.BenchRow{Mechanism: mech, Baseline: "tbf", Workload: "4 TCP flows forwarded, rate above the VM",
+			Unit: "Mbit/s", Nlkit: inMbit(results[kind]), Base: inMbit(results["tbf"])})
+		if job.Median(results["tbf"]) == 0 || job.Median(results[kind]) == 0 || modified[kind] == 0 {
+			t.Fatalf("no traffic: tbf %v, %s %v, stamped %d", results["tbf"], kind, results[kind], modified[kind])
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ const struct nla_policy fcm_opts_nl_policy[FCM_A_OPTS_MAX + 1] = {
 	[FCM_A_OPTS_BVAL] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_opts_bval_range),
 	[FCM_A_OPTS_QMIN] = NLA_POLICY_FULL_RANGE(NLA_U32, &fcm_a_opts_qmin_range),
 	[FCM_A_OPTS_EXID] = { .type = NLA_U16, },
+	[FCM_A_OPTS_SPLIT_GSO] = NLA_POLICY_MAX(NLA_U8, 1),
 };
 
 /* GET_QDISC - request attributes (all others are rejected) */

@@ -107,11 +107,15 @@ func fcmRouterStatus(c *cli.Context) error {
 		return printJSON(stdout, qs)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tDEV\tHANDLE\tRATE\tLIMIT\tBVAL\tQMIN\tQUEUE\tPRICE\tMODIFIED\tPASSED\tOTHER\tDROPS\tOPTION")
+	fmt.Fprintln(w, "ID\tDEV\tHANDLE\tRATE\tLIMIT\tBVAL\tQMIN\tQUEUE\tPRICE\tMODIFIED\tPASSED\tOTHER\tDROPS\tOPTION\tGSO")
 	for _, q := range qs {
-		fmt.Fprintf(w, "%d\t%s\t%x:\t%s\t%d\t%d\t%d\t%dp/%db\t%d\t%d\t%d\t%d\t%d\t%s\n", q.ID, q.Ifname, q.Handle>>16,
+		gso := "split" // tc's split-gso: every segment priced at its own dequeue
+		if !q.Config.SplitGSO {
+			gso = "whole" // no-split-gso: one price per GSO packet
+		}
+		fmt.Fprintf(w, "%d\t%s\t%x:\t%s\t%d\t%d\t%d\t%dp/%db\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", q.ID, q.Ifname, q.Handle>>16,
 			units.FormatRate(q.Config.Rate), q.Config.Limit, q.Config.Bval, q.Config.Qmin, q.Qlen, q.Backlog,
-			q.Price, q.Modified, q.Passed, q.Other, q.Drops, optionName(q.Config.Exid))
+			q.Price, q.Modified, q.Passed, q.Other, q.Drops, optionName(q.Config.Exid), gso)
 	}
 	return w.Flush()
 }
