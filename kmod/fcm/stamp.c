@@ -53,6 +53,7 @@ enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsign
 	__be32 opt[2];
 	int moff;
 
+	*segs = skb_is_gso(skb) ? max_t(unsigned int, skb_shinfo(skb)->gso_segs, 1) : 1;
 	if (noff < 0 || noff > skb->len || skb->encapsulation)
 		return FCM_OTHER;
 	switch (skb->protocol) {
@@ -98,14 +99,12 @@ enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsign
 	thlen = th->doff * 4;
 	if (thlen < sizeof(struct tcphdr) || toff + thlen > noff + l3len)
 		return FCM_OTHER;	/* a malformed segment: leave it to the receiver */
-	*segs = 1;
 	if (skb_is_gso(skb)) {
 		struct skb_shared_info *si = skb_shinfo(skb);
 		unsigned int hdrs = toff - noff + thlen + olen;	/* L3 and L4, stamped */
 
 		if (!skb_is_gso_tcp(skb) || si->gso_size == GSO_BY_FRAGS)
 			return FCM_OTHER;
-		*segs = si->gso_segs;
 		if (thlen + olen > 60 || hdrs + 64 > mtu)
 			return FCM_NO_ROOM;
 		gso_size = min_t(unsigned int, si->gso_size, mtu - hdrs);

@@ -141,22 +141,31 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 //
 // Both modes: split-gso (GSO packets segmented in the qdisc) and no-split-gso (stamped
 // whole, gso_size shrunk; segmented after the qdisc, here in software as r1 has no
-// checksum offload). Without splitting, a GSO packet's segments all have room: only
-// single full-size segments pass unmodified.
+// checksum offload, as a NIC's TSO would). With the sender's checksum offload off, its
+// GSO packets are segmented before they leave it, so the router forwards segments
+// (each with its full checksum); with it on, they cross the veth whole and reach the
+// qdisc as GSO packets (CHECKSUM_PARTIAL). Without splitting, a GSO packet's segments
+// all have room, full-size ones too: only single full-size segments pass unmodified.
 func TestStampsEverySegment(t *testing.T) {
 	vmtest.Require(t)
-	for _, split := range []bool{true, false} {
-		name := map[bool]string{true: "split-gso", false: "no-split-gso"}[split]
-		t.Run(name, func(t *testing.T) { stampsEverySegment(t, split) })
+	for _, c := range []struct {
+		name             string
+		split, senderGSO bool
+	}{{"split-gso", true, false}, {"split-gso,sender-gso", true, true}, {"no-split-gso,sender-gso", false, true}} {
+		t.Run(c.name, func(t *testing.T) { stampsEverySegment(t, c.split, c.senderGSO) })
 	}
 }
 
-func stampsEverySegment(t *testing.T, split bool) {
+func stampsEverySegment(t *testing.T, split, senderGSO bool) {
 	tp := routerTopo(t)
 	// checksums computed in software after the qdisc, so the capture shows what the
 	// stamping left in th->check (CHECKSUM_PARTIAL packets would carry only the
 	// pseudo-header sum on a veth)
-	for _, c := range [][]string{{"fr", "r1"}, {"fs", "eth0"}} {
+	offload := [][]string{{"fr", "r1"}}
+	if !senderGSO {
+		offload = append(offload, []string{"fs", "eth0"})
+	}
+	for _, c := range offload {
 		if out, err := exec.Command("ip", "netns", "exec", c[0], "ethtool", "-K", c[1], "tx", "off").CombinedOutput(); err != nil {
 			t.Fatalf("ethtool: %v\n%s", err, out)
 		}
@@ -202,7 +211,7 @@ func stampsEverySegment(t *testing.T, split bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var badSum, stamped, unstamped, fullNoOpt, wrong, maxPrice, v6, local int
+	var badSum, stamped, unstamped, fullNoOpt, fullStamped, wrong, maxPrice, v6, local int
 	for _, s := range segs {
 		if s.Dst.Port() != 5001 {
 			continue // ACKs toward the senders do not cross the qdisc
@@ -232,6 +241,8 @@ func stampsEverySegment(t *testing.T, split bool) {
 			wrong++ // room everywhere on these paths
 		case !to3 && s.L3Len == 1500 && !has92:
 			fullNoOpt++
+		case !to3 && s.L3Len == 1500:
+			fullStamped++ // a GSO packet's segment, shrunk to fit the option (no-split-gso)
 		case !to3 && s.L3Len+4 <= 1500 && !has92:
 			wrong++
 		}
@@ -240,14 +251,20 @@ func stampsEverySegment(t *testing.T, split bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("capture: %d segments toward the receiver: %d stamped (%d IPv6, %d locally generated), %d not (%d full-size with no room); %d bad checksums; highest price %d",
-		stamped+unstamped, stamped, v6, local, unstamped, fullNoOpt, badSum, maxPrice)
+	t.Logf("capture: %d segments toward the receiver: %d stamped (%d IPv6, %d locally generated, %d full-size), %d not (%d full-size with no room); %d bad checksums; highest price %d",
+		stamped+unstamped, stamped, v6, local, fullStamped, unstamped, fullNoOpt, badSum, maxPrice)
 	t.Logf("qdisc: modified %d passed %d other %d packets %d drops %d", q.Modified, q.Passed, q.Other, q.Packets, q.Drops)
 	if badSum != 0 || wrong != 0 {
 		t.Errorf("%d segments with bad checksums, %d without the option that had room for it", badSum, wrong)
 	}
 	if stamped < 1000 || v6 == 0 || local == 0 || (split && fullNoOpt == 0) {
 		t.Errorf("too little coverage: %d stamped, %d IPv6, %d local, %d full-size", stamped, v6, local, fullNoOpt)
+	}
+	if !split && fullStamped == 0 {
+		t.Errorf("no-split-gso: no full-size segment carries the option (GSO packets shrunk to fit it)")
+	}
+	if split && fullStamped != 0 {
+		t.Errorf("split-gso: %d full-size segments carry the option, which left them no room", fullStamped)
 	}
 	if maxPrice == 0 {
 		t.Error("the queue never priced anything (qmin 0, bval 100, 5 flows at 20 Mbit/s)")
