@@ -49,11 +49,17 @@ func printBench(w io.Writer) {
 	benchMu.Lock()
 	defer benchMu.Unlock()
 	fmt.Fprintln(w, "benchmarks: nlkit against its baseline in the same boot, rounds alternating; median of the rounds (spread: (max-min)/median); ratio above 1: nlkit did better")
-	fmt.Fprintf(w, "  %-8s %-16s %-22s %-46s %-10s %10s %7s %10s %7s %6s %6s\n",
-		"kernel", "mechanism", "baseline", "workload", "unit", "nlkit", "spread", "baseline", "spread", "ratio", "rounds")
+	// columns as wide as their widest text
+	wk, wm, wb, ww, wu := len("kernel"), len("mechanism"), len("baseline"), len("workload"), len("unit")
 	for _, r := range benchRows {
-		fmt.Fprintf(w, "  %-8s %-16s %-22s %-46s %-10s %10.4g %6.0f%% %10.4g %6.0f%% %6.2f %6d\n",
-			r.Kernel, r.Mechanism, r.Baseline, r.Workload, r.Unit, job.Median(r.Nlkit), 100*job.Spread(r.Nlkit),
+		wk, wm, wb = max(wk, len(r.Kernel)), max(wm, len(r.Mechanism)), max(wb, len(r.Baseline))
+		ww, wu = max(ww, len(r.Workload)), max(wu, len(r.Unit))
+	}
+	fmt.Fprintf(w, "  %-*s  %-*s  %-*s  %-*s  %-*s  %10s %7s %10s %7s %6s %6s\n", wk, "kernel", wm, "mechanism", wb, "baseline",
+		ww, "workload", wu, "unit", "nlkit", "spread", "baseline", "spread", "ratio", "rounds")
+	for _, r := range benchRows {
+		fmt.Fprintf(w, "  %-*s  %-*s  %-*s  %-*s  %-*s  %10.4g %6.0f%% %10.4g %6.0f%% %6.2f %6d\n", wk, r.Kernel, wm, r.Mechanism,
+			wb, r.Baseline, ww, r.Workload, wu, r.Unit, job.Median(r.Nlkit), 100*job.Spread(r.Nlkit),
 			job.Median(r.Base), 100*job.Spread(r.Base), r.Ratio(), min(len(r.Nlkit), len(r.Base)))
 	}
 }

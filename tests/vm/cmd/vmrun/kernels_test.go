@@ -84,7 +84,7 @@ func TestBenchTable(t *testing.T) {
 	}
 	var b strings.Builder
 	printBench(&b)
-	for _, want := range []string{"6.12     sch_fcm", "611", "2376", "0.26", "3%", "6.1      equalize module"} {
+	for _, want := range []string{"6.12    sch_fcm", "611", "2376", "0.26", "3%", "6.1     equalize module"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, b.String())
 		}
