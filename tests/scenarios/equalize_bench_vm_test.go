@@ -80,13 +80,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 	vmtest.Require(t)
 	tp := eqTopo(t)
 	gw := func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }
-	d, rounds := 3*time.Second, 3
-	switch {
-	case !vmtest.Bench():
-		d, rounds = time.Second, 1
-	case vmtest.Kernel() == "debug":
-		d = 2 * time.Second
-	}
+	d, rounds := benchRounds()
 	mech := "equalize module"
 	if _, err := os.Stat("/proc/sys/net/ipv4/fib_multipath_equalize"); err == nil {
 		mech = "equalize (patch)"

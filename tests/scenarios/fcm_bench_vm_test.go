@@ -3,13 +3,8 @@
 package scenarios
 
 import (
-	"context"
 	"fmt"
-	"math"
-	"os/exec"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/mdlayher/netlink"
 
@@ -29,78 +24,37 @@ import (
 // ratio of the medians. It asserts only that traffic flowed and fcm stamped it.
 func TestBenchmarkFCMForwarding(t *testing.T) {
 	vmtest.Require(t)
-	tp := vmtest.NewTopo(t, "bs", "br", "bd")
-	tp.IP("", "link add eth0 netns bs type veth peer name r0 netns br",
-		"link add r1 netns br type veth peer name eth0 netns bd")
-	tp.IP("bs", "link set lo up", "link set eth0 up", "addr add 10.5.1.1/24 dev eth0", "route add default via 10.5.1.2")
-	tp.IP("br", "link set lo up", "link set r0 up", "link set r1 up", "addr add 10.5.1.2/24 dev r0", "addr add 10.5.2.1/24 dev r1")
-	tp.IP("bd", "link set lo up", "link set eth0 up", "addr add 10.5.2.2/24 dev eth0", "route add default via 10.5.2.1",
-		// MSS leaves room for the option, as the FCM receiver arranges
-		"route add 10.5.1.0/24 via 10.5.2.1 advmss 1456")
-	tp.Sysctl("br", "net/ipv4/ip_forward", "1")
-	sink := tp.NewSink("bd", "10.5.2.2:5001")
-	rc, err := rtnl.Dial(tp.FD("br"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	l, _ := rc.LinkByName("r1")
-	fc, err := fcm.DialConfig(&netlink.Config{NetNS: tp.FD("br")})
+	// the receiver's MSS leaves room for the option, as the FCM receiver arranges
+	p := newBenchPath(t, [3]string{"bs", "br", "bd"}, 5, "route add 10.5.1.0/24 via 10.5.2.1 advmss 1456")
+	fc, err := fcm.DialConfig(&netlink.Config{NetNS: p.tp.FD(p.r)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fc.Close()
 
 	rate := "10gbit"
-	measure := 3 * time.Second
-	rounds := 3
-	switch {
-	case !vmtest.Bench():
-		measure, rounds = time.Second, 1
-	case vmtest.Kernel() == "debug":
-		measure, rounds = 4*time.Second, 2
-	}
 	set := func(kind string) {
-		var cmd string
-		switch kind {
-		case "tbf":
-			cmd = "qdisc replace dev r1 root handle 1: tbf rate " + rate + " burst 1mb latency 100ms"
-		case "fcm", "fcm no-split-gso":
-			split := kind == "fcm"
-			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), SplitGSO: &split})
-			rc.DelQdisc(l.Index, 0x10000, rtnl.HandleRoot)
-			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Create); err != nil {
-				t.Fatal(err)
-			}
+		p.rc.DelQdisc(p.r1, 0x10000, rtnl.HandleRoot)
+		if kind == "tbf" {
+			tc(t, p.r, "qdisc replace dev r1 root handle 1: tbf rate "+rate+" burst 1mb latency 100ms")
 			return
 		}
-		rc.DelQdisc(l.Index, 0x10000, rtnl.HandleRoot)
-		tc := exec.Command("tc", "-n", "br", "-b", "-")
-		tc.Stdin = strings.NewReader(cmd + "\n")
-		if out, err := tc.CombinedOutput(); err != nil {
-			t.Fatalf("tc: %v\n%s", err, out)
+		split := kind == "fcm"
+		b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), SplitGSO: &split})
+		if err := p.rc.AddQdisc(p.r1, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Create); err != nil {
+			t.Fatal(err)
 		}
 	}
-	results := map[string][]float64{}
 	modified := map[string]uint64{}
-	for r := 0; r < rounds; r++ {
-		for _, kind := range []string{"tbf", "fcm", "fcm no-split-gso"} {
-			set(kind)
-			ctx, cancel := context.WithCancel(context.Background())
-			tp.Flood(ctx, "bs", "10.5.2.2:5001", 4)
-			time.Sleep(time.Second)
-			results[kind] = append(results[kind], sink.Rate(measure))
-			if kind != "tbf" {
-				q, err := fc.Qdisc(uint32(l.Index), 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				modified[kind] += q.Modified
+	results := p.floodRounds([]string{"tbf", "fcm", "fcm no-split-gso"}, set, func(kind string) {
+		if kind != "tbf" {
+			q, err := fc.Qdisc(uint32(p.r1), 0)
+			if err != nil {
+				t.Fatal(err)
 			}
-			cancel()
-			time.Sleep(500 * time.Millisecond)
+			modified[kind] += q.Modified
 		}
-	}
+	})
 	t.Logf("CPU-bound forwarding of 4 TCP flows through the router (qdisc rate %s, far above the VM): segments stamped %v", rate, modified)
 	for _, kind := range []string{"fcm", "fcm no-split-gso"} {
 		mech := map[string]string{"fcm": "sch_fcm split-gso", "fcm no-split-gso": "sch_fcm no-split-gso"}[kind]
@@ -110,15 +64,6 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 			t.Fatalf("no traffic: tbf %v, %s %v, stamped %d", results["tbf"], kind, results[kind], modified[kind])
 		}
 	}
-}
-
-// inMbit converts rates in bit/s to Mbit/s.
-func inMbit(v []float64) []float64 {
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = math.Round(x/mbit*10) / 10
-	}
-	return out
 }
 
 // TestBenchmarkFCMReceiver prints fcm_receiver's cost to a receiving host's TCP
@@ -132,32 +77,12 @@ func inMbit(v []float64) []float64 {
 // alternate; the figures are ratios of medians.
 func TestBenchmarkFCMReceiver(t *testing.T) {
 	vmtest.Require(t)
-	tp := vmtest.NewTopo(t, "ws", "wr", "wd")
-	tp.IP("", "link add eth0 netns ws type veth peer name r0 netns wr",
-		"link add r1 netns wr type veth peer name eth0 netns wd")
-	tp.IP("ws", "link set lo up", "link set eth0 up", "addr add 10.8.1.1/24 dev eth0", "route add default via 10.8.1.2")
-	tp.IP("wr", "link set lo up", "link set r0 up", "link set r1 up", "addr add 10.8.1.2/24 dev r0", "addr add 10.8.2.1/24 dev r1")
-	tp.IP("wd", "link set lo up", "link set eth0 up", "addr add 10.8.2.2/24 dev eth0", "route add default via 10.8.2.1")
-	tp.Sysctl("wr", "net/ipv4/ip_forward", "1")
-	sink := tp.NewSink("wd", "10.8.2.2:5001")
-	rc, err := rtnl.Dial(tp.FD("wr"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	l, _ := rc.LinkByName("r1")
-	fc, err := fcmreceiver.DialConfig(&netlink.Config{NetNS: tp.FD("wd")})
+	p := newBenchPath(t, [3]string{"ws", "wr", "wd"}, 8)
+	fc, err := fcmreceiver.DialConfig(&netlink.Config{NetNS: p.tp.FD(p.d)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fc.Close()
-	measure, rounds := 3*time.Second, 3
-	switch {
-	case !vmtest.Bench():
-		measure, rounds = time.Second, 1
-	case vmtest.Kernel() == "debug":
-		measure, rounds = 4*time.Second, 2
-	}
 	on, off := true, false
 	results := map[string][]float64{}
 	var lowered, priced uint64
@@ -166,34 +91,31 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 			// qmin 0 so prices flow at whatever queue the CPU-bound router keeps; bval 1
 			// keeps x*p far below the maximal weight
 			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), Bval: new(uint32(1)), Qmin: new(uint32(0))})
-			if err := rc.AddQdisc(l.Index, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
+			if err := p.rc.AddQdisc(p.r1, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for r := 0; r < rounds; r++ {
-			for _, enabled := range []bool{false, true} {
-				e := &off
-				if enabled {
-					e = &on
-				}
-				maxWeight := uint32(1<<32 - 1)
-				if err := fc.SetReceiver(fcmreceiver.Change{Enabled: e, Weight: &maxWeight}); err != nil {
-					t.Fatal(err)
-				}
-				before, _ := fc.Receiver()
-				ctx, cancel := context.WithCancel(context.Background())
-				tp.Flood(ctx, "ws", "10.8.2.2:5001", 4)
-				time.Sleep(time.Second)
-				key := fmt.Sprintf("router=%v receiver=%v", router, enabled)
-				results[key] = append(results[key], sink.Rate(measure))
-				after, _ := fc.Receiver()
-				if router && enabled {
-					lowered += after.Lowered - before.Lowered
-					priced += after.Priced - before.Priced
-				}
-				cancel()
-				time.Sleep(500 * time.Millisecond)
+		var before fcmreceiver.Receiver
+		set := func(kind string) {
+			e := &off
+			if kind == "on" {
+				e = &on
 			}
+			maxWeight := uint32(1<<32 - 1)
+			if err := fc.SetReceiver(fcmreceiver.Change{Enabled: e, Weight: &maxWeight}); err != nil {
+				t.Fatal(err)
+			}
+			before, _ = fc.Receiver()
+		}
+		got := p.floodRounds([]string{"off", "on"}, set, func(kind string) {
+			after, _ := fc.Receiver()
+			if router && kind == "on" {
+				lowered += after.Lowered - before.Lowered
+				priced += after.Priced - before.Priced
+			}
+		})
+		for kind, v := range got {
+			results[fmt.Sprintf("router=%v receiver=%v", router, kind == "on")] = v
 		}
 	}
 	t.Logf("TCP goodput of 4 flows into the receiving netns, CPU-bound; with the router %d priced segments, %d windows lowered", priced, lowered)
