@@ -4,7 +4,7 @@
  * sch_qsize). A classless FIFO paced at cfg.rate, the outgoing link's rate, so the
  * queue forms here; drop-tail at cfg.limit bytes. On dequeue every TCP segment (IPv4
  * and IPv6) gets a TCP option carrying the queue's price p(q) = min(65535, bval *
- * max(0, q - qmin)), q the packets still queued behind it, as its first option
+ * max(0, q - qmin)), q the segments still queued behind it, as its first option
  * (stamp.c): kind 92, length 4, or with cfg.exid the RFC 6994 form (kind 253 with that
  * ExID, 8 bytes with its two NOPs). GSO packets are segmented at enqueue, as sch_cake
  * does, so every segment carries the price at its own dequeue (split-gso, the

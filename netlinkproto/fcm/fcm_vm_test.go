@@ -146,12 +146,15 @@ func TestQdiscRejectsBadOptions(t *testing.T) {
 // (each with its full checksum); with it on, they cross the veth whole and reach the
 // qdisc as GSO packets (CHECKSUM_PARTIAL). Without splitting, a GSO packet's segments
 // all have room, full-size ones too: only single full-size segments pass unmodified.
+// (split-gso with the sender's GSO on takes the path the router's own GSO packets take
+// in the first case: segmented at enqueue. It was a third case, and cost the debug
+// guest 20 s.)
 func TestStampsEverySegment(t *testing.T) {
 	vmtest.Require(t)
 	for _, c := range []struct {
 		name             string
 		split, senderGSO bool
-	}{{"split-gso", true, false}, {"split-gso,sender-gso", true, true}, {"no-split-gso,sender-gso", false, true}} {
+	}{{"split-gso", true, false}, {"no-split-gso,sender-gso", false, true}} {
 		t.Run(c.name, func(t *testing.T) { stampsEverySegment(t, c.split, c.senderGSO) })
 	}
 }
