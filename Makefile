@@ -4,7 +4,8 @@
 #   make                     build nlkit and the modules for the running kernel (or KDIR=...)
 #   make install             install modules (updates/ + depmod), tc plugins and nlkit
 #   make demo                boot a VM with the modules and run the mechanisms' scenarios
-#   make bench               the benchmarks in full, nlkit against its in-tree peers
+#   make bench               the benchmarks in full, nlkit against its in-tree peers: one table,
+#                            also out/bench/results.json
 #   make test                run every test: host Go tests, then all kernel tests in VMs
 #                            on every supported kernel (installs what it needs)
 #   make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestInfo   one kernel/package/test
@@ -61,7 +62,8 @@ deps:
 	tests/setup/deps.sh
 
 # Every test: host-side Go tests (go vet, go test ./...), then the kernel-facing tests
-# in VMs on every kernel (stock 6.1, 6.12 and 7.3, the debug kernel).
+# in VMs on every kernel (stock 6.1, 6.12 and 7.3, the debug kernel; 7.3-patched runs the
+# equalize series' tests). 6.18 only when asked: make vmtest KERNELS=6.18.
 test:
 	$(GO) run ./tests/vm/cmd/vmrun -deps -host -kernels all
 
@@ -79,7 +81,7 @@ vmshell:
 demo:
 	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),6.12)" -scenarios
 
-# The benchmarks (tests/scenarios TestBenchmark*) in full, on the stock kernels; `make
+# The benchmarks (tests/scenarios TestBenchmark*) in full, on the stock kernels one at a time; `make
 # test` runs each of them once, briefly, so that they cannot rot.
 # (make's $(or) splits its arguments at commas: the default list is a variable.)
 BENCH_KERNELS = 6.1,6.12
