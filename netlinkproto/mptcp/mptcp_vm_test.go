@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
 	"github.com/nlkit/nlkit/tests/vm/vmtest"
 	"github.com/nlkit/nlkit/tools/mpd"
@@ -98,11 +96,7 @@ func TestEndpointsAndLimits(t *testing.T) {
 
 // kernelAtLeast tells whether the running kernel's release is major.minor or newer.
 func kernelAtLeast(t *testing.T, major, minor int) bool {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	rel := unix.ByteSliceToString(u.Release[:])
+	rel := vmtest.Release(t)
 	var ma, mi int
 	if _, err := fmt.Sscanf(rel, "%d.%d", &ma, &mi); err != nil {
 		t.Fatalf("release %q: %v", rel, err)

@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nlkit/nlkit/netlinkproto/equalize"
 	"github.com/nlkit/nlkit/tests/vm/vmtest"
-	"golang.org/x/sys/unix"
 )
 
 // patched says whether the kernel under test carries an equalize series (its
 // read-only sysctl), as the debug kernel and 7.3-patched do.
 func patched() bool {
-	_, err := os.Stat("/proc/sys/net/ipv4/fib_multipath_equalize")
+	_, err := os.Stat(equalize.SysctlPath)
 	return err == nil
 }
 
@@ -27,11 +27,7 @@ func patched() bool {
 // that has none, where the selftest must skip.
 func seriesDir(t *testing.T) string {
 	t.Helper()
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	rel := unix.ByteSliceToString(u.Release[:])
+	rel := vmtest.Release(t)
 	all, _ := filepath.Glob(filepath.Join(vmtest.RepoRoot(t), "out/vm/kselftest/linux-*"))
 	if len(all) == 0 {
 		t.Fatal("the runner built no selftests (out/vm/kselftest/linux-*)")

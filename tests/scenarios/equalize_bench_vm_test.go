@@ -82,7 +82,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 	gw := func(k int) string { return fmt.Sprintf("10.9.%d.2", k) }
 	d, rounds := benchRounds()
 	mech := "equalize module"
-	if _, err := os.Stat("/proc/sys/net/ipv4/fib_multipath_equalize"); err == nil {
+	if kernelEqualize() {
 		mech = "equalize (patch)"
 	}
 	fwd := func(equalize bool) (pps float64, counts []uint64) {
@@ -174,10 +174,7 @@ func TestScenarioEqualizeChurn(t *testing.T) {
 	wg.Add(2)
 	go func() { defer wg.Done(); udpFlood(ctx, t, tp, "es", "10.99.0.1:9300", 2) }()
 	go func() { defer wg.Done(); udpFlood(ctx, t, tp, "es", "[fd99::1]:9300", 1) }()
-	patched := false
-	if _, err := os.Stat("/proc/sys/net/ipv4/fib_multipath_equalize"); err == nil {
-		patched = true
-	}
+	patched := kernelEqualize()
 	reload := func(when string) {
 		if err := vmtest.UnloadModule("equalize"); err != nil {
 			t.Fatalf("unload %s: %v", when, err)

@@ -377,6 +377,13 @@ const maxFrame = 1514
 
 func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.Itoa(port)) }
 
+// kernelEqualize says whether the kernel implements equalize itself (nlkit's patch:
+// its read-only sysctl), rather than needing the module.
+func kernelEqualize() bool {
+	_, err := os.Stat(equalize.SysctlPath)
+	return err == nil
+}
+
 // TestScenarioEqualize: per-packet weighted multipath on real traffic. With nlkit's patch
 // (the debug kernel and 7.3-patched) forwarded and locally generated packets follow the weights 1:1:2
 // within 1 percentage point, over a legacy multipath route and over a nexthop group, for
@@ -385,10 +392,7 @@ func hostPort(ip string, port int) string { return net.JoinHostPort(ip, strconv.
 func TestScenarioEqualize(t *testing.T) {
 	vmtest.Require(t)
 	tp := eqTopo(t)
-	patched := false
-	if _, err := os.Stat(equalize.SysctlPath); err == nil {
-		patched = true
-	}
+	patched := kernelEqualize()
 	if vmtest.Patched() && !patched {
 		t.Fatalf("kernel %s has no net.ipv4.fib_multipath_equalize: it was built without its patches/linux-*", vmtest.Kernel())
 	}

@@ -27,6 +27,16 @@ func Require(t testing.TB) {
 // Kernel names the kernel under test (6.1, 6.12, 7.3, 7.3-patched, debug).
 func Kernel() string { return os.Getenv("NLKIT_KERNEL") }
 
+// Release is the running kernel's release (uname -r).
+func Release(t testing.TB) string {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
 // Patched says whether the kernel under test is one of nlkit's builds with a patch
 // series from patches/: the debug kernel (6.12's) and 7.3-patched (7.3's).
 func Patched() bool { return Kernel() == "debug" || strings.HasSuffix(Kernel(), "-patched") }
