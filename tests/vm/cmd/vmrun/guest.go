@@ -129,11 +129,8 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	}
 
 	run := *flagRun
-	switch {
-	case *flagScenarios && run == "":
-		run = "^TestScenario"
-	case *flagBench && run == "":
-		run = "^TestBenchmark"
+	if run == "" && modeTests() != "" {
+		run = "^" + modeTests()
 	}
 	j := job.Job{Kernel: g.k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: run,
 		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Kmemleak: g.k.debug, Shell: *flagShell,

@@ -417,6 +417,15 @@ var builtKernels = []kernel{
 	}},
 }
 
+// seriesNamed is the stock series called n.
+func seriesNamed(n string) (series, bool) {
+	i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n })
+	if i < 0 {
+		return series{}, false
+	}
+	return stockSeries[i], true
+}
+
 // kernelNames are what -kernels takes: the stock series and nlkit's kernels, in the
 // order -kernels all runs them (all: without those on request).
 func kernelNames(all bool) []string {
@@ -449,7 +458,7 @@ func kernelList(spec string) []string {
 func depsArgs(spec string) []string {
 	var args []string
 	for _, n := range kernelList(spec) {
-		if i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n }); i >= 0 && stockSeries[i].onRequest {
+		if s, ok := seriesNamed(n); ok && s.onRequest {
 			args = append(args, "--kernel", n)
 		}
 	}
@@ -468,11 +477,11 @@ func resolveKernels(spec string) ([]kernel, error) {
 			ks = append(ks, k)
 			continue
 		}
-		i := slices.IndexFunc(stockSeries, func(s series) bool { return s.name == n })
-		if i < 0 {
+		s, ok := seriesNamed(n)
+		if !ok {
 			return nil, fmt.Errorf("unknown kernel %q (want %s or all)", n, strings.Join(kernelNames(false), ", "))
 		}
-		k, err := stockKernel(stockSeries[i])
+		k, err := stockKernel(s)
 		if err != nil {
 			return nil, err
 		}

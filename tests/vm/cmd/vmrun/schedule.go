@@ -42,7 +42,7 @@ var spinners = []string{"/tests/fuzz"}
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
 // stock kernels together:
 //   - debug/tests, every package but the scenarios and the spinners, starts first,
-//     beside the stock kernels (-jobs 4);
+//     beside the stock kernels and 7.3-patched (-jobs 5);
 //   - debug/last is quiet: it runs the scenarios but the hungry ones once the stock
 //     kernels have finished (at most one other guest runs, and nothing starts beside
 //     it), then the hungry tests and the spinners alone, once debug/tests has ended.
@@ -80,14 +80,8 @@ func plan(kernels []kernel, tests []testBin) []guest {
 	}
 	var gs, last []guest
 	for _, k := range kernels {
-		if k.only != nil {
-			cpus := *flagCPUs
-			if split && hasDebug(kernels) {
-				cpus = *flagStockCPUs
-			}
-			if ts := selectTests(k, tests); len(ts) > 0 {
-				gs = append(gs, guest{k: k, tests: ts, cpus: cpus})
-			}
+		ts := selectTests(k, tests) // all but for a kernel that runs only some
+		if len(ts) == 0 {
 			continue
 		}
 		switch {
@@ -102,14 +96,25 @@ func plan(kernels []kernel, tests []testBin) []guest {
 			last = append(last, guest{k: k, part: "last", tests: append(slices.Clip(scenQuiet), append(slices.Clip(hungry), spin...)...),
 				cpus: *flagCPUs, quiet: true, aloneFrom: len(scenQuiet)})
 		case k.debug:
-			gs = append([]guest{{k: k, tests: tests, cpus: *flagCPUs}}, gs...)
+			gs = append([]guest{{k: k, tests: ts, cpus: *flagCPUs}}, gs...)
 		case split && hasDebug(kernels):
-			gs = append(gs, guest{k: k, tests: tests, cpus: *flagStockCPUs})
+			gs = append(gs, guest{k: k, tests: ts, cpus: *flagStockCPUs})
 		default:
-			gs = append(gs, guest{k: k, tests: tests, cpus: *flagCPUs})
+			gs = append(gs, guest{k: k, tests: ts, cpus: *flagCPUs})
 		}
 	}
 	return append(gs, last...)
+}
+
+// modeTests is the prefix of the tests -scenarios or -bench selects ("" for neither).
+func modeTests() string {
+	switch {
+	case *flagScenarios:
+		return "TestScenario"
+	case *flagBench:
+		return "TestBenchmark"
+	}
+	return ""
 }
 
 // selectTests returns the tests k runs of tests: all of them, or those its only
@@ -128,7 +133,7 @@ func selectTests(k kernel, tests []testBin) []testBin {
 			if prefixes != nil && *flagRun == "" {
 				var names []string
 				for _, p := range prefixes {
-					if (!*flagScenarios || strings.HasPrefix(p, "TestScenario")) && (!*flagBench || strings.HasPrefix(p, "TestBenchmark")) {
+					if strings.HasPrefix(p, modeTests()) {
 						names = append(names, regexp.QuoteMeta(p))
 					}
 				}
