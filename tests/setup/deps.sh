@@ -125,8 +125,9 @@ fi
 # trixie would upgrade libc and half the system. So: a private apt index of
 # trixie-backports (apt_bpo: the system's apt sources stay as they are), `apt-get
 # download` of exactly the kernel's packages, and `dpkg -x` into / (the guests boot the
-# host's root, and find the modules in /lib/modules). Modules are built against Debian's own headers and configuration, so
-# they load in Debian's image; only what cannot run or build here is replaced:
+# host's root, and find the modules in /lib/modules). Modules are built against
+# Debian's own headers and configuration, so they load in Debian's image; only what
+# cannot run or build here is replaced:
 #  - the kbuild host tools linked against glibc 2.38 (modpost, objtool, resolve_btfids)
 #    are rebuilt from the kernel's linux-source with bookworm's gcc (modules_prepare);
 #  - the tree builds with gcc-12 (override lines appended to its .kernelvariables):
@@ -163,6 +164,11 @@ fetch_bpo() { # $1: dir, $2: package, $3: version: from the index, or else from 
 	log "$pkg $ver: neither in trixie-backports' index nor in the pool"
 	return 1
 }
+keep_source() { # $1: dir holding linux-source-SERIES's .deb, $2: series
+	# the source stays in /usr/src, as linux-source-6.12's package leaves it: nlkit's
+	# patched 7.3 kernel is built from it (tests/kernel/build.sh)
+	dpkg-deb --fsys-tarfile "$1"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$2.tar.xz"
+}
 unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	local v=$1 abi=${1%-amd64} series work ver p
 	series=$(echo "$v" | sed -E 's/^([0-9]+\.[0-9]+)\..*/\1/')
@@ -173,7 +179,7 @@ unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	if [ -f "/usr/lib/modules/$v/.nlkit-unpacked" ]; then # unpacked before the source was kept
 		log "downloading linux-source-$series $ver for nlkit's patched $series kernel"
 		fetch_bpo "$work" "linux-source-$series" "$ver"
-		dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$series.tar.xz"
+		keep_source "$work" "$series"
 		rm -rf "$work"
 		return 0
 	fi
@@ -193,9 +199,7 @@ unpack_bpo_kernel() { # $1: version (7.3.4+deb13-amd64)
 	[ -f "/boot/vmlinuz-$v" ] || [ -f "/usr/lib/modules/$v/vmlinuz" ] || { log "$v: no kernel image in its packages"; exit 1; }
 	depmod "$v"
 	log "rebuilding $v's kbuild host tools with this machine's gcc (modpost, objtool, resolve_btfids)"
-	# the source stays in /usr/src, as linux-source-6.12's package leaves it: nlkit's
-	# patched 7.3 kernel is built from it (tests/kernel/build.sh)
-	dpkg-deb --fsys-tarfile "$work"/linux-source-*.deb | tar -x -C / "./usr/src/linux-source-$series.tar.xz"
+	keep_source "$work" "$series"
 	tar -xJ -C "$work" -f "$src"
 	local config=/usr/lib/modules/$v/config # 7.3's place; 6.18's is /boot's
 	[ -f "$config" ] || config=/boot/config-$v
