@@ -48,6 +48,14 @@ enum fcm_stamp_result {
 
 extern struct nlkit_qdiscs fcm_qdiscs;
 
+/* the segments skb counts for, in q and in the counters (a GSO packet from an untrusted
+ * source may say 0)
+ */
+static inline unsigned int fcm_skb_segs(const struct sk_buff *skb)
+{
+	return skb_is_gso(skb) ? max_t(unsigned int, skb_shinfo(skb)->gso_segs, 1) : 1;
+}
+
 enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsigned int mtu,
 			       unsigned int *segs);
 u32 fcm_price(const struct fcm_config *c, u32 qlen);

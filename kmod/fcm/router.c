@@ -62,12 +62,6 @@ static struct fcm_net *fcm_ids(struct net *net)
 
 /* ---- datapath ------------------------------------------------------------------------- */
 
-/* the segments skb counts for in q (a GSO packet from an untrusted source may say 0) */
-static unsigned int fcm_skb_segs(const struct sk_buff *skb)
-{
-	return skb_is_gso(skb) ? max_t(unsigned int, skb_shinfo(skb)->gso_segs, 1) : 1;
-}
-
 static int fcm_enqueue_one(struct sk_buff *skb, struct Qdisc *sch, struct sk_buff **to_free)
 {
 	struct fcm_sched *q = qdisc_priv(sch);

@@ -53,7 +53,7 @@ enum fcm_stamp_result fcm_stamp(struct sk_buff *skb, u16 price, u16 exid, unsign
 	__be32 opt[2];
 	int moff;
 
-	*segs = skb_is_gso(skb) ? max_t(unsigned int, skb_shinfo(skb)->gso_segs, 1) : 1;
+	*segs = fcm_skb_segs(skb);
 	if (noff < 0 || noff > skb->len || skb->encapsulation)
 		return FCM_OTHER;
 	switch (skb->protocol) {
