@@ -17,6 +17,7 @@ import (
 // in a line (10.N.1.0/24 and 10.N.2.0/24), the router forwarding, a TCP sink on the
 // receiver at 10.N.2.2:5001; the qdisc under test goes on the router's egress r1.
 type benchPath struct {
+	t       *testing.T
 	tp      *vmtest.Topo
 	s, r, d string // the namespaces
 	dst     string // the sink's address
@@ -38,7 +39,7 @@ func newBenchPath(t *testing.T, ns [3]string, n int, recv ...string) *benchPath 
 	tp.IP(d, append([]string{"link set lo up", "link set eth0 up", fmt.Sprintf("addr add 10.%d.2.2/24 dev eth0", n),
 		fmt.Sprintf("route add default via 10.%d.2.1", n)}, recv...)...)
 	tp.Sysctl(r, "net/ipv4/ip_forward", "1")
-	p := &benchPath{tp: tp, s: s, r: r, d: d, dst: fmt.Sprintf("10.%d.2.2:5001", n)}
+	p := &benchPath{t: t, tp: tp, s: s, r: r, d: d, dst: fmt.Sprintf("10.%d.2.2:5001", n)}
 	p.sink = tp.NewSink(d, p.dst)
 	rc, err := rtnl.Dial(tp.FD(r))
 	if err != nil {
@@ -70,22 +71,35 @@ func benchRounds() (measure time.Duration, rounds int) {
 // flows flood the path and its goodput into the sink is measured for measure (after a
 // second to settle); after is called before the flood stops. Alternating the kinds in
 // every round spreads drift in the host's load over all of them. It returns each
-// kind's goodput in each round, bytes/s.
+// kind's goodput in each round, bytes/s. When profiling (make bench PROFILE=1), one
+// more round, not counted, profiles each kind under the same flood.
 func (p *benchPath) floodRounds(kinds []string, set func(kind string), after func(kind string)) map[string][]float64 {
 	measure, rounds := benchRounds()
 	results := map[string][]float64{}
+	flood := func(kind string, during func()) {
+		set(kind)
+		ctx, cancel := context.WithCancel(context.Background())
+		p.tp.Flood(ctx, p.s, p.dst, 4)
+		time.Sleep(time.Second)
+		during()
+		if after != nil {
+			after(kind)
+		}
+		cancel()
+		time.Sleep(500 * time.Millisecond)
+	}
 	for r := 0; r < rounds; r++ {
 		for _, kind := range kinds {
-			set(kind)
-			ctx, cancel := context.WithCancel(context.Background())
-			p.tp.Flood(ctx, p.s, p.dst, 4)
-			time.Sleep(time.Second)
-			results[kind] = append(results[kind], p.sink.Rate(measure))
-			if after != nil {
-				after(kind)
-			}
-			cancel()
-			time.Sleep(500 * time.Millisecond)
+			flood(kind, func() { results[kind] = append(results[kind], p.sink.Rate(measure)) })
+		}
+	}
+	if vmtest.Profiling() {
+		for _, kind := range kinds {
+			flood(kind, func() {
+				stop := vmtest.Profile(p.t, kind)
+				p.t.Logf("profiled %s: %.1f Mbit/s under perf", kind, p.sink.Rate(measure)/mbit)
+				stop()
+			})
 		}
 	}
 	return results

@@ -110,6 +110,14 @@ func TestBenchmarkEqualize(t *testing.T) {
 	}
 	vmtest.ReportBench(t, job.BenchRow{Mechanism: mech, Baseline: "hash multipath", Workload: "4 UDP flows of 64-byte datagrams forwarded, 3 paths",
 		Unit: "packets/s", Nlkit: eqPPS, Base: hashPPS})
+	if vmtest.Profiling() {
+		for _, equalize := range []bool{false, true} {
+			stop := vmtest.Profile(t, map[bool]string{false: "hash multipath", true: mech}[equalize])
+			pps, _ := fwd(equalize)
+			stop()
+			t.Logf("profiled equalize=%v: %.0f packets/s under perf", equalize, pps)
+		}
+	}
 
 	// one TCP flow: equalized over three paths vs the single path p1
 	sink := tp.NewSink("ed", "10.99.0.1:5002")

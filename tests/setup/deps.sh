@@ -5,14 +5,19 @@
 #   tests/setup/deps.sh                build + VM tooling + stock kernels (6.1, 6.12 and 7.3)
 #   tests/setup/deps.sh --kernel 6.18  the same and Debian's 6.18 (asked for by name only:
 #                                      vmrun -deps -kernels 6.18)
+#   tests/setup/deps.sh --bench        also make bench's tools: the load generators and
+#                                      server it measures nlkit's against (wrk, nginx) and
+#                                      perf (make bench PROFILE=1)
 #   tests/setup/deps.sh --no-kernels   tooling only
 set -euo pipefail
 
 want_kernels=1
+want_bench=0
 bpo_series=(7.3) # Debian 13's kernels from trixie-backports: 7.3, and what --kernel adds
 while [ $# -gt 0 ]; do
 	case $1 in
 	--no-kernels) want_kernels=0 ;;
+	--bench) want_bench=1 ;;
 	--kernel) bpo_series+=("${2:?--kernel needs a series, e.g. 6.18}"); shift ;;
 	*) echo "deps.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -47,10 +52,19 @@ base=(build-essential bc flex bison libelf-dev libssl-dev dwarves ccache kmod cp
 	qemu-system-x86 busybox-static iproute2 iperf3 ethtool tcpdump
 	xz-utils zstd python3 python3-yaml dkms git
 	nftables) # nftables: the guest init holds the netfilter hook static keys (see tests/vm/guestinit)
+bench=(wrk nginx-light linux-perf)
+[ "$want_bench" = 1 ] && base+=("${bench[@]}")
 need=$(missing "${base[@]}")
 if [ -n "$need" ]; then
 	apt_update
 	log "installing: $need"
+	# nginx's package starts a server on port 80: make bench runs its own in the guest,
+	# so services stay down while packages install (policy-rc.d, as in containers)
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi

@@ -465,11 +465,14 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 	args = append(args, t.Args...)
 	cmd := exec.Command(t.Bin, args...)
 	cmd.Dir = t.Dir
-	bench := "0"
+	bench, profile := "0", "0"
 	if j.Bench {
 		bench = "1"
 	}
-	cmd.Env = append(os.Environ(), "NLKIT_VM=1", "NLKIT_BENCH="+bench, "NLKIT_RESULTS="+dir, "NLKIT_KERNEL="+j.Kernel, "NLKIT_MODULES="+strings.Join(j.Modules, ":"), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	if j.Profile {
+		profile = "1"
+	}
+	cmd.Env = append(os.Environ(), "NLKIT_VM=1", "NLKIT_BENCH="+bench, "NLKIT_PROFILE="+profile, "NLKIT_RESULTS="+dir, "NLKIT_KERNEL="+j.Kernel, "NLKIT_MODULES="+strings.Join(j.Modules, ":"), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "GOCACHE=/tmp/gocache", "TMPDIR=/tmp")
 	start := time.Now()
 	// The raw output (test2json framing) goes to test-N.out for the host; a copy with

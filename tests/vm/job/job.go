@@ -18,6 +18,7 @@ type Job struct {
 	Run      string            `json:"run"`      // -test.run filter, if any
 	Verbose  bool              `json:"verbose"`  // stream every test's output to the host console
 	Bench    bool              `json:"bench"`    // benchmarks in full (NLKIT_BENCH=1), not briefly
+	Profile  bool              `json:"profile"`  // benchmarks also profiled (NLKIT_PROFILE=1)
 	Kmemleak bool              `json:"kmemleak"` // check kmemleak after the modules are unloaded
 	Shell    bool              `json:"shell"`    // interactive shell on the console instead of tests
 	Timeout  int               `json:"timeout"`  // per-binary timeout, seconds
@@ -49,6 +50,8 @@ const (
 	// Bench holds the benchmarks' rows (one BenchRow per line, JSON), written by the
 	// tests themselves (vmtest.ReportBench) into $NLKIT_RESULTS
 	Bench = "bench.jsonl"
+	// ProfileDir holds the benchmarks' profiles (vmtest.Profile), one report each
+	ProfileDir = "profile"
 )
 
 // BenchRow is one row of make bench's table: a mechanism of nlkit against its baseline

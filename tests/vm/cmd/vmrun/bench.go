@@ -44,6 +44,33 @@ func collectBench(res string) error {
 	return sc.Err()
 }
 
+// collectProfiles copies the profiles a guest's benchmarks wrote (vmtest.Profile) to
+// out/bench/profile/KERNEL/, replacing that kernel's earlier ones.
+func collectProfiles(res, kernel string) error {
+	files, _ := filepath.Glob(filepath.Join(res, job.ProfileDir, "*.txt"))
+	if len(files) == 0 {
+		return nil
+	}
+	dst := filepath.Join(root, "out/bench/profile", kernel)
+	if err := os.RemoveAll(dst); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%s: %d profiles in %s\n", kernel, len(files), dst)
+	return nil
+}
+
 // printBench prints make bench's table: a row per mechanism, workload and kernel.
 func printBench(w io.Writer) {
 	benchMu.Lock()

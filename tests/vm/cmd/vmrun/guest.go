@@ -133,7 +133,7 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		run = "^" + modeTests()
 	}
 	j := job.Job{Kernel: g.k.name, Modules: mods, Params: map[string]string{"fcm_receiver": "enable=0"}, Run: run,
-		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Kmemleak: g.k.debug, Shell: *flagShell,
+		Verbose: *flagVerbose || *flagScenarios || *flagBench, Bench: *flagBench, Profile: *flagProfile, Kmemleak: g.k.debug, Shell: *flagShell,
 		Timeout: int(max(min(*flagPkgTime, *flagTimeout-2*time.Minute), 30*time.Second).Seconds())}
 	// gate names a file in the results that is created when release is closed
 	gate := func(name string, release <-chan struct{}) string {
@@ -287,6 +287,9 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 	if *flagBench {
 		if err := collectBench(res); err != nil {
 			fail("bench rows: " + err.Error())
+		}
+		if err := collectProfiles(res, g.k.name); err != nil {
+			fail("profiles: " + err.Error())
 		}
 	}
 	// dmesg splats

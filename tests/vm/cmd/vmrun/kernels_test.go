@@ -20,11 +20,14 @@ func TestKernelsOnRequest(t *testing.T) {
 	if got := kernelList(" 6.18, debug"); !slices.Equal(got, []string{"6.18", "debug"}) {
 		t.Errorf("a named list: %v", got)
 	}
-	if got := depsArgs("all"); got != nil {
+	if got := depsArgs("all", false); got != nil {
 		t.Errorf("deps.sh for all: %v, want no arguments", got)
 	}
-	if got, want := depsArgs("6.1,6.18,7.3"), []string{"--kernel", "6.18"}; !slices.Equal(got, want) {
+	if got, want := depsArgs("6.1,6.18,7.3", false), []string{"--kernel", "6.18"}; !slices.Equal(got, want) {
 		t.Errorf("deps.sh for 6.1,6.18,7.3: %v, want %v", got, want)
+	}
+	if got, want := depsArgs("6.12", true), []string{"--bench"}; !slices.Equal(got, want) {
+		t.Errorf("deps.sh for make bench: %v, want %v", got, want)
 	}
 	if _, err := resolveKernels("6.19"); err == nil {
 		t.Error("an unknown kernel was accepted")

@@ -47,6 +47,7 @@ var (
 	flagShell     = flag.Bool("shell", false, "boot the (first) kernel with the modules loaded and give a shell")
 	flagScenarios = flag.Bool("scenarios", false, "run the mechanisms' scenarios (tests/scenarios, TestScenario*) and print their results")
 	flagBench     = flag.Bool("bench", false, "run the benchmarks (tests/scenarios, TestBenchmark*) in full and print their results; with -pkg and -run, those tests in their long form (-pkg ./tests/fuzz -run TestFuzz: 10^5 requests per family)")
+	flagProfile   = flag.Bool("profile", false, "with -bench: also profile each benchmark's sides with perf in the guest, reports in out/bench/profile/KERNEL/")
 	flagHost      = flag.Bool("host", false, "also run the host-side tests (go vet, go test ./...) first")
 	flagDeps      = flag.Bool("deps", false, "first install what the runner needs (tests/setup/deps.sh), timed in the time table")
 	flagOut       = flag.String("out", "out/vm", "build and result directory")
@@ -82,6 +83,9 @@ func progress(format string, a ...any) {
 
 func main() {
 	flag.Parse()
+	if *flagProfile && !*flagBench {
+		fatal(fmt.Errorf("-profile profiles the benchmarks: it needs -bench"))
+	}
 	if *flagBench && !flagSet("jobs") {
 		// one guest at a time: two kernels' benchmarks side by side halved each
 		// other's CPU-bound figures and doubled their noise (make bench at 2025e8f)
@@ -104,7 +108,7 @@ func main() {
 	if *flagDeps {
 		progress("installing what the runner needs (tests/setup/deps.sh)")
 		t0 := time.Now()
-		cmd := exec.Command(filepath.Join(root, "tests/setup/deps.sh"), depsArgs(*flagKernels)...)
+		cmd := exec.Command(filepath.Join(root, "tests/setup/deps.sh"), depsArgs(*flagKernels, *flagBench)...)
 		cmd.Stdout, cmd.Stderr = prefixWriter("    "), prefixWriter("    ")
 		if err := cmd.Run(); err != nil {
 			fatal(fmt.Errorf("tests/setup/deps.sh: %w", err))
@@ -453,10 +457,13 @@ func kernelList(spec string) []string {
 	return names
 }
 
-// depsArgs are tests/setup/deps.sh's arguments for the kernels asked for: the series
-// it unpacks only on request.
-func depsArgs(spec string) []string {
+// depsArgs are tests/setup/deps.sh's arguments for the kernels asked for (the series
+// it unpacks only on request) and, for make bench, the benchmarks' tools.
+func depsArgs(spec string, bench bool) []string {
 	var args []string
+	if bench {
+		args = append(args, "--bench")
+	}
 	for _, n := range kernelList(spec) {
 		if s, ok := seriesNamed(n); ok && s.onRequest {
 			args = append(args, "--kernel", n)
