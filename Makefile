@@ -83,7 +83,8 @@ demo:
 
 # The benchmarks (tests/scenarios TestBenchmark*) in full, on the stock kernels one at a time; `make
 # test` runs each of them once, briefly, so that they cannot rot.
+# PROFILE=1 also profiles each benchmark's sides with perf in the guest: out/bench/profile/.
 # (make's $(or) splits its arguments at commas: the default list is a variable.)
 BENCH_KERNELS = 6.1,6.12
 bench:
-	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),$(BENCH_KERNELS))" -bench
+	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),$(BENCH_KERNELS))" -bench $(if $(PROFILE),-profile)

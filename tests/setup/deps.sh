@@ -5,9 +5,7 @@
 #   tests/setup/deps.sh                build + VM tooling + stock kernels (6.1, 6.12 and 7.3)
 #   tests/setup/deps.sh --kernel 6.18  the same and Debian's 6.18 (asked for by name only:
 #                                      vmrun -deps -kernels 6.18)
-#   tests/setup/deps.sh --bench        also make bench's tools: the load generators and
-#                                      server it measures nlkit's against (wrk, nginx) and
-#                                      perf (make bench PROFILE=1)
+#   tests/setup/deps.sh --bench        also perf, for make bench PROFILE=1
 #   tests/setup/deps.sh --no-kernels   tooling only
 set -euo pipefail
 
@@ -51,9 +49,9 @@ missing() { # prints the packages of "$@" that are not installed
 base=(build-essential bc flex bison libelf-dev libssl-dev dwarves ccache kmod cpio
 	qemu-system-x86 busybox-static iproute2 iperf3 ethtool tcpdump
 	xz-utils zstd python3 python3-yaml dkms git
-	nftables) # nftables: the guest init holds the netfilter hook static keys (see tests/vm/guestinit)
-bench=(wrk nginx-light linux-perf)
-[ "$want_bench" = 1 ] && base+=("${bench[@]}")
+	nftables # the guest init holds the netfilter hook static keys (see tests/vm/guestinit)
+	wrk nginx-light) # the peers of nlkit load wget and nlkit load server (TestBenchmarkLoad)
+[ "$want_bench" = 1 ] && base+=(linux-perf)
 need=$(missing "${base[@]}")
 if [ -n "$need" ]; then
 	apt_update
