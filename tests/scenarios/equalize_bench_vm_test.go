@@ -133,7 +133,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 		<-ctx.Done()
 		el := time.Since(start)
 		time.Sleep(200 * time.Millisecond) // the sink reads what was in flight
-		goodput = float64(sink.Bytes()-b0) * 8 / el.Seconds()
+		goodput = float64(sink.Bytes()-b0) / el.Seconds() // bytes/s
 		after := netstat(t, tp, "es")
 		st = map[string]int64{}
 		for _, k := range []string{"Tcp.OutSegs", "Tcp.RetransSegs", "TcpExt.TCPSACKReorder", "TcpExt.TCPTSReorder", "TcpExt.TCPRenoReorder",
@@ -144,7 +144,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 	}
 	line := func(round int, name string, gp float64, st map[string]int64) {
 		t.Logf("round %d, one TCP flow for %s, %-20s %7.1f Mbit/s  segments %d, retransmitted %d, reordering seen (SACK %d, TS %d, Reno %d), D-SACKs %d, fast retransmits %d",
-			round, d, name, gp/1e6, st["Tcp.OutSegs"], st["Tcp.RetransSegs"], st["TcpExt.TCPSACKReorder"], st["TcpExt.TCPTSReorder"],
+			round, d, name, gp/mbit, st["Tcp.OutSegs"], st["Tcp.RetransSegs"], st["TcpExt.TCPSACKReorder"], st["TcpExt.TCPTSReorder"],
 			st["TcpExt.TCPRenoReorder"], st["TcpExt.TCPDSACKRecv"], st["TcpExt.TCPFastRetrans"])
 	}
 	var oneGPs, eqGPs []float64
@@ -154,7 +154,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 		line(r+1, "one path (p1):", oneGP, oneSt)
 		line(r+1, mech+", 3 paths:", eqGP, eqSt)
 		if oneGP == 0 || eqGP == 0 {
-			t.Errorf("TCP benchmark: one path %.0f bit/s, equalize %.0f bit/s", oneGP, eqGP)
+			t.Errorf("TCP benchmark: one path %.0f bytes/s, equalize %.0f bytes/s", oneGP, eqGP)
 		}
 		oneGPs, eqGPs = append(oneGPs, oneGP), append(eqGPs, eqGP)
 	}

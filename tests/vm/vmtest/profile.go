@@ -1,6 +1,7 @@
 package vmtest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -49,7 +50,8 @@ func Profile(t testing.TB, label string) (stop func()) {
 	return func() {
 		t.Helper()
 		_ = rec.Process.Signal(syscall.SIGINT)
-		if err := rec.Wait(); err != nil {
+		// perf record writes its data on SIGINT, then raises it again to die of it
+		if err := rec.Wait(); err != nil && !killedBy(err, syscall.SIGINT) {
 			t.Errorf("profile %s: perf record: %v", label, err)
 			return
 		}
@@ -73,4 +75,14 @@ func Profile(t testing.TB, label string) (stop func()) {
 		}
 		t.Logf("profile %s: %s", label, filepath.Base(base)+".txt")
 	}
+}
+
+// killedBy says whether err is a process's death by signal sig.
+func killedBy(err error, sig syscall.Signal) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return false
+	}
+	ws, ok := ee.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
