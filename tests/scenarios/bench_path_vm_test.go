@@ -95,11 +95,7 @@ func (p *benchPath) floodRounds(kinds []string, set func(kind string), after fun
 	}
 	if vmtest.Profiling() {
 		for _, kind := range kinds {
-			flood(kind, func() {
-				stop := vmtest.Profile(p.t, kind)
-				p.t.Logf("profiled %s: %.1f Mbit/s under perf", kind, p.sink.Rate(measure)/mbit)
-				stop()
-			})
+			flood(kind, func() { vmtest.Profile(p.t, kind, measure) })
 		}
 	}
 	return results

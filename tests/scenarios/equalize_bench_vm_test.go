@@ -112,10 +112,14 @@ func TestBenchmarkEqualize(t *testing.T) {
 		Unit: "packets/s", Nlkit: eqPPS, Base: hashPPS})
 	if vmtest.Profiling() {
 		for _, equalize := range []bool{false, true} {
-			stop := vmtest.Profile(t, map[bool]string{false: "hash multipath", true: mech}[equalize])
-			pps, _ := fwd(equalize)
-			stop()
-			t.Logf("profiled equalize=%v: %.0f packets/s under perf", equalize, pps)
+			eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", gw, equalize)...)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); udpFlood(ctx, t, tp, "es", "10.99.0.1:9200", 4) }()
+			time.Sleep(500 * time.Millisecond)
+			vmtest.Profile(t, map[bool]string{false: "hash multipath", true: mech}[equalize], d)
+			cancel()
+			<-done
 		}
 	}
 
@@ -132,7 +136,7 @@ func TestBenchmarkEqualize(t *testing.T) {
 		tp.Flood(ctx, "es", "10.99.0.1:5002", 1)
 		<-ctx.Done()
 		el := time.Since(start)
-		time.Sleep(200 * time.Millisecond) // the sink reads what was in flight
+		time.Sleep(200 * time.Millisecond)                // the sink reads what was in flight
 		goodput = float64(sink.Bytes()-b0) / el.Seconds() // bytes/s
 		after := netstat(t, tp, "es")
 		st = map[string]int64{}

@@ -2,10 +2,10 @@ package load
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"net/url"
@@ -123,10 +123,17 @@ func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
 		defer cancel()
 	}
-	var issued, done, errs, bytes atomic.Uint64
-	var sumLat atomic.Int64
+	// each connection slot counts for itself, on a cache line of its own: shared
+	// counters cost a line bouncing between the cores per request
+	slots := make([]slotStats, cfg.Cores*cfg.Concurrency)
+	sum := func() (done, errs, bytes uint64, lat int64) {
+		for i := range slots {
+			done, errs, bytes, lat = done+slots[i].done.Load(), errs+slots[i].errs.Load(), bytes+slots[i].bytes.Load(), lat+slots[i].sumLat.Load()
+		}
+		return
+	}
+	var issued atomic.Uint64
 	var firstErr atomic.Value
-	lats := make([][]time.Duration, cfg.Cores*cfg.Concurrency)
 	start := time.Now()
 	stop := make(chan struct{})
 	if cfg.Progress != nil {
@@ -141,7 +148,7 @@ func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
 					return
 				case <-t.C:
 				}
-				d, e, b, l := done.Load(), errs.Load(), bytes.Load(), sumLat.Load()
+				d, e, b, l := sum()
 				p := Progress{Second: sec, Requests: d - pd, Errors: e - pe, Bytes: b - pb}
 				if d > pd {
 					p.Avg = time.Duration((l - pl) / int64(d-pd))
@@ -156,7 +163,7 @@ func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
 		var next atomic.Uint64
 		for i := 0; i < cfg.Concurrency; i++ {
 			wg.Add(1)
-			go func(core, slot int) {
+			go func(core int, st *slotStats) {
 				defer wg.Done()
 				cl := &client{cfg: &cfg, tg: tg}
 				if ports != nil {
@@ -168,51 +175,61 @@ func Wget(ctx context.Context, cfg WgetConfig) (Result, error) {
 						return
 					}
 					t0 := time.Now()
-					n, err := cl.get(ctx)
+					n, err := cl.get(ctx, t0)
 					lat := time.Since(t0)
 					if err != nil {
 						if ended(ctx) {
 							return
 						}
-						errs.Add(1)
+						st.errs.Add(1)
 						firstErr.CompareAndSwap(nil, err.Error())
 						continue
 					}
-					bytes.Add(uint64(n))
-					sumLat.Add(int64(lat))
-					done.Add(1)
-					lats[slot] = append(lats[slot], lat)
+					st.bytes.Add(uint64(n))
+					st.sumLat.Add(int64(lat))
+					st.done.Add(1)
+					st.lats = append(st.lats, lat)
 				}
-			}(core, core*cfg.Concurrency+i)
+			}(core, &slots[core*cfg.Concurrency+i])
 		}
 	}
 	wg.Wait()
 	close(stop)
-	r := Result{Requests: done.Load(), Errors: errs.Load(), Bytes: bytes.Load(), Elapsed: time.Since(start)}
+	done, errs, bytes, sumLat := sum()
+	r := Result{Requests: done, Errors: errs, Bytes: bytes, Elapsed: time.Since(start)}
 	if fe, ok := firstErr.Load().(string); ok {
 		r.FirstError = fe
 	}
-	for _, l := range lats {
-		r.Latencies = append(r.Latencies, l...)
+	for i := range slots {
+		r.Latencies = append(r.Latencies, slots[i].lats...)
 	}
 	sort.Slice(r.Latencies, func(i, j int) bool { return r.Latencies[i] < r.Latencies[j] })
 	if n := len(r.Latencies); n > 0 {
-		r.Avg = time.Duration(sumLat.Load() / int64(n))
+		r.Avg = time.Duration(sumLat / int64(n))
 		r.P50, r.P99, r.Max = r.Latencies[n/2], r.Latencies[(n*99)/100], r.Latencies[n-1]
 	}
 	r.PerSecond = float64(r.Requests) / r.Elapsed.Seconds()
 	return r, nil
 }
 
+// slotStats is what one connection slot counted, padded to its own cache lines.
+type slotStats struct {
+	done, errs, bytes atomic.Uint64
+	sumLat            atomic.Int64
+	lats              []time.Duration // each successful request's response time
+	_                 [128 - 56]byte
+}
+
 // client is one connection slot of a core.
 type client struct {
-	cfg   *WgetConfig
-	tg    target
-	conn  net.Conn
-	br    *bufio.Reader
-	ports []uint16
-	next  *atomic.Uint64
-	buf   []byte
+	cfg      *WgetConfig
+	tg       target
+	conn     net.Conn
+	br       *bufio.Reader
+	ports    []uint16
+	next     *atomic.Uint64
+	req      []byte    // the request, built at the first
+	deadline time.Time // the connection's read and write deadline
 }
 
 func (c *client) close() {
@@ -265,58 +282,76 @@ func (c *client) dial(ctx context.Context) error {
 	return err
 }
 
-// get fetches the URL once, returning the body's size.
-func (c *client) get(ctx context.Context) (int, error) {
+// get fetches the URL once, returning the body's size. Per request it makes one write
+// and reads through the connection's buffer without allocating: the request's bytes
+// are built once per connection, headers are read in place, the body skipped in the
+// buffer, and the deadline moved only when a tenth of the timeout has passed (so a
+// request's bound is between 0.9 and 1 timeout).
+func (c *client) get(ctx context.Context, now time.Time) (int, error) {
 	if c.conn == nil {
 		if err := c.dial(ctx); err != nil {
 			return 0, err
 		}
+		c.deadline = time.Time{}
 	}
 	defer func() {
 		if !c.cfg.KeepAlive {
 			c.close()
 		}
 	}()
-	c.conn.SetDeadline(time.Now().Add(c.cfg.Timeout))
-	conn := "close"
-	if c.cfg.KeepAlive {
-		conn = "keep-alive"
+	if now.Add(c.cfg.Timeout / 10).After(c.deadline) {
+		c.deadline = now.Add(c.cfg.Timeout)
+		c.conn.SetDeadline(c.deadline)
 	}
-	if _, err := fmt.Fprintf(c.conn, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n", c.tg.path, c.tg.host, conn); err != nil {
+	if c.req == nil {
+		conn := "close"
+		if c.cfg.KeepAlive {
+			conn = "keep-alive"
+		}
+		c.req = []byte(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: %s\r\n\r\n", c.tg.path, c.tg.host, conn))
+	}
+	if _, err := c.conn.Write(c.req); err != nil {
 		c.close()
 		return 0, err
 	}
-	status, err := c.br.ReadString('\n')
+	status, err := c.br.ReadSlice('\n')
 	if err != nil {
 		c.close()
 		return 0, fmt.Errorf("reading the status line: %w", err)
 	}
-	if f := strings.Fields(status); len(f) < 2 || f[1] != "200" {
+	// "HTTP/1.1 200 OK"
+	if _, rest, _ := bytes.Cut(status, []byte(" ")); !bytes.HasPrefix(rest, []byte("200")) || (len(rest) > 3 && rest[3] > ' ') {
 		c.close()
-		return 0, fmt.Errorf("server answered %q", strings.TrimSpace(status))
+		return 0, fmt.Errorf("server answered %q", strings.TrimSpace(string(status)))
 	}
 	length := -1
 	for {
-		h, err := c.br.ReadString('\n')
+		h, err := c.br.ReadSlice('\n')
 		if err != nil {
 			c.close()
+			if errors.Is(err, bufio.ErrBufferFull) {
+				err = errors.New("a header line longer than 64 KB")
+			}
 			return 0, err
 		}
-		if h == "\r\n" || h == "\n" {
+		if len(h) <= 2 && (string(h) == "\r\n" || string(h) == "\n") {
 			break
 		}
-		if k, v, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(k), "content-length") {
-			length, _ = strconv.Atoi(strings.TrimSpace(v))
+		if k, v, ok := bytes.Cut(h, []byte(":")); ok && bytes.EqualFold(bytes.TrimSpace(k), []byte("content-length")) {
+			if length, err = strconv.Atoi(string(bytes.TrimSpace(v))); err != nil || length < 0 {
+				c.close()
+				return 0, fmt.Errorf("bad Content-Length %q", bytes.TrimSpace(v))
+			}
 		}
 	}
 	if length < 0 {
 		c.close()
 		return 0, errors.New("response without Content-Length")
 	}
-	n, err := io.CopyN(io.Discard, c.br, int64(length))
+	n, err := c.br.Discard(length)
 	if err != nil {
 		c.close()
-		return int(n), fmt.Errorf("body: %d of %d bytes: %w", n, length, err)
+		return n, fmt.Errorf("body: %d of %d bytes: %w", n, length, err)
 	}
 	return length, nil
 }

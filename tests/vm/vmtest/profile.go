@@ -1,14 +1,14 @@
 package vmtest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nlkit/nlkit/tests/vm/job"
 )
@@ -18,16 +18,17 @@ import (
 // round of each side under Profile.
 func Profiling() bool { return os.Getenv("NLKIT_PROFILE") == "1" && os.Getenv("NLKIT_RESULTS") != "" }
 
-// Profile samples every CPU's kernel and user stacks with perf (cpu-clock: a TCG guest
-// has no hardware counters) until the returned function is called, which writes the
+// Profile samples every CPU's kernel and user stacks with perf for d (cpu-clock: a TCG
+// guest has no hardware counters), while the caller's workload runs, and writes the
 // report into the results' profile directory as <test>-<label>.txt: the functions by
 // their own share of the samples, then by the share of the stacks they are on. The
-// runner copies the reports to out/bench/profile/<kernel>/. Without Profiling it does
-// nothing.
-func Profile(t testing.TB, label string) (stop func()) {
+// runner copies the reports to out/bench/profile/<kernel>/. Without Profiling it only
+// waits d.
+func Profile(t testing.TB, label string, d time.Duration) {
 	t.Helper()
 	if !Profiling() {
-		return func() {}
+		time.Sleep(d)
+		return
 	}
 	dir := filepath.Join(os.Getenv("NLKIT_RESULTS"), job.ProfileDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -41,48 +42,31 @@ func Profile(t testing.TB, label string) (stop func()) {
 		}
 		base = filepath.Join(dir, fmt.Sprintf("%s-%d", name, i))
 	}
-	data := base + ".data"
-	rec := exec.Command("perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data)
-	rec.Stderr = os.Stderr
-	if err := rec.Start(); err != nil {
-		t.Fatalf("profile %s: perf record: %v (make bench PROFILE=1 installs linux-perf)", label, err)
+	// perf's set-up (reading every process's maps) takes seconds under TCG: sampling
+	// starts with the command it runs, sleep, so the profile covers d exactly
+	data := filepath.Join(os.TempDir(), filepath.Base(base)+".data")
+	defer os.Remove(data)
+	rec := exec.Command("perf", "record", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data,
+		"--", "sleep", strconv.FormatFloat(d.Seconds(), 'f', 1, 64))
+	if b, err := rec.CombinedOutput(); err != nil {
+		t.Fatalf("profile %s: perf record: %v: %s (make bench PROFILE=1 installs linux-perf)", label, err, b)
 	}
-	return func() {
-		t.Helper()
-		_ = rec.Process.Signal(syscall.SIGINT)
-		// perf record writes its data on SIGINT, then raises it again to die of it
-		if err := rec.Wait(); err != nil && !killedBy(err, syscall.SIGINT) {
-			t.Errorf("profile %s: perf record: %v", label, err)
+	var out strings.Builder
+	for _, v := range []struct{ head, children string }{
+		{"functions by their own samples (self)", "--no-children"},
+		{"functions by the samples of the stacks they are on (self and callees)", "--children"},
+	} {
+		rep := exec.Command("perf", "report", "-i", data, "--kallsyms", "/proc/kallsyms", "--stdio", v.children,
+			"-g", "none", "--sort", "sym", "--percent-limit", "0.5")
+		b, err := rep.Output()
+		if err != nil {
+			t.Errorf("profile %s: perf report: %v", label, err)
 			return
 		}
-		defer os.Remove(data)
-		var out strings.Builder
-		for _, v := range []struct{ head, children string }{
-			{"functions by their own samples (self)", "--no-children"},
-			{"functions by the samples of the stacks they are on (self and callees)", "--children"},
-		} {
-			rep := exec.Command("perf", "report", "-i", data, "--stdio", "--quiet", v.children, "-g", "none",
-				"--sort", "sym", "--percent-limit", "0.5")
-			b, err := rep.CombinedOutput()
-			if err != nil {
-				t.Errorf("profile %s: perf report: %v: %s", label, err, b)
-				return
-			}
-			fmt.Fprintf(&out, "# %s, %s: %s\n%s\n", Kernel(), label, v.head, b)
-		}
-		if err := os.WriteFile(base+".txt", []byte(out.String()), 0o644); err != nil {
-			t.Error(err)
-		}
-		t.Logf("profile %s: %s", label, filepath.Base(base)+".txt")
+		fmt.Fprintf(&out, "# %s, %s, %s: %s\n%s\n", Kernel(), label, d, v.head, b)
 	}
-}
-
-// killedBy says whether err is a process's death by signal sig.
-func killedBy(err error, sig syscall.Signal) bool {
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return false
+	if err := os.WriteFile(base+".txt", []byte(out.String()), 0o644); err != nil {
+		t.Error(err)
 	}
-	ws, ok := ee.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == sig
+	t.Logf("profile %s: %s", label, filepath.Base(base)+".txt")
 }
