@@ -81,10 +81,11 @@ vmshell:
 demo:
 	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),6.12)" -scenarios
 
-# The benchmarks (tests/scenarios TestBenchmark*) in full, on the stock kernels one at a time; `make
-# test` runs each of them once, briefly, so that they cannot rot.
+# The benchmarks (tests/scenarios TestBenchmark*) in full, one kernel at a time: the stock 6.1
+# and 6.12, and 7.3-patched for the kernel's own equalize; `make test` runs each of them once,
+# briefly, so that they cannot rot.
 # PROFILE=1 also profiles each benchmark's sides with perf in the guest: out/bench/profile/.
 # (make's $(or) splits its arguments at commas: the default list is a variable.)
-BENCH_KERNELS = 6.1,6.12
+BENCH_KERNELS = 6.1,6.12,7.3-patched
 bench:
 	$(GO) run ./tests/vm/cmd/vmrun -deps -kernels "$(or $(KERNELS),$(BENCH_KERNELS))" -bench $(if $(PROFILE),-profile)

@@ -73,19 +73,37 @@ func TestBenchmarkFCMForwarding(t *testing.T) {
 // against off (its hooks unregistered: the same as no module). A second figure has an
 // FCM router in the path (rate far above the VM) so every segment carries a price,
 // with the receiver's weight at its maximum so the law never needs to lower a window:
-// lowering windows cuts throughput by design, which is control, not cost. Rounds
-// alternate; the figures are ratios of medians.
+// lowering windows cuts throughput by design, which is control, not cost. Both sides
+// see the same segments: the receiving host's route advertises an MSS that leaves the
+// router room for the option (1456), and the receiver's mss_delta is 0, so the router
+// stamps every segment whether the receiver is on or off (with the module's default
+// mss_delta and no route MSS, the off side's full-size segments had no room: they
+// went unpriced, and the router skipped its stamping). Rounds alternate; the figures
+// are ratios of medians.
 func TestBenchmarkFCMReceiver(t *testing.T) {
 	vmtest.Require(t)
-	p := newBenchPath(t, [3]string{"ws", "wr", "wd"}, 8)
+	p := newBenchPath(t, [3]string{"ws", "wr", "wd"}, 8, "route add 10.8.1.0/24 via 10.8.2.1 advmss 1456")
 	fc, err := fcmreceiver.DialConfig(&netlink.Config{NetNS: p.tp.FD(p.d)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fc.Close()
+	rf, err := fcm.DialConfig(&netlink.Config{NetNS: p.tp.FD(p.r)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	stamped := func() uint64 {
+		q, err := rf.Qdisc(uint32(p.r1), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q.Modified
+	}
 	on, off := true, false
 	results := map[string][]float64{}
 	var lowered, priced uint64
+	stampedBy := map[string]uint64{} // the router's stamped segments in each kind's rounds
 	for _, router := range []bool{false, true} {
 		if router {
 			// qmin 0 so prices flow at whatever queue the CPU-bound router keeps; bval 1
@@ -96,19 +114,26 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 			}
 		}
 		var before fcmreceiver.Receiver
+		var stamped0 uint64
 		set := func(kind string) {
 			e := &off
 			if kind == "on" {
 				e = &on
 			}
-			maxWeight := uint32(1<<32 - 1)
-			if err := fc.SetReceiver(fcmreceiver.Change{Enabled: e, Weight: &maxWeight}); err != nil {
+			maxWeight, noDelta := uint32(1<<32-1), uint32(0)
+			if err := fc.SetReceiver(fcmreceiver.Change{Enabled: e, Weight: &maxWeight, MSSDelta: &noDelta}); err != nil {
 				t.Fatal(err)
 			}
 			before, _ = fc.Receiver()
+			if router {
+				stamped0 = stamped()
+			}
 		}
 		got := p.floodRounds([]string{"off", "on"}, set, func(kind string) {
 			after, _ := fc.Receiver()
+			if router {
+				stampedBy[kind] += stamped() - stamped0
+			}
 			if router && kind == "on" {
 				lowered += after.Lowered - before.Lowered
 				priced += after.Priced - before.Priced
@@ -130,6 +155,11 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 		if job.Median(results[offK]) == 0 || job.Median(results[onK]) == 0 {
 			t.Fatalf("no traffic")
 		}
+	}
+	// the router stamped while the receiver was off too: the same segments on both sides
+	t.Logf("segments the router stamped: receiver off %d, on %d", stampedBy["off"], stampedBy["on"])
+	if stampedBy["off"] == 0 || stampedBy["on"] == 0 {
+		t.Errorf("the router stamped %d segments with the receiver off, %d with it on: want both", stampedBy["off"], stampedBy["on"])
 	}
 	if priced == 0 || lowered != 0 {
 		t.Errorf("with the router: %d priced segments (want some), %d windows lowered (want none)", priced, lowered)
