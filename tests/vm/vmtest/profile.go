@@ -21,7 +21,7 @@ func Profiling() bool { return os.Getenv("NLKIT_PROFILE") == "1" && os.Getenv("N
 // Profile samples every CPU's kernel and user stacks with perf for d (cpu-clock: a TCG
 // guest has no hardware counters), while the caller's workload runs, and writes the
 // report into the results' profile directory as <test>-<label>.txt: the functions by
-// their own share of the samples, then by the share of the stacks they are on. The
+// their own share of the samples, by the share of the stacks they are on, and by CPU. The
 // runner copies the reports to out/bench/profile/<kernel>/. Without Profiling it only
 // waits d.
 func Profile(t testing.TB, label string, d time.Duration) {
@@ -52,12 +52,15 @@ func Profile(t testing.TB, label string, d time.Duration) {
 		t.Fatalf("profile %s: perf record: %v: %s (make bench PROFILE=1 installs linux-perf)", label, err, b)
 	}
 	var out strings.Builder
-	for _, v := range []struct{ head, children string }{
-		{"functions by their own samples (self)", "--no-children"},
-		{"functions by the samples of the stacks they are on (self and callees)", "--children"},
+	for _, v := range []struct{ head, children, sort string }{
+		{"functions by their own samples (self)", "--no-children", "sym"},
+		{"functions by the samples of the stacks they are on (self and callees)", "--children", "sym"},
+		// a chain that runs in one softirq can be the bottleneck on one CPU while the
+		// other idles: what each CPU spent, and on what
+		{"per CPU: functions by their own samples", "--no-children", "cpu,sym"},
 	} {
 		rep := exec.Command("perf", "report", "-i", data, "--kallsyms", "/proc/kallsyms", "--stdio", v.children,
-			"-g", "none", "--sort", "sym", "--percent-limit", "0.5")
+			"-g", "none", "--sort", v.sort, "--percent-limit", "0.5")
 		b, err := rep.Output()
 		if err != nil {
 			t.Errorf("profile %s: perf report: %v", label, err)
