@@ -27,7 +27,7 @@ static void explain(void)
 		"must read the same form. split-gso: GSO packets are segmented here, each segment\n"
 		"priced at its own dequeue; no-split-gso: stamped whole, one price per GSO packet,\n"
 		"segmented after the qdisc (cheaper). Defaults: limit 100 ms at rate, bval 10,\n"
-		"qmin 30, split-gso.\n");
+		"qmin 30, split-gso below 1gbit and no-split-gso from there on (until one is given).\n");
 }
 
 static const struct tc_opt fcm_opts[] = {

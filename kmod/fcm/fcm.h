@@ -17,7 +17,16 @@ struct fcm_config {
 	u32 qmin;	/* packets */
 	u16 exid;	/* 0: option 92; else the RFC 6994 form with this ExID */
 	u8 split_gso;	/* 1: GSO packets segmented at enqueue; 0: stamped whole */
+	u8 split_gso_set;	/* split_gso was configured; else it follows the rate */
 };
+
+/* Without a configured mode, GSO packets are split below 1 Gbit/s, where a 64 KB GSO
+ * packet sent whole would be a burst of half a millisecond or more on the emulated link,
+ * and its segments' prices would not be their own; from 1 Gbit/s on they go whole, at
+ * tbf's per-packet cost. (sch_cake splits at every rate unless told, and recommends
+ * no-split-gso for the fastest links.)
+ */
+#define FCM_SPLIT_GSO_BELOW	(1000ULL * 1000 * 1000 / 8)	/* bytes/s */
 
 struct fcm_sched {
 	struct Qdisc *sch;

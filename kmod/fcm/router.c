@@ -8,9 +8,10 @@
  * (stamp.c): kind 92, length 4, or with cfg.exid the RFC 6994 form (kind 253 with that
  * ExID, 8 bytes with its two NOPs). GSO packets are segmented at enqueue, as sch_cake
  * does, so every segment carries the price at its own dequeue (split-gso, the
- * default); with no-split-gso a GSO packet stays whole and is stamped once, its
- * segments all carrying the price at its dequeue (stamp.c), and the stack or the device
- * segments it after the qdisc: the per-packet cost of tbf, one price per GSO packet. q
+ * default below 1 Gbit/s: fcm.h); with no-split-gso (the default from there on) a GSO
+ * packet stays whole and is stamped once, its segments all carrying the price at its
+ * dequeue (stamp.c), and the stack or the device segments it after the qdisc: the
+ * per-packet cost of tbf, one price per GSO packet. q
  * counts segments either way. A segment with no room (the data offset would pass 60
  * bytes, or the packet the device MTU) is sent unmodified and counted.
  *
@@ -199,7 +200,6 @@ static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c
 		memset(c, 0, sizeof(*c));
 		c->bval = FCM_DEFAULT_BVAL;
 		c->qmin = FCM_DEFAULT_QMIN;
-		c->split_gso = 1;
 		if (!tb[FCM_A_OPTS_RATE]) {
 			NL_SET_ERR_MSG_ATTR(extack, opt, "rate is required (the outgoing link's rate)");
 			return -EINVAL;
@@ -224,8 +224,12 @@ static int fcm_parse(struct Qdisc *sch, struct nlattr *opt, struct fcm_config *c
 		c->qmin = nla_get_u32(tb[FCM_A_OPTS_QMIN]);
 	if (tb[FCM_A_OPTS_EXID])
 		c->exid = nla_get_u16(tb[FCM_A_OPTS_EXID]);
-	if (tb[FCM_A_OPTS_SPLIT_GSO])
+	if (tb[FCM_A_OPTS_SPLIT_GSO]) {
 		c->split_gso = nla_get_u8(tb[FCM_A_OPTS_SPLIT_GSO]);
+		c->split_gso_set = 1;
+	}
+	if (!c->split_gso_set)
+		c->split_gso = c->rate < FCM_SPLIT_GSO_BELOW;
 	return 0;
 }
 

@@ -87,7 +87,7 @@ const (
 	AttrOptsQmin uint16 = 4
 	// AttrOptsExid: u16: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
 	AttrOptsExid uint16 = 5
-	// AttrOptsSplitGso: u8: 1 (the default): GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. A change without it keeps the mode.
+	// AttrOptsSplitGso: u8: 1: GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. Without it the mode follows the rate: 1 below 1 Gbit/s, 0 from there on, also after a change of the rate; once set, a change without it keeps the mode. Dumps show the mode in force.
 	AttrOptsSplitGso uint16 = 6
 )
 
@@ -137,7 +137,7 @@ type Config struct {
 	Qmin uint32 `json:"qmin"`
 	// Exid: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
 	Exid uint16 `json:"exid,omitempty"`
-	// SplitGSO: 1 (the default): GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. A change without it keeps the mode.
+	// SplitGSO: 1: GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. Without it the mode follows the rate: 1 below 1 Gbit/s, 0 from there on, also after a change of the rate; once set, a change without it keeps the mode. Dumps show the mode in force.
 	SplitGSO bool `json:"split_gso"`
 }
 
@@ -181,7 +181,7 @@ type Options struct {
 	Qmin *uint32
 	// Exid: 0 (the default) stamps option 92; any other value stamps the RFC 6994 form (kind 253) with this ExID. A change without it keeps the qdisc's form.
 	Exid *uint16
-	// SplitGSO: 1 (the default): GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. A change without it keeps the mode.
+	// SplitGSO: 1: GSO packets are segmented at enqueue and every segment carries the price at its own dequeue. 0: a GSO packet is stamped once with the price at its dequeue, its gso_size shrunk so its segments fit the MTU with the option, and segmented after the qdisc (the stack's GSO or the device's TSO): tbf's per-packet cost, one price per GSO packet. Without it the mode follows the rate: 1 below 1 Gbit/s, 0 from there on, also after a change of the rate; once set, a change without it keeps the mode. Dumps show the mode in force.
 	SplitGSO *bool
 }
 

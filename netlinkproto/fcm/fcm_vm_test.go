@@ -390,7 +390,28 @@ func TestTcPlugin(t *testing.T) {
 		t.Errorf("tc -j: %v", js[0])
 	}
 	if o["split-gso"] != float64(1) {
-		t.Errorf("tc -j: split-gso %v, want 1 (the default)", o["split-gso"])
+		t.Errorf("tc -j: split-gso %v, want 1 (the default below 1 Gbit/s)", o["split-gso"])
+	}
+	// without a mode it follows the rate: whole GSO packets from 1 Gbit/s on, split
+	// below, until a mode is given
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rate", "1gbit"}, "no-split-gso"},
+		{[]string{"rate", "999mbit"}, "split-gso"},
+		{[]string{"rate", "10gbit"}, "no-split-gso"},
+		{[]string{"split-gso"}, "split-gso"},
+		{[]string{"rate", "20gbit"}, "split-gso"},
+		{[]string{"rate", "10mbit"}, "split-gso"},
+	} {
+		if out, err := tc(append([]string{"qdisc", "change", "dev", "r1", "root", "handle", "1:", "fcm"}, c.args...)...); err != nil {
+			t.Fatalf("tc change %v: %v\n%s", c.args, err, out)
+		}
+		out, _ := tc("qdisc", "show", "dev", "r1")
+		if !strings.Contains(out, "qmin 5 "+c.want) {
+			t.Errorf("after tc change %v: want %s\n%s", c.args, c.want, out)
+		}
 	}
 	if out, err := tc("qdisc", "change", "dev", "r1", "root", "handle", "1:", "fcm", "no-split-gso", "qmin", "50"); err != nil {
 		t.Fatalf("tc change: %v\n%s", err, out)

@@ -107,8 +107,11 @@ func TestBenchmarkFCMReceiver(t *testing.T) {
 	for _, router := range []bool{false, true} {
 		if router {
 			// qmin 0 so prices flow at whatever queue the CPU-bound router keeps; bval 1
-			// keeps x*p far below the maximal weight
-			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), Bval: new(uint32(1)), Qmin: new(uint32(0))})
+			// keeps x*p far below the maximal weight; split-gso (not the default at this
+			// rate) so that every segment arrives alone, priced: the receiver's worst case
+			split := true
+			b, _ := fcm.EncodeOptions(fcm.Options{Rate: new(uint64(10 * 1000 * 1000 * 1000 / 8)), Limit: new(uint32(4 << 20)), Bval: new(uint32(1)),
+				Qmin: new(uint32(0)), SplitGSO: &split})
 			if err := p.rc.AddQdisc(p.r1, 0x10000, rtnl.HandleRoot, "fcm", b, rtnl.Replace); err != nil {
 				t.Fatal(err)
 			}
