@@ -33,7 +33,7 @@ func TestPlan(t *testing.T) {
 	want := `debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
 6.1 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
 6.12 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[]
-debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
+debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + hungryScenarios + `|^TestBenchmarkLoad$] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
