@@ -28,6 +28,13 @@ type Config struct {
 	BackoffMax     time.Duration // re-creation delay cap (default 10 s)
 	PendingTimeout time.Duration // a created subflow not established by then is retried (default 10 s)
 	EventBuffer    int           // event socket receive buffer in bytes (default 8 MiB)
+	// CommandSockets are the netlink sockets subflow-create commands go out on, one
+	// command in flight on each (default 4): the event loop hands a command over and
+	// goes on with the next event; the ack comes back to the loop.
+	CommandSockets int
+	// Timing logs, for every event, how long it waited and how long the loop took on it
+	// (Daemon.Timing has the percentiles either way).
+	Timing bool
 	// Logf receives one line per thing the daemon does (default: stderr).
 	Logf func(format string, a ...any)
 	// OnEvent, if set, sees every event the daemon receives, before it acts on it.
@@ -56,12 +63,18 @@ type Stats struct {
 // Daemon is the path manager of one network namespace (the caller's when NewDaemon
 // runs).
 type Daemon struct {
-	cfg   Config
-	cmd   *pm.Conn
-	mon   *pm.Monitor
-	rt    *rtnl.Conn
-	watch *rtnl.Watcher
-	sel   *pmSelection
+	cfg Config
+	cmd *pm.Conn // commands the loop waits for (announce, destroy)
+	mon *pm.Monitor
+	// creators are the command sockets subflow-creates go out on; cmdq feeds them and
+	// results brings the outcomes back to the loop
+	creators []*pm.Conn
+	cmdq     chan func(*pm.Conn)
+	results  doneQueue
+	timing   timing
+	rt       *rtnl.Conn
+	watch    *rtnl.Watcher
+	sel      *pmSelection
 
 	conns   map[uint32]*conn
 	addrs   []rtnl.Addr
@@ -131,6 +144,9 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 	if cfg.EventBuffer == 0 {
 		cfg.EventBuffer = 8 << 20
 	}
+	if cfg.CommandSockets <= 0 {
+		cfg.CommandSockets = 4
+	}
 	if cfg.SysctlRoot == "" {
 		cfg.SysctlRoot = "/proc/sys"
 	}
@@ -139,7 +155,8 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 			fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+f+"\n", a...)
 		}
 	}
-	d := &Daemon{cfg: cfg, conns: map[uint32]*conn{}, running: map[int]bool{}, work: make(chan func(), 256), stopped: make(chan struct{})}
+	d := &Daemon{cfg: cfg, conns: map[uint32]*conn{}, running: map[int]bool{}, work: make(chan func(), 256), stopped: make(chan struct{}),
+		cmdq: make(chan func(*pm.Conn), 1024), results: doneQueue{ready: make(chan struct{}, 1)}}
 	var err error
 	if d.sel, err = selectUserspacePM(cfg.SysctlRoot); err != nil {
 		return nil, err
@@ -156,6 +173,13 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 	}
 	if d.cmd, err = pm.Dial(); err != nil {
 		return fail(err)
+	}
+	for i := 0; i < cfg.CommandSockets; i++ {
+		c, err := pm.Dial()
+		if err != nil {
+			return fail(err)
+		}
+		d.creators = append(d.creators, c)
 	}
 	if d.watch, err = rtnl.Watch(0); err != nil {
 		return fail(err)
@@ -184,6 +208,10 @@ func (d *Daemon) close() {
 	if d.cmd != nil {
 		d.cmd.Close()
 	}
+	for _, c := range d.creators {
+		c.Close()
+	}
+	d.creators = nil
 	if d.watch != nil {
 		d.watch.Close()
 	}
@@ -199,6 +227,9 @@ func (d *Daemon) close() {
 		d.sel = nil
 	}
 }
+
+// Timing returns where the daemon's time went (the last 8192 samples of each kind).
+func (d *Daemon) Timing() Timing { return d.timing.report() }
 
 // Stats returns a snapshot of the counters.
 func (d *Daemon) Stats() Stats {
@@ -259,6 +290,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		}
 	}()
+	var cmdWG sync.WaitGroup
+	for _, c := range d.creators {
+		cmdWG.Add(1)
+		go func(c *pm.Conn) {
+			defer cmdWG.Done()
+			for f := range d.cmdq {
+				f(c)
+			}
+		}(c)
+	}
 	var runErr error
 loop:
 	for {
@@ -270,7 +311,18 @@ loop:
 				runErr = fmt.Errorf("mptcp events: %w", m.err)
 				break loop
 			}
+			start := time.Now()
 			d.handle(m.ev)
+			wait, took := start.Sub(m.ev.Time), time.Since(start)
+			d.timing.add(&d.timing.wait, wait)
+			d.timing.add(&d.timing.handle, took)
+			if d.cfg.Timing {
+				d.cfg.Logf("timing %s token=%08x: waited %v, handled in %v", m.ev.Type, m.ev.Token, wait.Round(time.Microsecond), took.Round(time.Microsecond))
+			}
+		case <-d.results.ready:
+			for _, f := range d.results.take() {
+				f()
+			}
 		case u := <-upc:
 			d.netChange(u)
 		case f := <-d.work:
@@ -279,12 +331,15 @@ loop:
 	}
 	close(done)
 	close(d.stopped)
+	close(d.cmdq) // only the loop sends on it
+	cmdWG.Wait()
 	d.mon.Close()
 	d.watch.Close()
 	wg.Wait()
 	d.count(func(s *Stats) { s.Malformed = uint64(d.mon.Malformed) })
 	d.close()
 	d.cfg.Logf("stopped: %+v", d.Stats())
+	d.cfg.Logf("timing: %s", d.Timing())
 	return runErr
 }
 
@@ -549,45 +604,72 @@ func (d *Daemon) create(c *conn, w *want) {
 		d.logc(c, "subflow %s -> %s waits for link %d to come up", w.local, w.remote, l)
 		return
 	}
-	var err error
-	// the local port is always chosen here (ndiffports: in the residue class; else any),
-	// so that every subflow the daemon opens can be named to SUBFLOW_DESTROY
+	d.send(c, w, local, w.wasUp, 0)
+}
+
+// send hands a subflow-create to a command socket; the want is pending from now on
+// (its subflow's SF_ESTABLISHED can come before the ack). The local port is always
+// chosen here (ndiffports: in the residue class; else any), so that every subflow the
+// daemon opens can be named to SUBFLOW_DESTROY; another is tried when one is taken.
+func (d *Daemon) send(c *conn, w *want, local pm.Addr, recreate bool, try int) {
 	n, residue := w.n, w.residue
 	if residue < 0 {
 		n, residue = 1, 0
 	}
-	for i := 0; i < 8; i++ { // another port when one is taken
-		local.Port = ResiduePort(n, residue, 32768, 60999, rand.Uint32())
-		local.ID = c.idFor(netip.AddrPortFrom(local.IP, local.Port))
-		if local.ID == 0 {
-			err = errors.New("no local address id left on this connection (255 used)")
-			break
-		}
-		err = d.cmd.CreateSubflow(c.token, local, w.remote)
-		if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
-			break
-		}
-	}
+	local.Port = ResiduePort(n, residue, 32768, 60999, rand.Uint32())
+	local.ID = c.idFor(netip.AddrPortFrom(local.IP, local.Port))
 	w.gen++
+	if local.ID == 0 {
+		d.createFailed(c, w, local, errors.New("no local address id left on this connection (255 used)"))
+		return
+	}
+	w.state, w.cur = pending, netip.AddrPortFrom(local.IP, local.Port)
+	gen, token, remote, handed := w.gen, c.token, w.remote, time.Now()
+	d.cmdq <- func(cmd *pm.Conn) {
+		t0 := time.Now()
+		err := cmd.CreateSubflow(token, local, remote)
+		rtt := time.Since(t0)
+		d.results.put(func() {
+			d.timing.add(&d.timing.roundTrip, rtt)
+			d.timing.add(&d.timing.command, time.Since(handed))
+			d.created(c, w, local, gen, recreate, try, err)
+		})
+	}
+}
+
+// created takes up a subflow-create's outcome in the loop.
+func (d *Daemon) created(c *conn, w *want, local pm.Addr, gen int, recreate bool, try int, err error) {
+	addr := netip.AddrPortFrom(local.IP, local.Port)
+	current := w.gen == gen && !c.closed
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) && try < 7 && current {
+		d.send(c, w, pm.Addr{IP: local.IP, Flags: local.Flags}, recreate, try+1)
+		return
+	}
 	if err != nil {
-		d.count(func(s *Stats) { s.CommandErrors++ })
-		d.logc(c, "create subflow %s -> %s: %v", netip.AddrPortFrom(local.IP, local.Port), w.remote, err)
-		if strings.Contains(err.Error(), "invalid token") {
-			return // the connection is gone; its CLOSED event follows
+		if !current {
+			return // the want moved on meanwhile (a link went down, the connection closed)
 		}
-		w.state = idle
-		d.retryLater(c, w)
+		d.createFailed(c, w, local, err)
 		return
 	}
 	d.count(func(s *Stats) {
 		s.SubflowsAsked++
-		if w.wasUp {
+		if recreate {
 			s.Recreations++
 		}
 	})
-	w.state, w.cur = pending, netip.AddrPortFrom(local.IP, local.Port)
-	d.logc(c, "create subflow %s -> %s id %d%s", w.cur, w.remote, local.ID, map[bool]string{true: " backup"}[w.backup])
-	gen := w.gen
+	if !current && w.cur != addr && !c.closed {
+		// the want moved on before the ack (a link went down): this subflow is no
+		// one's, so it goes
+		d.logc(c, "create subflow %s -> %s: no longer wanted, destroying it", addr, w.remote)
+		d.cmd.DestroySubflow(c.token, addr, w.remote)
+		return
+	}
+	d.logc(c, "create subflow %s -> %s id %d%s", addr, w.remote, local.ID, map[bool]string{true: " backup"}[w.backup])
+	if w.state != pending || w.cur != addr {
+		return // established already
+	}
+	gen = w.gen
 	time.AfterFunc(d.cfg.PendingTimeout, func() {
 		d.post(func() {
 			if w.gen != gen || w.state != pending || c.closed {
@@ -599,6 +681,17 @@ func (d *Daemon) create(c *conn, w *want) {
 			d.retryLater(c, w)
 		})
 	})
+}
+
+func (d *Daemon) createFailed(c *conn, w *want, local pm.Addr, err error) {
+	d.count(func(s *Stats) { s.CommandErrors++ })
+	d.logc(c, "create subflow %s -> %s: %v", netip.AddrPortFrom(local.IP, local.Port), w.remote, err)
+	w.state, w.cur = idle, netip.AddrPort{}
+	w.gen++
+	if strings.Contains(err.Error(), "invalid token") {
+		return // the connection is gone; its CLOSED event follows
+	}
+	d.retryLater(c, w)
 }
 
 // retryLater schedules the want's re-creation with exponential backoff and jitter.
@@ -749,4 +842,30 @@ func (d *Daemon) post(f func()) {
 	case d.work <- f:
 	case <-d.stopped:
 	}
+}
+
+// doneQueue brings command outcomes back to the event loop: unbounded, so a command
+// socket never waits for the loop (which may itself wait to hand over a command).
+type doneQueue struct {
+	mu    sync.Mutex
+	fs    []func()
+	ready chan struct{} // capacity 1: something to take
+}
+
+func (q *doneQueue) put(f func()) {
+	q.mu.Lock()
+	q.fs = append(q.fs, f)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *doneQueue) take() []func() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	fs := q.fs
+	q.fs = nil
+	return fs
 }

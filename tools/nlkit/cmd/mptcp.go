@@ -34,6 +34,8 @@ func mptcpCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "rule", Usage: "a matching rule (repeatable)"},
 					&cli.DurationFlag{Name: "exec-timeout", Value: 2 * time.Second, Usage: "bound on an exec policy's command"},
 					&cli.DurationFlag{Name: "backoff-max", Value: 10 * time.Second, Usage: "longest wait between re-creations of a closed subflow"},
+					&cli.IntFlag{Name: "command-sockets", Value: 4, Usage: "netlink sockets subflow-creates go out on, one in flight on each"},
+					&cli.BoolFlag{Name: "timing", Usage: "log each event's wait and handling time (the percentiles, of commands too, are logged at exit)"},
 				},
 				Action: mptcpPM,
 			},
@@ -102,7 +104,8 @@ func mptcpPM(c *cli.Context) error {
 	// catch SIGTERM before the sysctl changes, so that it is always put back
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d, err := mpd.NewDaemon(mpd.Config{Rules: rules, ExecTimeout: c.Duration("exec-timeout"), BackoffMax: c.Duration("backoff-max")})
+	d, err := mpd.NewDaemon(mpd.Config{Rules: rules, ExecTimeout: c.Duration("exec-timeout"), BackoffMax: c.Duration("backoff-max"),
+		CommandSockets: c.Int("command-sockets"), Timing: c.Bool("timing")})
 	if err != nil {
 		return mptcpErr(err)
 	}
