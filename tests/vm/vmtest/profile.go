@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,9 +27,18 @@ func Profiling() bool { return os.Getenv("NLKIT_PROFILE") == "1" && os.Getenv("N
 // waits d.
 func Profile(t testing.TB, label string, d time.Duration) {
 	t.Helper()
+	stop := StartProfile(t, label)
+	time.Sleep(d)
+	stop()
+}
+
+// StartProfile starts what Profile does and returns once perf samples (its set-up,
+// reading every process's maps, takes seconds under TCG); stop ends the profile and
+// writes the report. Without Profiling both do nothing.
+func StartProfile(t testing.TB, label string) (stop func()) {
+	t.Helper()
 	if !Profiling() {
-		time.Sleep(d)
-		return
+		return func() {}
 	}
 	dir := filepath.Join(os.Getenv("NLKIT_RESULTS"), job.ProfileDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -42,34 +52,61 @@ func Profile(t testing.TB, label string, d time.Duration) {
 		}
 		base = filepath.Join(dir, fmt.Sprintf("%s-%d", name, i))
 	}
-	// perf's set-up (reading every process's maps) takes seconds under TCG: sampling
-	// starts with the command it runs, sleep, so the profile covers d exactly
+	// perf samples from when it runs its command: a shell that says so (its pid, which
+	// becomes sleep's) and waits to be stopped
 	data := filepath.Join(os.TempDir(), filepath.Base(base)+".data")
-	defer os.Remove(data)
-	rec := exec.Command("perf", "record", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data,
-		"--", "sleep", strconv.FormatFloat(d.Seconds(), 'f', 1, 64))
-	if b, err := rec.CombinedOutput(); err != nil {
-		t.Fatalf("profile %s: perf record: %v: %s (make bench PROFILE=1 installs linux-perf)", label, err, b)
+	ready := data + ".ready"
+	os.Remove(ready)
+	rec := exec.Command("perf", "record", "-q", "-a", "-g", "-e", "cpu-clock", "-F", "499", "-o", data,
+		"--", "sh", "-c", `echo $$ > "$0.tmp" && mv "$0.tmp" "$0" && exec sleep 600`, ready)
+	var recOut strings.Builder
+	rec.Stdout, rec.Stderr = &recOut, &recOut
+	if err := rec.Start(); err != nil {
+		t.Fatalf("profile %s: perf record: %v (make bench PROFILE=1 installs linux-perf)", label, err)
 	}
-	var out strings.Builder
-	for _, v := range []struct{ head, children, sort string }{
-		{"functions by their own samples (self)", "--no-children", "sym"},
-		{"functions by the samples of the stacks they are on (self and callees)", "--children", "sym"},
-		// a chain that runs in one softirq can be the bottleneck on one CPU while the
-		// other idles: what each CPU spent, and on what
-		{"per CPU: functions by their own samples", "--no-children", "cpu,sym"},
-	} {
-		rep := exec.Command("perf", "report", "-i", data, "--kallsyms", "/proc/kallsyms", "--stdio", v.children,
-			"-g", "none", "--sort", v.sort, "--percent-limit", "0.5")
-		b, err := rep.Output()
-		if err != nil {
-			t.Errorf("profile %s: perf report: %v", label, err)
+	var pid int
+	for deadline := time.Now().Add(time.Minute); pid == 0; time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(ready); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		if time.Now().After(deadline) {
+			rec.Process.Kill()
+			rec.Wait()
+			t.Fatalf("profile %s: perf record did not start its command in a minute: %s", label, recOut.String())
+		}
+	}
+	start := time.Now()
+	return func() {
+		t.Helper()
+		defer os.Remove(data)
+		defer os.Remove(ready)
+		took := time.Since(start).Round(100 * time.Millisecond)
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		_ = rec.Wait() // perf exits with its command's status: sleep's, killed
+		if _, err := os.Stat(data); err != nil {
+			t.Errorf("profile %s: perf record wrote no data: %v: %s", label, err, recOut.String())
 			return
 		}
-		fmt.Fprintf(&out, "# %s, %s, %s: %s\n%s\n", Kernel(), label, d, v.head, b)
+		var out strings.Builder
+		for _, v := range []struct{ head, children, sort string }{
+			{"functions by their own samples (self)", "--no-children", "sym"},
+			{"functions by the samples of the stacks they are on (self and callees)", "--children", "sym"},
+			// a chain that runs in one softirq can be the bottleneck on one CPU while
+			// the other idles: what each CPU spent, and on what
+			{"per CPU: functions by their own samples", "--no-children", "cpu,sym"},
+		} {
+			rep := exec.Command("perf", "report", "-i", data, "--kallsyms", "/proc/kallsyms", "--stdio", v.children,
+				"-g", "none", "--sort", v.sort, "--percent-limit", "0.5")
+			b, err := rep.Output()
+			if err != nil {
+				t.Errorf("profile %s: perf report: %v", label, err)
+				return
+			}
+			fmt.Fprintf(&out, "# %s, %s, %s: %s\n%s\n", Kernel(), label, took, v.head, b)
+		}
+		if err := os.WriteFile(base+".txt", []byte(out.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+		t.Logf("profile %s: %s", label, filepath.Base(base)+".txt")
 	}
-	if err := os.WriteFile(base+".txt", []byte(out.String()), 0o644); err != nil {
-		t.Error(err)
-	}
-	t.Logf("profile %s: %s", label, filepath.Base(base)+".txt")
 }
