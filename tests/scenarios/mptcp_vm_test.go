@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -210,29 +211,7 @@ func TestScenarioMPTCP(t *testing.T) {
 		ipmon := startLines(t, "ip", "-n", "mpc", "mptcp", "monitor")
 		nlmon := startLines(t, "ip", "netns", "exec", "mpc", vmtest.Nlkit(t), "mptcp", "monitor")
 		d := startPM(t, tp, "mpc", "dport 5299 none", "ndiffports 4")
-		// a probe connection (its rule: none) tells when both monitors listen: its
-		// CREATED event has reached them
-		probe := tp.DialMPTCP("mpc", "10.1.0.2:5299", 20*time.Second)
-		prc, _ := probe.SyscallConn()
-		pinfo, err := pm.GetInfo(prc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		tag := fmt.Sprintf("token=%08x", pinfo.Token)
-		for deadline := time.Now().Add(settle); !ipmon.has(tag) || !nlmon.has(tag); {
-			if time.Now().After(deadline) {
-				probe.Close()
-				// the monitors came up after the probe: try another one
-				probe = tp.DialMPTCP("mpc", "10.1.0.2:5299", 20*time.Second)
-				prc, _ = probe.SyscallConn()
-				if pinfo, err = pm.GetInfo(prc); err != nil {
-					t.Fatal(err)
-				}
-				tag = fmt.Sprintf("token=%08x", pinfo.Token)
-				deadline = time.Now().Add(settle)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitMonitors(t, tp, "10.1.0.2:5299", settle, ipmon, nlmon)
 		c := tp.DialMPTCP("mpc", "10.1.0.2:5201", 20*time.Second)
 		c.Write([]byte("x"))
 		rc, _ := c.SyscallConn()
@@ -263,7 +242,7 @@ func TestScenarioMPTCP(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		// the same CLOSED must reach both monitors
-		tag = fmt.Sprintf("token=%08x", info.Token)
+		tag := fmt.Sprintf("token=%08x", info.Token)
 		for deadline := time.Now().Add(settle); !ipmon.hasEvent("CLOSED", tag) || !nlmon.hasEvent("CLOSED", tag); {
 			if time.Now().After(deadline) {
 				t.Fatalf("the monitors did not print CLOSED %s", tag)
@@ -457,6 +436,30 @@ func (l *lineCmd) hasEvent(typ, s string) bool {
 	return false
 }
 
+// waitMonitors returns once the monitors print the client's events: a probe connection
+// to probeAddr (whose rule must be none) tells when they listen, its CREATED event
+// having reached them; if they came up after it, another probe.
+func waitMonitors(t *testing.T, tp *vmtest.Topo, probeAddr string, settle time.Duration, mons ...*lineCmd) {
+	t.Helper()
+	for try := 0; try < 5; try++ {
+		probe := tp.DialMPTCP("mpc", probeAddr, 20*time.Second)
+		prc, _ := probe.SyscallConn()
+		info, err := pm.GetInfo(prc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := fmt.Sprintf("token=%08x", info.Token)
+		for deadline := time.Now().Add(settle); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if !slices.ContainsFunc(mons, func(m *lineCmd) bool { return !m.has(tag) }) {
+				probe.Close()
+				return
+			}
+		}
+		probe.Close()
+	}
+	t.Fatalf("the monitors printed none of 5 probe connections' events")
+}
+
 func startLines(t *testing.T, name string, args ...string) *lineCmd {
 	l := &lineCmd{cmd: exec.Command(name, args...), done: make(chan struct{})}
 	out, _ := l.cmd.StdoutPipe()
@@ -502,4 +505,97 @@ func pmType(tp *vmtest.Topo, ns string) (string, error) {
 		return err
 	})
 	return s, err
+}
+
+// TestMPTCPIPv6: the path manager over IPv6 paths (fd01::/64 and fd02::/64 beside the
+// IPv4 ones): ndiffports 3 over the connection's IPv6 address pair, and fullmesh with
+// the server's daemon announcing its second IPv6 address, each subflow seen by the
+// kernel (MPTCP_SUBFLOW_ADDRS) and the daemon's events equal to `ip mptcp monitor`'s.
+func TestMPTCPIPv6(t *testing.T) {
+	vmtest.Require(t)
+	_, _, settle := debugScale()
+	tp := mptcpTopo(t, "")
+	tp.IP("mpc", "addr add fd01::1/64 dev c0 nodad", "addr add fd02::1/64 dev c1 nodad")
+	tp.IP("mps", "addr add fd01::2/64 dev s0 nodad", "addr add fd02::2/64 dev s1 nodad")
+	for _, p := range []string{"5231", "5232", "5299"} {
+		tp.NewMPTCPSink("mps", "[::]:"+p)
+	}
+	// events says whether the daemon's events of c's connection are ip mptcp monitor's
+	events := func(t *testing.T, d *pmDaemon, ipmon *lineCmd, c *net.TCPConn, want int) {
+		t.Helper()
+		rc, _ := c.SyscallConn()
+		info, err := pm.GetInfo(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := fmt.Sprintf("token=%08x", info.Token)
+		var ours, theirs []string
+		for deadline := time.Now().Add(settle); ; time.Sleep(100 * time.Millisecond) {
+			d.mu.Lock()
+			ours = ours[:0]
+			for _, ev := range d.events {
+				if ev.Token == info.Token {
+					ours = append(ours, monitorKeys(ev.String()))
+				}
+			}
+			d.mu.Unlock()
+			ipmon.mu.Lock()
+			theirs = keysOf(ipmon.lines, tag)
+			ipmon.mu.Unlock()
+			if len(ours) >= want && len(theirs) >= want || time.Now().After(deadline) {
+				break
+			}
+		}
+		t.Logf("ip mptcp monitor:\n%s", strings.Join(theirs, "\n"))
+		if len(ours) != want || strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
+			t.Errorf("the daemon's %d events differ from ip mptcp monitor's %d (want %d):\ndaemon:\n%s", len(ours), len(theirs), want, strings.Join(ours, "\n"))
+		}
+	}
+
+	t.Run("ndiffports", func(t *testing.T) {
+		ipmon := startLines(t, "ip", "-n", "mpc", "mptcp", "monitor")
+		d := startPM(t, tp, "mpc", "dport 5299 none", "ndiffports 3")
+		waitMonitors(t, tp, "[fd01::2]:5299", settle, ipmon)
+		c := tp.DialMPTCP("mpc", "[fd01::2]:5231", 20*time.Second)
+		defer c.Close()
+		c.Write([]byte("x"))
+		sf := waitSubflows(t, c, 3, settle)
+		residues := map[int]bool{}
+		for _, s := range sf {
+			t.Logf("subflow %s -> %s (port mod 3 = %d)", s.Local, s.Remote, s.Local.Port()%3)
+			residues[int(s.Local.Port()%3)] = true
+			if s.Local.Addr().String() != "fd01::1" || s.Remote.String() != "[fd01::2]:5231" {
+				t.Errorf("subflow %v is not over the connection's IPv6 address pair", s)
+			}
+		}
+		if len(sf) != 3 || len(residues) != 3 {
+			t.Errorf("want 3 subflows with local ports distinct mod 3, got %d subflows, %d residues", len(sf), len(residues))
+		}
+		events(t, d, ipmon, c, 4) // CREATED, ESTABLISHED, 2 SF_ESTABLISHED
+	})
+
+	t.Run("fullmesh and announce", func(t *testing.T) {
+		ipmon := startLines(t, "ip", "-n", "mpc", "mptcp", "monitor")
+		ds := startPM(t, tp, "mps", "side server announce fd02::2")
+		dc := startPM(t, tp, "mpc", "dport 5299 none", "fullmesh")
+		waitMonitors(t, tp, "[fd01::2]:5299", settle, ipmon)
+		c := tp.DialMPTCP("mpc", "[fd01::2]:5232", 20*time.Second)
+		defer c.Close()
+		c.Write([]byte("x"))
+		sf := waitSubflows(t, c, 4, settle)
+		pairs := map[string]bool{}
+		for _, s := range sf {
+			t.Logf("subflow %s -> %s", s.Local, s.Remote)
+			pairs[s.Local.Addr().String()+">"+s.Remote.Addr().String()] = true
+		}
+		for _, p := range []string{"fd01::1>fd01::2", "fd01::1>fd02::2", "fd02::1>fd01::2", "fd02::1>fd02::2"} {
+			if !pairs[p] {
+				t.Errorf("fullmesh lacks %s", p)
+			}
+		}
+		if n := ds.d.Stats().Announced; n != 1 {
+			t.Errorf("the server's daemon announced %d addresses, want 1", n)
+		}
+		events(t, dc, ipmon, c, 6) // CREATED, ESTABLISHED, ANNOUNCED, 3 SF_ESTABLISHED
+	})
 }
