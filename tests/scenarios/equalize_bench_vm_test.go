@@ -113,11 +113,12 @@ func TestBenchmarkEqualize(t *testing.T) {
 	if vmtest.Profiling() {
 		for _, equalize := range []bool{false, true} {
 			eqNlkit(t, tp, "er", multipathArgs("10.99.0.0/24", gw, equalize)...)
+			stop := vmtest.StartProfile(t, map[bool]string{false: "hash multipath", true: mech}[equalize]) // before the flood (perf's set-up)
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { defer close(done); udpFlood(ctx, t, tp, "es", "10.99.0.1:9200", 4) }()
-			time.Sleep(500 * time.Millisecond)
-			vmtest.Profile(t, map[bool]string{false: "hash multipath", true: mech}[equalize], d)
+			time.Sleep(d)
+			stop()
 			cancel()
 			<-done
 		}

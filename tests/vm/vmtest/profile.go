@@ -19,22 +19,14 @@ import (
 // round of each side under Profile.
 func Profiling() bool { return os.Getenv("NLKIT_PROFILE") == "1" && os.Getenv("NLKIT_RESULTS") != "" }
 
-// Profile samples every CPU's kernel and user stacks with perf for d (cpu-clock: a TCG
-// guest has no hardware counters), while the caller's workload runs, and writes the
-// report into the results' profile directory as <test>-<label>.txt: the functions by
-// their own share of the samples, by the share of the stacks they are on, and by CPU. The
-// runner copies the reports to out/bench/profile/<kernel>/. Without Profiling it only
-// waits d.
-func Profile(t testing.TB, label string, d time.Duration) {
-	t.Helper()
-	stop := StartProfile(t, label)
-	time.Sleep(d)
-	stop()
-}
-
-// StartProfile starts what Profile does and returns once perf samples (its set-up,
-// reading every process's maps, takes seconds under TCG); stop ends the profile and
-// writes the report. Without Profiling both do nothing.
+// StartProfile samples every CPU's kernel and user stacks with perf (cpu-clock: a TCG
+// guest has no hardware counters) until stop, which writes the report into the results'
+// profile directory as <test>-<label>.txt: the functions by their own share of the
+// samples, by the share of the stacks they are on, and by CPU; the runner copies the
+// reports to out/bench/profile/<kernel>/. It returns once perf samples: its set-up,
+// reading every process's maps, takes seconds under TCG, and over a minute beside a
+// flood that keeps both vCPUs busy, so start it before the workload. Without Profiling
+// both do nothing.
 func StartProfile(t testing.TB, label string) (stop func()) {
 	t.Helper()
 	if !Profiling() {
