@@ -438,10 +438,15 @@ func (l *lineCmd) hasEvent(typ, s string) bool {
 
 // waitMonitors returns once the monitors print the client's events: a probe connection
 // to probeAddr (whose rule must be none) tells when they listen, its CREATED event
-// having reached them; if they came up after it, another probe.
+// having reached them; while they do not (a monitor subscribes a while after it
+// starts), another probe every few seconds, for up to twice settle.
 func waitMonitors(t *testing.T, tp *vmtest.Topo, probeAddr string, settle time.Duration, mons ...*lineCmd) {
 	t.Helper()
-	for try := 0; try < 5; try++ {
+	each := 2 * time.Second
+	if vmtest.Kernel() == "debug" {
+		each = 5 * time.Second
+	}
+	for end := time.Now().Add(2 * settle); time.Now().Before(end); {
 		probe := tp.DialMPTCP("mpc", probeAddr, 20*time.Second)
 		prc, _ := probe.SyscallConn()
 		info, err := pm.GetInfo(prc)
@@ -449,7 +454,7 @@ func waitMonitors(t *testing.T, tp *vmtest.Topo, probeAddr string, settle time.D
 			t.Fatal(err)
 		}
 		tag := fmt.Sprintf("token=%08x", info.Token)
-		for deadline := time.Now().Add(settle); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for deadline := time.Now().Add(each); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			if !slices.ContainsFunc(mons, func(m *lineCmd) bool { return !m.has(tag) }) {
 				probe.Close()
 				return
@@ -457,7 +462,7 @@ func waitMonitors(t *testing.T, tp *vmtest.Topo, probeAddr string, settle time.D
 		}
 		probe.Close()
 	}
-	t.Fatalf("the monitors printed none of 5 probe connections' events")
+	t.Fatalf("the monitors printed no probe connection's events in %v", 2*settle)
 }
 
 func startLines(t *testing.T, name string, args ...string) *lineCmd {
@@ -576,9 +581,10 @@ func TestMPTCPIPv6(t *testing.T) {
 
 	t.Run("fullmesh and announce", func(t *testing.T) {
 		ipmon := startLines(t, "ip", "-n", "mpc", "mptcp", "monitor")
-		ds := startPM(t, tp, "mps", "side server announce fd02::2")
 		dc := startPM(t, tp, "mpc", "dport 5299 none", "fullmesh")
 		waitMonitors(t, tp, "[fd01::2]:5299", settle, ipmon)
+		// the server's daemon after the probes: it announces on every connection
+		ds := startPM(t, tp, "mps", "side server announce fd02::2")
 		c := tp.DialMPTCP("mpc", "[fd01::2]:5232", 20*time.Second)
 		defer c.Close()
 		c.Write([]byte("x"))
