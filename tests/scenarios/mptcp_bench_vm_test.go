@@ -187,13 +187,23 @@ func TestBenchmarkMPTCPPathManager(t *testing.T) {
 		}
 		return func() { cli.FlushEndpoints() }
 	}
+	// the daemon, which must lose no event and have no command fail
 	nlkitPM := func(timing *mpd.Timing) func() func() {
 		return func() func() {
 			d := startPM(t, tp, "mpc", "fullmesh")
 			d.mu.Lock()
 			d.quiet = true
 			d.mu.Unlock()
-			return func() { *timing = d.d.Timing(); d.stop(t) }
+			return func() {
+				*timing = d.d.Timing()
+				st := d.d.Stats()
+				d.stop(t)
+				t.Logf("nlkit pm: %d events, %d lost, %d malformed; %d subflows asked, %d up, %d commands failed",
+					st.Events, st.EventsLost, st.Malformed, st.SubflowsAsked, st.SubflowsUp, st.CommandErrors)
+				if st.EventsLost != 0 || st.CommandErrors != 0 {
+					t.Errorf("nlkit pm lost %d events, %d commands failed", st.EventsLost, st.CommandErrors)
+				}
+			}
 		}
 	}
 	var seqTiming, burstTiming mpd.Timing
