@@ -183,6 +183,44 @@ func monitorKeys(line string) string {
 	return strings.Join(keys, " ")
 }
 
+// ndiffSubflows checks an ndiffports connection's subflows: n of them, all over the
+// address pair local -> remote, their local ports distinct mod n. It logs them and
+// says whether they pass.
+func ndiffSubflows(t *testing.T, sf []pm.Subflow, n int, local, remote string) bool {
+	t.Helper()
+	ok := true
+	residues := map[int]bool{}
+	for _, s := range sf {
+		t.Logf("subflow %s -> %s (port mod %d = %d)", s.Local, s.Remote, n, int(s.Local.Port())%n)
+		residues[int(s.Local.Port())%n] = true
+		if s.Local.Addr().String() != local || s.Remote.String() != remote {
+			t.Errorf("subflow %v is not over the connection's address pair", s)
+			ok = false
+		}
+	}
+	if len(sf) != n || len(residues) != n {
+		t.Errorf("want %d subflows with local ports distinct mod %d, got %d subflows, %d residues", n, n, len(sf), len(residues))
+		ok = false
+	}
+	return ok
+}
+
+// meshPairs checks that a fullmesh connection's subflows cover every "local>remote"
+// address pair of want, and returns them.
+func meshPairs(t *testing.T, sf []pm.Subflow, want ...string) []pm.Subflow {
+	t.Helper()
+	pairs := map[string]bool{}
+	for _, s := range sf {
+		pairs[s.Local.Addr().String()+">"+s.Remote.Addr().String()] = true
+	}
+	for _, p := range want {
+		if !pairs[p] {
+			t.Errorf("fullmesh lacks %s: %v", p, sf)
+		}
+	}
+	return sf
+}
+
 func debugScale() (shape string, bps float64, settle time.Duration) {
 	if vmtest.Kernel() == "debug" {
 		// KASAN under TCG moves ~8 Mbit/s in all, less with four subflows' worth of
@@ -221,17 +259,8 @@ func TestScenarioMPTCP(t *testing.T) {
 		}
 		waitSubflows(t, c, 4, settle)
 		time.Sleep(time.Second)
-		sf := subflows(t, c) // still exactly four
-		residues := map[int]bool{}
-		for _, s := range sf {
-			t.Logf("subflow %s -> %s (port mod 4 = %d)", s.Local, s.Remote, s.Local.Port()%4)
-			residues[int(s.Local.Port()%4)] = true
-			if s.Local.Addr().String() != "10.1.0.1" || s.Remote.String() != "10.1.0.2:5201" {
-				t.Errorf("subflow %v is not over the connection's address pair", s)
-			}
-		}
-		if len(sf) != 4 || len(residues) != 4 {
-			t.Fatalf("want 4 subflows with local ports distinct mod 4, got %d subflows, %d residues", len(sf), len(residues))
+		if !ndiffSubflows(t, subflows(t, c), 4, "10.1.0.1", "10.1.0.2:5201") { // still exactly four
+			t.FailNow()
 		}
 		c.Close()
 		deadline := time.Now().Add(settle)
@@ -304,16 +333,7 @@ func TestScenarioMPTCP(t *testing.T) {
 		dc := startPM(t, tp, "mpc", "fullmesh")
 		c := tp.DialMPTCP("mpc", "10.1.0.2:5213", 20*time.Second)
 		c.Write([]byte("x"))
-		sf := waitSubflows(t, c, 4, settle)
-		pairs := map[string]bool{}
-		for _, s := range sf {
-			pairs[s.Local.Addr().String()+">"+s.Remote.Addr().String()] = true
-		}
-		for _, p := range []string{"10.1.0.1>10.1.0.2", "10.1.0.1>10.2.0.2", "10.2.0.1>10.1.0.2", "10.2.0.1>10.2.0.2"} {
-			if !pairs[p] {
-				t.Errorf("fullmesh lacks %s: %v", p, sf)
-			}
-		}
+		meshPairs(t, waitSubflows(t, c, 4, settle), "10.1.0.1>10.1.0.2", "10.1.0.1>10.2.0.2", "10.2.0.1>10.1.0.2", "10.2.0.1>10.2.0.2")
 		ctx, cancel = context.WithCancel(context.Background())
 		flood(ctx, c)
 		time.Sleep(2 * time.Second)
@@ -343,7 +363,7 @@ func TestScenarioMPTCP(t *testing.T) {
 		time.Sleep(time.Second) // let the flood's last writes drain
 		tp.IP("mpc", "link set c1 down")
 		start := time.Now()
-		sf = waitSubflows(t, c, 1, settle)
+		sf := waitSubflows(t, c, 1, settle)
 		t.Logf("c1 down: %d subflow left after %v: %v", len(sf), time.Since(start).Round(10*time.Millisecond), sf)
 		tp.IP("mpc", "link set c1 up")
 		start = time.Now()
@@ -564,18 +584,7 @@ func TestMPTCPIPv6(t *testing.T) {
 		c := tp.DialMPTCP("mpc", "[fd01::2]:5231", 20*time.Second)
 		defer c.Close()
 		c.Write([]byte("x"))
-		sf := waitSubflows(t, c, 3, settle)
-		residues := map[int]bool{}
-		for _, s := range sf {
-			t.Logf("subflow %s -> %s (port mod 3 = %d)", s.Local, s.Remote, s.Local.Port()%3)
-			residues[int(s.Local.Port()%3)] = true
-			if s.Local.Addr().String() != "fd01::1" || s.Remote.String() != "[fd01::2]:5231" {
-				t.Errorf("subflow %v is not over the connection's IPv6 address pair", s)
-			}
-		}
-		if len(sf) != 3 || len(residues) != 3 {
-			t.Errorf("want 3 subflows with local ports distinct mod 3, got %d subflows, %d residues", len(sf), len(residues))
-		}
+		ndiffSubflows(t, waitSubflows(t, c, 3, settle), 3, "fd01::1", "[fd01::2]:5231")
 		events(t, d, ipmon, c, 4) // CREATED, ESTABLISHED, 2 SF_ESTABLISHED
 	})
 
@@ -588,16 +597,8 @@ func TestMPTCPIPv6(t *testing.T) {
 		c := tp.DialMPTCP("mpc", "[fd01::2]:5232", 20*time.Second)
 		defer c.Close()
 		c.Write([]byte("x"))
-		sf := waitSubflows(t, c, 4, settle)
-		pairs := map[string]bool{}
-		for _, s := range sf {
+		for _, s := range meshPairs(t, waitSubflows(t, c, 4, settle), "fd01::1>fd01::2", "fd01::1>fd02::2", "fd02::1>fd01::2", "fd02::1>fd02::2") {
 			t.Logf("subflow %s -> %s", s.Local, s.Remote)
-			pairs[s.Local.Addr().String()+">"+s.Remote.Addr().String()] = true
-		}
-		for _, p := range []string{"fd01::1>fd01::2", "fd01::1>fd02::2", "fd02::1>fd01::2", "fd02::1>fd02::2"} {
-			if !pairs[p] {
-				t.Errorf("fullmesh lacks %s", p)
-			}
 		}
 		if n := ds.d.Stats().Announced; n != 1 {
 			t.Errorf("the server's daemon announced %d addresses, want 1", n)
