@@ -40,6 +40,7 @@ type Family struct {
 // Conn is a connection to one generic netlink family.
 type Conn struct {
 	c      *genetlink.Conn
+	nc     *netlink.Conn // c's socket, for batches (nil when New was given c)
 	fam    Family
 	kernel genetlink.Family
 }
@@ -84,11 +85,16 @@ func DialConfig(f Family, cfg *netlink.Config) (*Conn, error) {
 		cfg = &netlink.Config{}
 	}
 	cfg.Strict = true // extended acks (the kernel's error messages) and strict checking
-	c, err := genetlink.Dial(cfg)
+	nc, err := netlink.Dial(unix.NETLINK_GENERIC, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: open generic netlink socket: %w", f.Name, err)
 	}
-	return New(f, c)
+	c, err := New(f, genetlink.NewConn(nc))
+	if err != nil {
+		return nil, err
+	}
+	c.nc = nc
+	return c, nil
 }
 
 // New is Dial on a connection the caller opened: a test's fake kernel (genlfake), or
@@ -196,6 +202,93 @@ func (c *Conn) Do(op string, cmd uint8, attrs []byte) ([]genetlink.Message, erro
 			out = append(out, gms[i])
 		}
 	}
+}
+
+// Request is one request of a batch: a command and its encoded attributes.
+type Request struct {
+	Cmd   uint8
+	Attrs []byte
+}
+
+// DoBatch sends requests that have no reply but their ack in one sendmsg and returns
+// each one's outcome (nil, or an *Error with the kernel's message), or err when the
+// batch could not be sent or its acks read (then every request not acked before
+// carries err too: its outcome is unknown). The kernel handles a datagram's requests
+// one after another, in order, and acks each: one system call and one wake-up of the
+// kernel's netlink receive path for all of them, instead of one round trip each. An
+// error ack carries no usable sequence number through the netlink library, so acks are
+// matched in order (the socket must be one that joined no multicast group). On a
+// connection made by New, the requests go one at a time.
+func (c *Conn) DoBatch(op string, reqs []Request) ([]error, error) {
+	errs := make([]error, len(reqs))
+	if c.nc == nil {
+		for i, r := range reqs {
+			if _, err := c.Do(op, r.Cmd, r.Attrs); err != nil {
+				var e *Error
+				if !errors.As(err, &e) {
+					for j := i; j < len(errs); j++ {
+						errs[j] = err
+					}
+					return errs, err
+				}
+				errs[i] = err
+			}
+		}
+		return errs, nil
+	}
+	msgs := make([]netlink.Message, len(reqs))
+	for i, r := range reqs {
+		b, err := (genetlink.Message{Header: genetlink.Header{Command: r.Cmd, Version: c.fam.ABI}, Data: r.Attrs}).MarshalBinary()
+		if err != nil {
+			return errs, wrap(c.fam.Name, op, err)
+		}
+		msgs[i] = netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(c.kernel.ID), Flags: netlink.Request | netlink.Acknowledge}, Data: b}
+	}
+	sent, err := c.nc.SendMessages(msgs)
+	if err != nil {
+		err = wrap(c.fam.Name, op, err)
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs, err
+	}
+	index := make(map[uint32]int, len(sent))
+	for i, m := range sent {
+		index[m.Header.Sequence] = i
+	}
+	for next := 0; next < len(reqs); {
+		ms, err := c.nc.Receive()
+		if err != nil {
+			var oe *netlink.OpError
+			if _, kernel := errnoOf(err, &oe); kernel {
+				errs[next] = wrap(c.fam.Name, op, err)
+				next++
+				continue
+			}
+			err = wrap(c.fam.Name, op, err)
+			for i := next; i < len(errs); i++ {
+				errs[i] = err // their outcome is unknown
+			}
+			return errs, err
+		}
+		for _, m := range ms {
+			if i, ok := index[m.Header.Sequence]; ok && m.Header.Type == netlink.Error && i >= next {
+				next = i + 1
+			}
+		}
+	}
+	return errs, nil
+}
+
+// errnoOf tells whether err is the kernel's error ack (a bare errno in an OpError, as
+// the netlink library reports an NLMSG_ERROR), not a failure of the socket (an errno
+// wrapped in os.SyscallError, a timeout).
+func errnoOf(err error, oe **netlink.OpError) (syscall.Errno, bool) {
+	if !errors.As(err, oe) {
+		return 0, false
+	}
+	e, ok := (*oe).Err.(syscall.Errno)
+	return e, ok
 }
 
 // Dump runs a dump request and returns every message of it, merged across the

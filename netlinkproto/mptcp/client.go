@@ -369,6 +369,36 @@ func (c *Conn) CreateSubflow(token uint32, local Addr, remote netip.AddrPort) er
 	return err
 }
 
+// NewSubflow is one subflow to create: a connection's token, the local address (with
+// its id, port and flags) and the remote address and port.
+type NewSubflow struct {
+	Token  uint32
+	Local  Addr
+	Remote netip.AddrPort
+}
+
+// CreateSubflows asks for several subflows in one system call (genl.Conn.DoBatch):
+// the kernel opens them one after another, as CreateSubflow would, and each gets its
+// own outcome. err is for the batch as a whole (not sent, acks not read).
+func (c *Conn) CreateSubflows(sfs []NewSubflow) ([]error, error) {
+	reqs := make([]genl.Request, len(sfs))
+	for i, sf := range sfs {
+		if !sf.Local.IP.IsValid() || !sf.Remote.IsValid() {
+			return nil, fmt.Errorf("mptcp subflow-create: local and remote addresses are required")
+		}
+		e := netlink.NewAttributeEncoder()
+		e.Uint32(attrToken, sf.Token)
+		encodeAddr(e, attrAddr, sf.Local)
+		encodeAddr(e, attrAddrRemote, Addr{IP: sf.Remote.Addr(), Port: sf.Remote.Port()})
+		b, err := e.Encode()
+		if err != nil {
+			return nil, fmt.Errorf("mptcp subflow-create: %w", err)
+		}
+		reqs[i] = genl.Request{Cmd: cmdSubflowCreate, Attrs: b}
+	}
+	return c.c.DoBatch("subflow-create", reqs)
+}
+
 // DestroySubflow closes the subflow with these local and remote addresses and ports.
 func (c *Conn) DestroySubflow(token uint32, local, remote netip.AddrPort) error {
 	_, err := c.do("subflow-destroy", cmdSubflowDestroy, func(e *netlink.AttributeEncoder) error {

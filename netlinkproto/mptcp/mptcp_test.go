@@ -86,13 +86,18 @@ func TestConstantsMatchUAPI(t *testing.T) {
 		"MPTCP_PM_ADDR_FLAG_SIGNAL":    int(FlagSignal), "MPTCP_PM_ADDR_FLAG_SUBFLOW": int(FlagSubflow),
 		"MPTCP_PM_ADDR_FLAG_BACKUP": int(FlagBackup), "MPTCP_PM_ADDR_FLAG_FULLMESH": int(FlagFullmesh),
 		"MPTCP_PM_ADDR_FLAG_IMPLICIT": int(FlagImplicit), "MPTCP_PM_ADDR_FLAG_LAMINAR": int(FlagLaminar),
+		// sock_diag (diag.go)
+		"INET_DIAG_INFO": diagInfo, "INET_DIAG_ULP_INFO": diagULPInfo, "INET_ULP_INFO_NAME": ulpInfoName,
+		"INET_ULP_INFO_MPTCP": ulpInfoMPTCP, "MPTCP_SUBFLOW_ATTR_TOKEN_LOC": subflowAttrTokLoc,
+		"MPTCP_SUBFLOW_ATTR_FLAGS": subflowAttrFlags, "MPTCP_SUBFLOW_ATTR_ID_REM": subflowAttrIDRem,
+		"MPTCP_SUBFLOW_ATTR_ID_LOC": subflowAttrIDLoc,
 	}
 	// newer than some of the kernels: the listener events (6.1 lacks them), laminar (6.18)
 	newer := map[string]bool{"MPTCP_EVENT_LISTENER_CREATED": true, "MPTCP_EVENT_LISTENER_CLOSED": true,
 		"MPTCP_PM_ADDR_FLAG_LAMINAR": true}
 	for _, d := range dirs {
 		got := map[string]int{}
-		for _, h := range []string{"mptcp.h", "mptcp_pm.h"} {
+		for _, h := range []string{"mptcp.h", "mptcp_pm.h", "inet_diag.h"} {
 			if _, err := os.Stat(filepath.Join(d, h)); err == nil {
 				for k, v := range cEnums(t, filepath.Join(d, h)) {
 					got[k] = v
@@ -182,5 +187,46 @@ func TestFlags(t *testing.T) {
 	}
 	if f, ok := ParseFlag("fullmesh"); !ok || f != FlagFullmesh {
 		t.Error("ParseFlag fullmesh")
+	}
+}
+
+// A subflow's inet_diag_msg: addresses and ports from the socket id, token, flags and
+// ids from its MPTCP ULP info; a TCP socket without it is no subflow.
+func TestParseDiagSubflow(t *testing.T) {
+	m := make([]byte, diagMsgLen)
+	m[0], m[1] = 10, tcpEstablished // AF_INET6
+	binary.BigEndian.PutUint16(m[4:], 40002)
+	binary.BigEndian.PutUint16(m[6:], 5201)
+	src, dst := netip.MustParseAddr("::ffff:10.1.0.1").As16(), netip.MustParseAddr("fd01::2").As16()
+	copy(m[8:], src[:])
+	copy(m[24:], dst[:])
+	if _, _, ok, err := parseDiagSubflow(m); ok || err != nil {
+		t.Errorf("plain TCP socket: ok %v err %v, want not a subflow", ok, err)
+	}
+	mp := netlink.NewAttributeEncoder()
+	mp.Uint32(subflowAttrTokLoc, 0xabcd1234)
+	mp.Uint32(subflowAttrFlags, subflowFlagMcapLoc|0x80)
+	mp.Uint8(subflowAttrIDRem, 3)
+	mp.Uint8(subflowAttrIDLoc, 0)
+	mpb, _ := mp.Encode()
+	ulp := netlink.NewAttributeEncoder()
+	ulp.String(ulpInfoName, "mptcp")
+	ulp.Bytes(ulpInfoMPTCP, mpb)
+	ulpb, _ := ulp.Encode()
+	top := netlink.NewAttributeEncoder()
+	top.Bytes(diagInfo, make([]byte, 40))
+	top.Bytes(diagULPInfo, ulpb)
+	topb, _ := top.Encode()
+	tok, sf, ok, err := parseDiagSubflow(append(m, topb...))
+	if err != nil || !ok || tok != 0xabcd1234 {
+		t.Fatalf("subflow: token %08x ok %v err %v", tok, ok, err)
+	}
+	want := DiagSubflow{Local: netip.MustParseAddrPort("10.1.0.1:40002"), Remote: netip.MustParseAddrPort("[fd01::2]:5201"),
+		Family: 10, State: tcpEstablished, Established: true, Initial: true, Client: true, RemID: 3}
+	if sf != want {
+		t.Errorf("subflow %+v, want %+v", sf, want)
+	}
+	if _, _, _, err := parseDiagSubflow(m[:40]); err == nil {
+		t.Error("a short message was accepted")
 	}
 }

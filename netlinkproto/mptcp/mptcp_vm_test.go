@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -292,6 +293,101 @@ func TestUserspaceCommandErrors(t *testing.T) {
 	}
 	if sf, err := pm.GetSubflows(rc); err != nil || len(sf) != 1 {
 		t.Errorf("subflows after the refused command: %v %v", sf, err)
+	}
+}
+
+// A batch of subflow-creates in one sendmsg gets each request's own outcome, in order:
+// a refused request in the middle carries the kernel's message and does not stop the
+// requests after it, whose subflows open.
+func TestCreateSubflowsBatch(t *testing.T) {
+	vmtest.Require(t)
+	tp := twoHosts(t)
+	tp.Sysctl("mpc", "net/mptcp/pm_type", "1")
+	srv := dialNS(t, tp, "mps")
+	if err := srv.SetLimits(pm.LimitsChange{Subflows: new(uint32(8))}); err != nil {
+		t.Fatal(err)
+	}
+	tp.NewMPTCPSink("mps", "10.1.0.2:5201")
+	c := dialNS(t, tp, "mpc")
+	conn := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
+	rc, _ := conn.SyscallConn()
+	info, err := pm.GetInfo(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, remote := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddrPort("10.1.0.2:5201")
+	batch := []pm.NewSubflow{
+		{Token: info.Token, Local: pm.Addr{ID: 2, IP: ip, Port: 40002}, Remote: remote},
+		{Token: 0xdeadbeef, Local: pm.Addr{ID: 3, IP: ip, Port: 40003}, Remote: remote},
+		{Token: info.Token, Local: pm.Addr{ID: 4, IP: ip, Port: 40004}, Remote: remote},
+		{Token: info.Token, Local: pm.Addr{ID: 5, IP: ip, Port: 40005}, Remote: netip.MustParseAddrPort("10.99.0.1:5201")},
+		{Token: info.Token, Local: pm.Addr{ID: 6, IP: ip, Port: 40006}, Remote: remote},
+	}
+	errs, err := c.CreateSubflows(batch)
+	if err != nil || len(errs) != len(batch) {
+		t.Fatalf("batch: %v, %d outcomes", err, len(errs))
+	}
+	for i, want := range []string{"", "invalid token", "", "-", ""} {
+		switch {
+		case want == "" && errs[i] != nil:
+			t.Errorf("request %d: %v, want it accepted", i, errs[i])
+		case want != "":
+			if want == "-" {
+				want = ""
+			}
+			kernelErr(t, fmt.Sprintf("request %d", i), errs[i], want)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var ports []uint16
+	for ; time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		sfs, err := pm.GetSubflows(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = ports[:0]
+		for _, sf := range sfs {
+			ports = append(ports, sf.Local.Port())
+		}
+		if len(sfs) == 4 {
+			break
+		}
+	}
+	if len(ports) != 4 || !slices.Contains(ports, 40002) || !slices.Contains(ports, 40004) || !slices.Contains(ports, 40006) {
+		t.Errorf("subflows' local ports %v, want the initial one and 40002, 40004, 40006", ports)
+	}
+	if _, err := conn.Write([]byte("still fine")); err != nil {
+		t.Fatal(err)
+	}
+
+	// sock_diag's view (what the daemon resynchronises from) on both ends: the
+	// connection by its token, its initial subflow and its three joins
+	for _, side := range []struct {
+		ns     string
+		client bool
+	}{{"mpc", true}, {"mps", false}} {
+		kcs, err := pm.Connections(&pm.Config{NetNS: tp.FD(side.ns)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kc *pm.DiagConn
+		for i := range kcs {
+			if init, ok := kcs[i].Initial(); ok && (init.Local.Port() == 5201 || init.Remote.Port() == 5201) {
+				kc = &kcs[i]
+			}
+		}
+		if kc == nil {
+			t.Errorf("%s: sock_diag lists no connection of port 5201: %+v", side.ns, kcs)
+			continue
+		}
+		t.Logf("%s: sock_diag: token %08x, %+v", side.ns, kc.Token, kc.Subflows)
+		init, _ := kc.Initial()
+		if side.client && (kc.Token != info.Token || init.Local != netip.MustParseAddrPort(conn.LocalAddr().String())) {
+			t.Errorf("%s: token %08x initial %s, want the socket's %08x %s", side.ns, kc.Token, init.Local, info.Token, conn.LocalAddr())
+		}
+		if len(kc.Subflows) != 4 || !kc.Live() || init.Client != side.client || !init.Established {
+			t.Errorf("%s: %d subflows (want 4), live %v, initial client %v (want %v)", side.ns, len(kc.Subflows), kc.Live(), init.Client, side.client)
+		}
 	}
 }
 

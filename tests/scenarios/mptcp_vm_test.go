@@ -112,6 +112,12 @@ type pmDaemon struct {
 
 func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemon {
 	t.Helper()
+	return startPMWith(t, tp, ns, nil, rules...)
+}
+
+// startPMWith is startPM with the configuration changed by set.
+func startPMWith(t *testing.T, tp *vmtest.Topo, ns string, set func(*mpd.Config), rules ...string) *pmDaemon {
+	t.Helper()
 	var rs []mpd.Rule
 	for _, s := range rules {
 		r, err := mpd.ParseRule(s)
@@ -128,6 +134,9 @@ func startPM(t *testing.T, tp *vmtest.Topo, ns string, rules ...string) *pmDaemo
 			}
 		},
 		OnEvent: func(ev pm.Event) { p.mu.Lock(); p.events = append(p.events, ev); p.mu.Unlock() }}
+	if set != nil {
+		set(&cfg)
+	}
 	tp.Must(ns, func() error {
 		var err error
 		p.d, err = mpd.NewDaemon(cfg)
@@ -542,7 +551,7 @@ func TestMPTCPIPv6(t *testing.T) {
 	tp := mptcpTopo(t, "")
 	tp.IP("mpc", "addr add fd01::1/64 dev c0 nodad", "addr add fd02::1/64 dev c1 nodad")
 	tp.IP("mps", "addr add fd01::2/64 dev s0 nodad", "addr add fd02::2/64 dev s1 nodad")
-	for _, p := range []string{"5231", "5232", "5299"} {
+	for _, p := range []string{"5231", "5232", "5233", "5299"} {
 		tp.NewMPTCPSink("mps", "[::]:"+p)
 	}
 	// events says whether the daemon's events of c's connection are ip mptcp monitor's
@@ -605,4 +614,97 @@ func TestMPTCPIPv6(t *testing.T) {
 		}
 		events(t, dc, ipmon, c, 6) // CREATED, ESTABLISHED, ANNOUNCED, 3 SF_ESTABLISHED
 	})
+
+	// both families on both sides: an IPv6 socket's connection meshes its IPv6 pairs
+	// and its IPv4 ones (the server announces an address of each family per path),
+	// an IPv4 socket's its IPv4 pairs only
+	t.Run("dual-stack fullmesh", func(t *testing.T) {
+		ipmon := startLines(t, "ip", "-n", "mpc", "mptcp", "monitor")
+		dc := startPM(t, tp, "mpc", "dport 5299 none", "fullmesh")
+		waitMonitors(t, tp, "[fd01::2]:5299", settle, ipmon)
+		ds := startPM(t, tp, "mps", "side server announce 10.1.0.2 10.2.0.2 fd02::2")
+		c := tp.DialMPTCP("mpc", "[fd01::2]:5233", 20*time.Second)
+		defer c.Close()
+		c.Write([]byte("x"))
+		sf := meshPairs(t, waitSubflows(t, c, 8, settle), "fd01::1>fd01::2", "fd01::1>fd02::2", "fd02::1>fd01::2", "fd02::1>fd02::2",
+			"10.1.0.1>10.1.0.2", "10.1.0.1>10.2.0.2", "10.2.0.1>10.1.0.2", "10.2.0.1>10.2.0.2")
+		for _, s := range sf {
+			t.Logf("subflow %s -> %s", s.Local, s.Remote)
+		}
+		if len(sf) != 8 {
+			t.Errorf("%d subflows, want 8", len(sf))
+		}
+		events(t, dc, ipmon, c, 12) // CREATED, ESTABLISHED, 3 ANNOUNCED, 7 SF_ESTABLISHED
+
+		c4 := tp.DialMPTCP("mpc", "10.1.0.2:5233", 20*time.Second)
+		defer c4.Close()
+		c4.Write([]byte("x"))
+		sf = meshPairs(t, waitSubflows(t, c4, 4, settle), "10.1.0.1>10.1.0.2", "10.1.0.1>10.2.0.2", "10.2.0.1>10.1.0.2", "10.2.0.1>10.2.0.2")
+		time.Sleep(500 * time.Millisecond) // time for a wrong subflow to show
+		if sf = subflows(t, c4); len(sf) != 4 {
+			t.Errorf("the IPv4 socket's connection has %d subflows, want its 4 IPv4 pairs: %v", len(sf), sf)
+		}
+		if st := dc.d.Stats(); st.CommandErrors != 0 {
+			t.Errorf("the client's daemon had %d failed commands", st.CommandErrors)
+		}
+		if n := ds.d.Stats().Announced; n != 6 {
+			t.Errorf("the server's daemon announced %d addresses, want 3 on each of 2 connections", n)
+		}
+	})
+}
+
+// Events lost are made good from the kernel's sockets: with an event socket of 4 KiB
+// that it does not read until 20 connections are open, the daemon loses their events
+// (ENOBUFS), resynchronises from sock_diag, finds the connections and gives each its
+// subflow; a connection opened afterwards is served as usual, and when half of them
+// close the daemon's count follows (by their events, or by another resync when these
+// overflow the small socket too).
+func TestMPTCPResync(t *testing.T) {
+	vmtest.Require(t)
+	_, _, settle := debugScale()
+	tp := mptcpTopo(t, "")
+	tp.NewMPTCPSink("mps", "10.1.0.2:5241")
+	hold := make(chan struct{})
+	d := startPMWith(t, tp, "mpc", func(c *mpd.Config) { c.EventBuffer = 4096; c.HoldEvents = hold }, "ndiffports 2")
+	var conns []*net.TCPConn
+	for i := 0; i < 20; i++ {
+		c := tp.DialMPTCP("mpc", "10.1.0.2:5241", 20*time.Second)
+		defer c.Close()
+		c.Write([]byte("x"))
+		conns = append(conns, c)
+	}
+	close(hold)
+	for _, c := range conns {
+		ndiffSubflows(t, waitSubflows(t, c, 2, settle), 2, "10.1.0.1", "10.1.0.2:5241")
+	}
+	st := d.d.Stats()
+	t.Logf("after the burst: %+v", st)
+	if st.EventsLost == 0 || st.Resyncs == 0 || st.Adopted < 1 {
+		t.Errorf("events lost %d, resyncs %d, connections found %d: want the overflow seen and the state rebuilt", st.EventsLost, st.Resyncs, st.Adopted)
+	}
+	if st.Open != 20 {
+		t.Errorf("the daemon knows %d open connections, want 20", st.Open)
+	}
+	if st.CommandErrors != 0 {
+		t.Errorf("%d commands failed", st.CommandErrors)
+	}
+	c := tp.DialMPTCP("mpc", "10.1.0.2:5241", 20*time.Second)
+	defer c.Close()
+	c.Write([]byte("x"))
+	ndiffSubflows(t, waitSubflows(t, c, 2, settle), 2, "10.1.0.1", "10.1.0.2:5241")
+	if st := d.d.Stats(); st.Open != 21 {
+		t.Errorf("the daemon knows %d open connections, want 21", st.Open)
+	}
+	for _, c := range conns[:10] {
+		c.Close()
+	}
+	deadline := time.Now().Add(settle)
+	for d.d.Stats().Open != 11 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	st = d.d.Stats()
+	t.Logf("after closing 10: %+v", st)
+	if st.Open != 11 {
+		t.Errorf("the daemon knows %d open connections, want 11", st.Open)
+	}
 }

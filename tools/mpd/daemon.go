@@ -10,14 +10,17 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"golang.org/x/sys/unix"
 )
 
 // Config configures a Daemon.
@@ -29,8 +32,9 @@ type Config struct {
 	PendingTimeout time.Duration // a created subflow not established by then is retried (default 10 s)
 	EventBuffer    int           // event socket receive buffer in bytes (default 8 MiB)
 	// CommandSockets are the netlink sockets subflow-create commands go out on, one
-	// command in flight on each (default 4): the event loop hands a command over and
-	// goes on with the next event; the ack comes back to the loop.
+	// batch in flight on each (default 4): the event loop hands over the creates of
+	// one step (an event's connection) as one batch, one sendmsg, and goes on with
+	// the next event; the acks come back to the loop.
 	CommandSockets int
 	// Timing logs, for every event, how long it waited and how long the loop took on it
 	// (Daemon.Timing has the percentiles either way).
@@ -41,12 +45,17 @@ type Config struct {
 	OnEvent func(pm.Event)
 	// SysctlRoot is /proc/sys unless a test says otherwise.
 	SysctlRoot string
+	// HoldEvents, if set, keeps the daemon from reading events until it is closed:
+	// tests overflow the event socket with it to see the daemon resynchronise.
+	HoldEvents <-chan struct{}
 }
 
 // Stats count what the daemon did.
 type Stats struct {
 	Events        uint64 `json:"events"`
 	EventsLost    uint64 `json:"events_lost"` // ENOBUFS on the event socket
+	Resyncs       uint64 `json:"resyncs"`     // state rebuilt from the kernel's sockets after events were lost
+	Adopted       uint64 `json:"adopted"`     // connections and subflows a resync found that no event had shown
 	Malformed     uint64 `json:"malformed"`
 	Connections   uint64 `json:"connections"`
 	Open          int    `json:"open"`
@@ -63,14 +72,18 @@ type Stats struct {
 // Daemon is the path manager of one network namespace (the caller's when NewDaemon
 // runs).
 type Daemon struct {
-	cfg Config
-	cmd *pm.Conn // commands the loop waits for (announce, destroy)
-	mon *pm.Monitor
+	cfg  Config
+	cmd  *pm.Conn // commands the loop waits for (announce, destroy)
+	mon  *pm.Monitor
+	diag *pm.Diag // the kernel's connections and subflows, for resynchronisation
+	// resyncing is set from events being lost to the resynchronisation that follows
+	resyncing atomic.Bool
 	// creators are the command sockets subflow-creates go out on; cmdq feeds them and
 	// results brings the outcomes back to the loop
 	creators []*pm.Conn
 	cmdq     chan func(*pm.Conn)
 	results  doneQueue
+	batch    []createReq // subflow-creates of the loop's current step, sent by flush
 	timing   timing
 	rt       *rtnl.Conn
 	watch    *rtnl.Watcher
@@ -117,6 +130,7 @@ type conn struct {
 	local   netip.AddrPort
 	remote  netip.AddrPort
 	server  bool
+	dual    bool // an IPv6 socket: its subflows may be IPv4 too (each pair of one family)
 	rule    *Rule
 	wants   []*want
 	remotes map[uint8]netip.AddrPort // id -> announced (0: the connection's)
@@ -174,6 +188,9 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 	if d.cmd, err = pm.Dial(); err != nil {
 		return fail(err)
 	}
+	if d.diag, err = pm.DialDiag(nil); err != nil {
+		return fail(err)
+	}
 	for i := 0; i < cfg.CommandSockets; i++ {
 		c, err := pm.Dial()
 		if err != nil {
@@ -207,6 +224,9 @@ func (d *Daemon) close() {
 	}
 	if d.cmd != nil {
 		d.cmd.Close()
+	}
+	if d.diag != nil {
+		d.diag.Close()
 	}
 	for _, c := range d.creators {
 		c.Close()
@@ -259,11 +279,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		if d.cfg.HoldEvents != nil {
+			select {
+			case <-d.cfg.HoldEvents:
+			case <-done:
+				return
+			}
+		}
 		for {
 			ev, err := d.mon.Next()
 			if errors.Is(err, pm.ErrEventsLost) {
 				d.count(func(s *Stats) { s.EventsLost++ })
-				d.cfg.Logf("%v", err)
+				if d.resyncing.CompareAndSwap(false, true) {
+					d.cfg.Logf("%v: resynchronising from the kernel's sockets", err)
+					go d.post(d.resync)
+				}
 				continue
 			}
 			select {
@@ -328,6 +358,7 @@ loop:
 		case f := <-d.work:
 			f()
 		}
+		d.flush()
 	}
 	close(done)
 	close(d.stopped)
@@ -362,10 +393,14 @@ func (d *Daemon) handle(ev pm.Event) {
 			d.count(func(s *Stats) { s.Connections++; s.Open++ })
 		}
 		c.local, c.remote, c.server = ev.Local(), ev.Remote(), ev.ServerSide
+		// the initial subflow's family is the socket's (an IPv4 connection of an IPv6
+		// socket comes as v4-mapped IPv6): on an IPv6 socket the kernel takes subflows
+		// of either family, on an IPv4 one IPv4 only (mptcp_pm_addr_families_match)
+		c.dual = ev.Family == unix.AF_INET6
 		c.remotes[0] = c.remote
 		if ev.Type == pm.EventEstablished && c.rule == nil {
 			c.est = ev.Time
-			d.apply(c)
+			d.apply(c, nil)
 		}
 	case pm.EventClosed:
 		if c != nil {
@@ -452,8 +487,9 @@ func (c *conn) match(ev pm.Event, establishing bool) *want {
 	return nil
 }
 
-// apply picks the connection's rule and sets up its wants.
-func (d *Daemon) apply(c *conn) {
+// apply picks the connection's rule and sets up its wants; subflows the kernel has
+// already (found by a resynchronisation) are taken as the wants they match.
+func (d *Daemon) apply(c *conn, existing []pm.DiagSubflow) {
 	for i := range d.cfg.Rules {
 		if d.cfg.Rules[i].Matches(c.remote, c.local, c.server) {
 			c.rule = &d.cfg.Rules[i]
@@ -471,9 +507,16 @@ func (d *Daemon) apply(c *conn) {
 	switch c.rule.Kind {
 	case Ndiffports:
 		d.diffWants(c, c.rule.N)
+		d.adopt(c, existing)
 		d.fill(c)
 	case Fullmesh:
+		for _, s := range existing {
+			if s.RemID != 0 {
+				c.remotes[s.RemID] = s.Remote // announced by the peer, in an event lost
+			}
+		}
 		d.meshWants(c)
+		d.adopt(c, existing)
 		d.fill(c)
 	case Announce:
 		if !c.server {
@@ -509,6 +552,98 @@ func (c *conn) idFor(ap netip.AddrPort) uint8 {
 	return id
 }
 
+// adopt takes established subflows of the kernel's as the wants they match (their
+// SF_ESTABLISHED events were lost), and the local ids they use as used.
+func (d *Daemon) adopt(c *conn, subs []pm.DiagSubflow) {
+	for _, s := range subs {
+		if s.LocalID != 0 {
+			c.ids[s.Local] = s.LocalID
+			c.nextID = max(c.nextID, int(s.LocalID)+1)
+		}
+		if !s.Established {
+			continue
+		}
+		for _, w := range c.wants {
+			if w.state == up || w.local != s.Local.Addr() || w.remote.Addr() != s.Remote.Addr() ||
+				w.remote.Port() != 0 && w.remote.Port() != s.Remote.Port() ||
+				w.residue >= 0 && int(s.Local.Port())%w.n != w.residue ||
+				w.state == pending && w.cur.Port() != 0 && w.cur != s.Local {
+				continue
+			}
+			w.state, w.cur, w.fails, w.wasUp = up, s.Local, 0, true
+			w.gen++
+			if !s.Initial {
+				d.count(func(st *Stats) { st.Adopted++ })
+				d.logc(c, "subflow up %s -> %s (found by resynchronisation)", s.Local, s.Remote)
+			}
+			break
+		}
+	}
+}
+
+// resync rebuilds the daemon's view from the kernel's after events were lost: the
+// connections and subflows sock_diag lists. A connection no event showed established
+// gets its rule applied, with its existing subflows taken as theirs; a known
+// connection's pending subflows that are established are up, its up subflows that are
+// gone are re-created, and a connection the kernel no longer has is closed. Events
+// still queued after the dump are taken up as usual (and find their work done).
+func (d *Daemon) resync() {
+	d.resyncing.Store(false) // events lost from here on ask for another
+	kcs, err := d.diag.Connections()
+	if err != nil {
+		d.cfg.Logf("resynchronisation: %v", err)
+		return
+	}
+	d.count(func(s *Stats) { s.Resyncs++ })
+	seen := map[uint32]bool{}
+	found := 0
+	for _, kc := range kcs {
+		if !kc.Live() {
+			continue // closed by the application, its subflows still closing
+		}
+		seen[kc.Token] = true
+		init, ok := kc.Initial()
+		c := d.conns[kc.Token]
+		if c == nil || c.rule == nil {
+			if !ok || !init.Established {
+				continue // still opening: its events come, or the next resync finds it
+			}
+			if c == nil {
+				c = &conn{token: kc.Token, remotes: map[uint8]netip.AddrPort{}, ids: map[netip.AddrPort]uint8{}, nextID: 1}
+				d.conns[kc.Token] = c
+				d.count(func(s *Stats) { s.Connections++; s.Open++; s.Adopted++ })
+			}
+			c.local, c.remote, c.server, c.dual = init.Local, init.Remote, !init.Client, init.Family == unix.AF_INET6
+			c.remotes[0] = c.remote
+			c.est = time.Now()
+			found++
+			d.logc(c, "found by resynchronisation")
+			d.apply(c, kc.Subflows)
+			continue
+		}
+		d.adopt(c, kc.Subflows)
+		for _, w := range c.wants {
+			if w.state != up || slices.ContainsFunc(kc.Subflows, func(s pm.DiagSubflow) bool { return s.Local == w.cur && s.Remote.Addr() == w.remote.Addr() }) {
+				continue
+			}
+			d.logc(c, "subflow %s -> %s is gone (found by resynchronisation): re-creating", w.cur, w.remote)
+			w.state, w.cur = idle, netip.AddrPort{}
+			w.gen++
+			d.retryLater(c, w)
+		}
+	}
+	closed := 0
+	for tok, c := range d.conns {
+		if !seen[tok] { // its CLOSED event was lost
+			c.closed = true
+			delete(d.conns, tok)
+			d.count(func(s *Stats) { s.Open-- })
+			closed++
+		}
+	}
+	d.cfg.Logf("resynchronised: the kernel has %d MPTCP connections; %d found, %d closed meanwhile", len(kcs), found, closed)
+}
+
 // diffWants: n subflows over the connection's address pair, one per residue mod n;
 // the initial subflow holds its own residue.
 func (d *Daemon) diffWants(c *conn, n int) {
@@ -528,7 +663,7 @@ func (d *Daemon) meshWants(c *conn) {
 	if len(locals) == 0 {
 		for _, a := range d.addrs {
 			ip := a.Prefix.Addr()
-			if a.Scope == 0 && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() && ip.Is4() == c.local.Addr().Unmap().Is4() {
+			if a.Scope == 0 && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() && (ip.Is4() || c.dual) {
 				locals = append(locals, ip)
 			}
 		}
@@ -624,17 +759,60 @@ func (d *Daemon) send(c *conn, w *want, local pm.Addr, recreate bool, try int) {
 		return
 	}
 	w.state, w.cur = pending, netip.AddrPortFrom(local.IP, local.Port)
-	gen, token, remote, handed := w.gen, c.token, w.remote, time.Now()
-	d.cmdq <- func(cmd *pm.Conn) {
-		t0 := time.Now()
-		err := cmd.CreateSubflow(token, local, remote)
-		rtt := time.Since(t0)
-		d.results.put(func() {
-			d.timing.add(&d.timing.roundTrip, rtt)
-			d.timing.add(&d.timing.command, time.Since(handed))
-			d.created(c, w, local, gen, recreate, try, err)
-		})
+	d.batch = append(d.batch, createReq{c: c, w: w, local: local, gen: w.gen, recreate: recreate, try: try})
+}
+
+// createReq is a subflow-create handed from the loop to a command socket.
+type createReq struct {
+	c        *conn
+	w        *want
+	local    pm.Addr
+	gen, try int
+	recreate bool
+	token    uint32
+	remote   netip.AddrPort
+	handed   time.Time
+}
+
+// maxBatch bounds the subflow-creates of one sendmsg: the kernel queues an ack per
+// request on the command socket before the daemon reads any, and an ack that finds
+// the receive buffer (208 KiB by default, about 1 KiB of it per ack) full is lost.
+const maxBatch = 32
+
+// flush hands the subflow-creates of the loop's last step to the command sockets, a
+// batch (one sendmsg, mptcp.Conn.CreateSubflows) per maxBatch: the subflows of one
+// event's connection go together, as the in-kernel PM opens them one after another
+// from one worker. Sent one per socket they contended for the kernel's genl_mutex.
+func (d *Daemon) flush() {
+	now := time.Now()
+	for len(d.batch) > 0 {
+		n := min(len(d.batch), maxBatch)
+		reqs := slices.Clone(d.batch[:n])
+		d.batch = d.batch[n:]
+		sfs := make([]pm.NewSubflow, n)
+		for i := range reqs {
+			r := &reqs[i]
+			r.token, r.remote, r.handed = r.c.token, r.w.remote, now
+			sfs[i] = pm.NewSubflow{Token: r.token, Local: r.local, Remote: r.remote}
+		}
+		d.cmdq <- func(cmd *pm.Conn) {
+			t0 := time.Now()
+			errs, err := cmd.CreateSubflows(sfs)
+			rtt := time.Since(t0)
+			d.results.put(func() {
+				d.timing.add(&d.timing.roundTrip, rtt)
+				for i, r := range reqs {
+					e := err
+					if errs != nil {
+						e = errs[i]
+					}
+					d.timing.add(&d.timing.command, time.Since(r.handed))
+					d.created(r.c, r.w, r.local, r.gen, r.recreate, r.try, e)
+				}
+			})
+		}
 	}
+	d.batch = d.batch[:0]
 }
 
 // created takes up a subflow-create's outcome in the loop.
@@ -688,8 +866,15 @@ func (d *Daemon) createFailed(c *conn, w *want, local pm.Addr, err error) {
 	d.logc(c, "create subflow %s -> %s: %v", netip.AddrPortFrom(local.IP, local.Port), w.remote, err)
 	w.state, w.cur = idle, netip.AddrPort{}
 	w.gen++
-	if strings.Contains(err.Error(), "invalid token") {
+	switch {
+	case strings.Contains(err.Error(), "invalid token"):
 		return // the connection is gone; its CLOSED event follows
+	case strings.Contains(err.Error(), "families mismatch"):
+		// an IPv6-only socket (IPV6_V6ONLY), which the events do not tell from a
+		// dual-stack one: its IPv4 pairs are never possible
+		d.logc(c, "the socket takes no subflow of this family: dropping %s -> %s", w.local, w.remote)
+		c.wants = slices.DeleteFunc(c.wants, func(x *want) bool { return x == w })
+		return
 	}
 	d.retryLater(c, w)
 }

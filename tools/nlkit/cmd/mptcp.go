@@ -34,7 +34,7 @@ func mptcpCommand() *cli.Command {
 					&cli.StringSliceFlag{Name: "rule", Usage: "a matching rule (repeatable)"},
 					&cli.DurationFlag{Name: "exec-timeout", Value: 2 * time.Second, Usage: "bound on an exec policy's command"},
 					&cli.DurationFlag{Name: "backoff-max", Value: 10 * time.Second, Usage: "longest wait between re-creations of a closed subflow"},
-					&cli.IntFlag{Name: "command-sockets", Value: 4, Usage: "netlink sockets subflow-creates go out on, one in flight on each"},
+					&cli.IntFlag{Name: "command-sockets", Value: 4, Usage: "netlink sockets subflow-creates go out on, a batch (one sendmsg per connection's creates) in flight on each"},
 					&cli.BoolFlag{Name: "timing", Usage: "log each event's wait and handling time (the percentiles, of commands too, are logged at exit)"},
 				},
 				Action: mptcpPM,

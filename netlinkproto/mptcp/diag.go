@@ -1,0 +1,217 @@
+package mptcp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// The kernel's view of a network namespace's MPTCP connections, from sock_diag: every
+// subflow is a TCP socket whose ULP info (INET_DIAG_ULP_INFO, with CAP_NET_ADMIN)
+// names its connection's token and flags. A path manager that lost events (ENOBUFS on
+// its multicast socket) resynchronises from it, as `ss -tni` shows the same
+// ("tcp-ulp-mptcp flags:... token:...").
+
+// Constants of include/uapi/linux/inet_diag.h and mptcp(_pm).h that x/sys/unix lacks.
+const (
+	diagInfo           = 2  // INET_DIAG_INFO
+	diagULPInfo        = 19 // INET_DIAG_ULP_INFO
+	ulpInfoName        = 1  // INET_ULP_INFO_NAME
+	ulpInfoMPTCP       = 3  // INET_ULP_INFO_MPTCP
+	subflowAttrTokLoc  = 2  // MPTCP_SUBFLOW_ATTR_TOKEN_LOC
+	subflowAttrFlags   = 8  // MPTCP_SUBFLOW_ATTR_FLAGS
+	subflowAttrIDRem   = 9  // MPTCP_SUBFLOW_ATTR_ID_REM
+	subflowAttrIDLoc   = 10 // MPTCP_SUBFLOW_ATTR_ID_LOC
+	subflowFlagMcapLoc = 2  // MPTCP_SUBFLOW_FLAG_MCAP_LOC: the initial subflow, this end asked MP_CAPABLE (the client)
+	subflowFlagMcapRem = 1  // MPTCP_SUBFLOW_FLAG_MCAP_REM: the initial subflow, MP_CAPABLE agreed
+	tcpListen          = 10 // TCP_LISTEN
+	tcpEstablished     = 1  // TCP_ESTABLISHED
+	diagMsgLen         = 72 // struct inet_diag_msg
+)
+
+// DiagSubflow is one subflow of a connection as sock_diag shows it.
+type DiagSubflow struct {
+	Local, Remote  netip.AddrPort
+	Family         uint16 // AF_INET or AF_INET6 (of the subflow's socket)
+	State          uint8  // TCP state (TCP_ESTABLISHED 1, ...)
+	Established    bool   // TCP_ESTABLISHED
+	Initial        bool   // the connection's first subflow (MP_CAPABLE)
+	Client         bool   // of the initial subflow: this end opened the connection
+	LocalID, RemID uint8
+}
+
+// DiagConn is an MPTCP connection: its local token (the one events carry) and its
+// subflows, the initial one first when the kernel still has it.
+type DiagConn struct {
+	Token    uint32
+	Subflows []DiagSubflow
+}
+
+// Live tells whether the connection is open as far as its subflows show: one of them
+// is established, opening, or half-closed by the peer only (CLOSE_WAIT). After the
+// application closes it, its subflows linger in FIN_WAIT, CLOSING or LAST_ACK, still
+// carrying the token.
+func (c *DiagConn) Live() bool {
+	for _, s := range c.Subflows {
+		switch s.State {
+		case 1, 2, 3, 8: // ESTABLISHED, SYN_SENT, SYN_RECV, CLOSE_WAIT
+			return true
+		}
+	}
+	return false
+}
+
+// Initial returns the connection's initial subflow, if it still exists.
+func (c *DiagConn) Initial() (DiagSubflow, bool) {
+	for _, s := range c.Subflows {
+		if s.Initial {
+			return s, true
+		}
+	}
+	return DiagSubflow{}, false
+}
+
+// Diag is a sock_diag socket of one network namespace.
+type Diag struct{ c *netlink.Conn }
+
+// DialDiag opens a sock_diag socket in the namespace of cfg (the caller's when nil).
+func DialDiag(cfg *Config) (*Diag, error) {
+	nc := &netlink.Config{}
+	if cfg != nil {
+		nc.NetNS = cfg.NetNS
+	}
+	c, err := netlink.Dial(unix.NETLINK_SOCK_DIAG, nc)
+	if err != nil {
+		return nil, fmt.Errorf("sock_diag: %w", err)
+	}
+	return &Diag{c: c}, nil
+}
+
+// Close closes the socket.
+func (d *Diag) Close() error { return d.c.Close() }
+
+// Connections is DialDiag, Diag.Connections and Close.
+func Connections(cfg *Config) ([]DiagConn, error) {
+	d, err := DialDiag(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Connections()
+}
+
+// Connections lists the namespace's MPTCP connections with their subflows, from a
+// dump of TCP sockets of both families. It needs CAP_NET_ADMIN there (the kernel gives
+// ULP info to no one else). Connections that fell back to TCP have no ULP info and
+// are not listed.
+func (d *Diag) Connections() ([]DiagConn, error) {
+	c := d.c
+	byToken := map[uint32]*DiagConn{}
+	var order []uint32
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		req := make([]byte, 56) // struct inet_diag_req_v2
+		req[0], req[1], req[2] = family, unix.IPPROTO_TCP, 1<<(diagInfo-1)
+		binary.NativeEndian.PutUint32(req[4:], 0xfff&^(1<<tcpListen)) // every state but LISTEN
+		msgs, err := c.Execute(netlink.Message{
+			Header: netlink.Header{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: netlink.Request | netlink.Dump},
+			Data:   req,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sock_diag dump of TCP sockets: %w", err)
+		}
+		for _, m := range msgs {
+			tok, sf, ok, err := parseDiagSubflow(m.Data)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			dc := byToken[tok]
+			if dc == nil {
+				dc = &DiagConn{Token: tok}
+				byToken[tok] = dc
+				order = append(order, tok)
+			}
+			if sf.Initial {
+				dc.Subflows = append([]DiagSubflow{sf}, dc.Subflows...)
+			} else {
+				dc.Subflows = append(dc.Subflows, sf)
+			}
+		}
+	}
+	out := make([]DiagConn, 0, len(order))
+	for _, tok := range order {
+		out = append(out, *byToken[tok])
+	}
+	return out, nil
+}
+
+// parseDiagSubflow decodes one inet_diag_msg; ok is false for a TCP socket that is no
+// MPTCP subflow.
+func parseDiagSubflow(b []byte) (token uint32, sf DiagSubflow, ok bool, err error) {
+	if len(b) < diagMsgLen {
+		return 0, sf, false, fmt.Errorf("sock_diag: short message (%d bytes)", len(b))
+	}
+	family, state := b[0], b[1]
+	id := b[4:52] // struct inet_diag_sockid
+	sport, dport := binary.BigEndian.Uint16(id[0:]), binary.BigEndian.Uint16(id[2:])
+	var src, dst netip.Addr
+	if family == unix.AF_INET {
+		src, dst = netip.AddrFrom4([4]byte(id[4:8])), netip.AddrFrom4([4]byte(id[20:24]))
+	} else {
+		src, dst = netip.AddrFrom16([16]byte(id[4:20])).Unmap(), netip.AddrFrom16([16]byte(id[20:36])).Unmap()
+	}
+	sf = DiagSubflow{Local: netip.AddrPortFrom(src, sport), Remote: netip.AddrPortFrom(dst, dport),
+		Family: uint16(family), State: state, Established: state == tcpEstablished}
+	ad, err := netlink.NewAttributeDecoder(b[diagMsgLen:])
+	if err != nil {
+		return 0, sf, false, fmt.Errorf("sock_diag attributes: %w", err)
+	}
+	for ad.Next() {
+		if ad.Type() != diagULPInfo {
+			continue
+		}
+		ad.Nested(func(ulp *netlink.AttributeDecoder) error {
+			var mptcp []byte
+			name := ""
+			for ulp.Next() {
+				switch ulp.Type() {
+				case ulpInfoName:
+					name = ulp.String()
+				case ulpInfoMPTCP:
+					mptcp = ulp.Bytes()
+				}
+			}
+			if name != "mptcp" || mptcp == nil {
+				return nil
+			}
+			md, err := netlink.NewAttributeDecoder(mptcp)
+			if err != nil {
+				return err
+			}
+			for md.Next() {
+				switch md.Type() {
+				case subflowAttrTokLoc:
+					token, ok = md.Uint32(), true
+				case subflowAttrFlags:
+					f := md.Uint32()
+					sf.Initial = f&(subflowFlagMcapLoc|subflowFlagMcapRem) != 0
+					sf.Client = f&subflowFlagMcapLoc != 0
+				case subflowAttrIDRem:
+					sf.RemID = md.Uint8()
+				case subflowAttrIDLoc:
+					sf.LocalID = md.Uint8()
+				}
+			}
+			return md.Err()
+		})
+	}
+	if err := ad.Err(); err != nil {
+		return 0, sf, false, fmt.Errorf("sock_diag attributes: %w", err)
+	}
+	return token, sf, ok && token != 0, nil
+}
