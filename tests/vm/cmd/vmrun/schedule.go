@@ -56,6 +56,13 @@ var notOnDebug = map[string]string{
 // beside a guest that mostly waits, 49 s.
 var spinners = []string{"/tests/fuzz"}
 
+// debugLate are debug packages that run in debug/last's quiet part, after its
+// scenarios, instead of in debug/tests: debug/tests ended last of the two (its fcm
+// package alone takes 8-9 minutes), and debug/last waited for it 1m54s at its alone
+// gate, idle (make test at e6c36be: 21m09s). The equalize package took 1m25s of
+// debug/tests there.
+var debugLate = []string{"/netlinkproto/equalize"}
+
 // plan spreads the test binaries over guests: one per stock kernel, and two for the
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
 // stock kernels together:
@@ -80,13 +87,15 @@ var spinners = []string{"/tests/fuzz"}
 // host CPU, early in the run.
 func plan(kernels []kernel, tests []testBin) []guest {
 	split := *flagRun == "" && !*flagScenarios && !*flagBench
-	var scen, rest, spin, hungry []testBin
+	var scen, rest, spin, hungry, late []testBin
 	for _, tb := range tests {
 		switch {
 		case strings.HasSuffix(tb.pkg, "/tests/scenarios"):
 			scen = append(scen, tb)
 		case split && slices.ContainsFunc(spinners, func(s string) bool { return strings.HasSuffix(tb.pkg, s) }):
 			spin = append(spin, tb)
+		case split && slices.ContainsFunc(debugLate, func(s string) bool { return strings.HasSuffix(tb.pkg, s) }):
+			late = append(late, tb)
 		default:
 			rest = append(rest, tb)
 		}
@@ -95,6 +104,7 @@ func plan(kernels []kernel, tests []testBin) []guest {
 	scenQuiet := scen
 	if split {
 		scenQuiet, rest = withoutHungry(scen, &hungry), withoutHungry(rest, &hungry)
+		scenQuiet = append(slices.Clip(scenQuiet), withoutHungry(late, &hungry)...)
 	}
 	var gs, last []guest
 	for _, k := range kernels {

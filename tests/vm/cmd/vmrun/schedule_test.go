@@ -10,7 +10,7 @@ import (
 func TestPlan(t *testing.T) {
 	kernels := []kernel{{name: "6.1"}, {name: "6.12"}, {name: "debug", debug: true}}
 	var tests []testBin
-	for _, p := range []string{"netlinkproto/fcm", "tests/fuzz", "tests/kselftest", "tests/scenarios", "netlinkproto/smoke", "netlinkproto/mptcp"} {
+	for _, p := range []string{"netlinkproto/fcm", "tests/fuzz", "tests/kselftest", "tests/scenarios", "netlinkproto/smoke", "netlinkproto/mptcp", "netlinkproto/equalize"} {
 		tests = append(tests, testBin{pkg: "github.com/nlkit/nlkit/" + p})
 	}
 	show := func(gs []guest) string {
@@ -31,9 +31,9 @@ func TestPlan(t *testing.T) {
 	got := show(plan(kernels, tests))
 	// (stock kernels with one vCPU beside the debug guests' two)
 	want := `debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
-6.1 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[]
-6.12 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[]
-debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + notOnDebug["/tests/scenarios"] + `|` + hungryScenarios + `] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
+6.1 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[] netlinkproto/equalize[]
+6.12 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[] netlinkproto/equalize[]
+debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + notOnDebug["/tests/scenarios"] + `|` + hungryScenarios + `] netlinkproto/equalize[] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
@@ -44,14 +44,14 @@ debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + notOnDe
 	defer func() { *flagRun = "" }()
 	got = show(plan(kernels, tests))
 	if !strings.Contains(got, "debug/scenarios cpus=2 alone=true quiet=false: tests/scenarios[]\n") || strings.Contains(got, "debug/last") ||
-		!strings.Contains(got, "debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[] netlinkproto/mptcp[]\n") ||
+		!strings.Contains(got, "debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] netlinkproto/smoke[] netlinkproto/mptcp[] netlinkproto/equalize[]\n") ||
 		!strings.Contains(got, "6.1 cpus=2 ") {
 		t.Errorf("plan with -run:\n%s", got)
 	}
 
 	// one kernel: one guest with everything
 	got = show(plan(kernels[2:], tests))
-	if want := "debug cpus=2 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[]\n"; got != want {
+	if want := "debug cpus=2 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[] netlinkproto/equalize[]\n"; got != want {
 		t.Errorf("plan for the debug kernel alone:\n%s\nwant:\n%s", got, want)
 	}
 }
