@@ -309,11 +309,29 @@ func TestCreateSubflowsBatch(t *testing.T) {
 	}
 	tp.NewMPTCPSink("mps", "10.1.0.2:5201")
 	c := dialNS(t, tp, "mpc")
+	m, err := pm.Watch(&pm.Config{NetNS: tp.FD("mpc")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
 	conn := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
+	conn.Write([]byte("x"))
 	rc, _ := conn.SyscallConn()
 	info, err := pm.GetInfo(rc)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// subflows join a fully established connection only (ENOTCONN before): the
+	// ESTABLISHED event says when, as the daemon waits for it
+	m.SetDeadline(time.Now().Add(20 * time.Second))
+	for {
+		ev, err := m.Next()
+		if err != nil {
+			t.Fatalf("waiting for ESTABLISHED: %v", err)
+		}
+		if ev.Type == pm.EventEstablished && ev.Token == info.Token {
+			break
+		}
 	}
 	ip, remote := netip.MustParseAddr("10.1.0.1"), netip.MustParseAddrPort("10.1.0.2:5201")
 	batch := []pm.NewSubflow{
