@@ -58,14 +58,15 @@ type Timing struct {
 	// Handle: the event loop's work on one event, commands it sends included (they
 	// are handed to the command sockets, not waited for).
 	Handle Spread `json:"handle"`
-	// Command: a subflow-create from the loop handing it over to its ack, and of
-	// that the netlink round trip itself (send to ack on a command socket).
+	// Command: a subflow-create from the loop handing it over to its ack; RoundTrip:
+	// a batch's netlink round trip itself (its sendmsg, in which the kernel opens the
+	// subflows, to its last ack on a command socket), one sample per batch.
 	Command   Spread `json:"command"`
 	RoundTrip Spread `json:"round_trip"`
 }
 
 func (t Timing) String() string {
-	return fmt.Sprintf("event wait %v; handle %v; subflow-create %v, of which round trip %v", t.Wait, t.Handle, t.Command, t.RoundTrip)
+	return fmt.Sprintf("event wait %v; handle %v; subflow-create %v, of which a batch's round trip %v", t.Wait, t.Handle, t.Command, t.RoundTrip)
 }
 
 type timing struct {
