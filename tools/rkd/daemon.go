@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
