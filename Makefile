@@ -2,7 +2,11 @@
 # (iproute-ext/) and the VM test runner (tests/).
 #
 #   make                     build nlkit and the modules for the running kernel (or KDIR=...)
-#   make install             install modules (updates/ + depmod), tc plugins and nlkit
+#   make install             install modules (updates/ + depmod), tc plugins, nlkit, its
+#                            man pages and bash/zsh completion; DESTDIR=... stages them all
+#                            (the modules with INSTALL_MOD_PATH; depmod is then the package's)
+#   make dkms-src            a clean source tree for DKMS in $(DESTDIR)/usr/src/nlkit-VERSION
+#                            (then: dkms install nlkit/VERSION)
 #   make demo                boot a VM with the modules and run the mechanisms' scenarios
 #   make bench               the benchmarks in full, nlkit against its in-tree peers: one table,
 #                            also out/bench/results.json
@@ -17,11 +21,14 @@ KVER ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KVER)/build
 PREFIX ?= /usr/local
 DESTDIR ?=
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 TC_LIB_DIR ?= /usr/lib/x86_64-linux-gnu/tc
 VERSION := $(shell cat VERSION)
 GOFLAGS_LD := -ldflags "-X github.com/nlkit/nlkit/tools/nlkit/cmd.Version=$(VERSION)"
 
-.PHONY: all tools modules iproute-ext install modules_install clean generate \
+.PHONY: all tools modules iproute-ext install install-user install-modules modules_install dkms-src clean generate \
 	check-generated test hosttest vmtest demo bench vmshell deps
 
 all: tools modules iproute-ext
@@ -39,13 +46,33 @@ modules:
 iproute-ext:
 	$(MAKE) -C iproute-ext
 
-install: modules_install
+install: install-modules install-user
+
+# Everything but the modules: nlkit, the tc plugins, man pages and shell completion (the
+# last two written by nlkit from its own command tree).
+install-user: tools iproute-ext
 	install -D -m 0755 bin/nlkit $(DESTDIR)$(PREFIX)/bin/nlkit
 	$(MAKE) -C iproute-ext install DESTDIR=$(DESTDIR) TC_LIB_DIR=$(TC_LIB_DIR)
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	bin/nlkit man $(DESTDIR)$(MANDIR)/man8
+	bin/nlkit completion bash > $(DESTDIR)$(BASHCOMPDIR)/nlkit
+	bin/nlkit completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_nlkit
 
-modules_install: modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=updates modules_install
+install-modules: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates modules_install
 	@if [ -z "$(DESTDIR)" ]; then depmod -a $(KVER); fi
+
+modules_install: install-modules
+
+# The module sources and dkms.conf with this VERSION, nothing built: `dkms add .` would
+# copy the whole tree, out/ (tens of MB of VM test output) included.
+DKMS_SRC = $(DESTDIR)/usr/src/nlkit-$(VERSION)
+dkms-src:
+	rm -rf $(DKMS_SRC) && install -d $(DKMS_SRC)
+	cp -a Kbuild VERSION $(DKMS_SRC)/
+	find kmod \( -name '*.c' -o -name '*.h' -o -name 'Kbuild' -o -name 'Makefile' \) -print0 | \
+		xargs -0 -I{} install -D -m 0644 {} $(DKMS_SRC)/{}
+	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' dkms.conf > $(DKMS_SRC)/dkms.conf
 
 generate:
 	$(GO) generate ./...

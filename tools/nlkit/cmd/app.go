@@ -22,10 +22,11 @@ func App() *cli.App {
 		Flags: []cli.Flag{
 			newJSONFlag(),
 		},
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand(),
 			// nlgen new adds commands above this line
-		},
+		}, docsCommands()...),
+		EnableBashCompletion: true,
 	}
 }
 

@@ -740,7 +740,7 @@ func buildModules(k kernel, dir string) ([]string, error) {
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return nil, err
 	}
-	for _, p := range []string{"Kbuild", "VERSION", "kmod"} {
+	for _, p := range []string{"Kbuild", "VERSION", "Makefile", "kmod"} {
 		if _, err := run(root, nil, "cp", "-a", p, src+"/"); err != nil {
 			return nil, err
 		}
@@ -765,7 +765,41 @@ func buildModules(k kernel, dir string) ([]string, error) {
 		}
 		kos = append(kos, ko)
 	}
+	if !k.debug && k.only == nil {
+		if err := stageModules(k, src, filepath.Join(dir, "stage"), kos); err != nil {
+			return nil, err
+		}
+	}
 	return kos, nil
+}
+
+// stageModules checks `make install-modules DESTDIR=...` on a stock kernel's build: every
+// module lands under DESTDIR/lib/modules/<release>/updates (INSTALL_MOD_PATH; compressed
+// if the kernel's configuration says so), and nothing outside DESTDIR is touched (no
+// depmod on the host).
+func stageModules(k kernel, src, stage string, kos []string) error {
+	_ = os.RemoveAll(stage)
+	if _, err := run(src, nil, "make", "install-modules", "DESTDIR="+stage, "KDIR="+k.kdir, "KVER="+k.ver); err != nil {
+		return fmt.Errorf("staging the modules: %w", err)
+	}
+	found := map[string]bool{}
+	base := filepath.Join(stage, "lib/modules", k.ver, "updates")
+	_ = filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			name := filepath.Base(p)
+			for _, ext := range []string{".xz", ".zst", ".gz"} {
+				name = strings.TrimSuffix(name, ext)
+			}
+			found[name] = true
+		}
+		return nil
+	})
+	for _, ko := range kos {
+		if !found[filepath.Base(ko)] {
+			return fmt.Errorf("make install-modules DESTDIR=%s did not stage %s under %s", stage, filepath.Base(ko), base)
+		}
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------- KVM probe
