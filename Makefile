@@ -24,6 +24,8 @@ DESTDIR ?=
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 TC_LIB_DIR ?= /usr/lib/x86_64-linux-gnu/tc
 VERSION := $(shell cat VERSION)
 GOFLAGS_LD := -ldflags "-X github.com/nlkit/nlkit/tools/nlkit/cmd.Version=$(VERSION)"
@@ -49,7 +51,8 @@ iproute-ext:
 install: install-modules install-user
 
 # Everything but the modules: nlkit, the tc plugins, man pages and shell completion (the
-# last two written by nlkit from its own command tree).
+# two written by nlkit from its own command tree), the daemons' systemd units and their
+# default configurations in /etc/nlkit (an existing one is kept).
 install-user: tools iproute-ext
 	install -D -m 0755 bin/nlkit $(DESTDIR)$(PREFIX)/bin/nlkit
 	$(MAKE) -C iproute-ext install DESTDIR=$(DESTDIR) TC_LIB_DIR=$(TC_LIB_DIR)
@@ -57,6 +60,12 @@ install-user: tools iproute-ext
 	bin/nlkit man $(DESTDIR)$(MANDIR)/man8
 	bin/nlkit completion bash > $(DESTDIR)$(BASHCOMPDIR)/nlkit
 	bin/nlkit completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_nlkit
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/nlkit
+	for u in dist/systemd/*.service; do \
+		sed 's|@BINDIR@|$(PREFIX)/bin|g' $$u > $(DESTDIR)$(UNITDIR)/$$(basename $$u); done
+	for f in dist/etc/nlkit/*.yaml; do t=$(DESTDIR)$(SYSCONFDIR)/nlkit/$$(basename $$f); \
+		if [ -e $$t ]; then echo "nlkit: keeping $$t (the new default is $$f)"; \
+		else install -m 0644 $$f $$t; fi; done
 
 install-modules: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=updates modules_install

@@ -4,11 +4,15 @@
 package install
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nlkit/nlkit/tools/mpd"
+	"github.com/nlkit/nlkit/tools/rkd"
 )
 
 func repoRoot(t *testing.T) string {
@@ -67,9 +71,67 @@ func TestInstallUserStaged(t *testing.T) {
 	})
 	t.Logf("staged:\n%s", strings.Join(files, "\n"))
 	for _, f := range files {
-		if !strings.HasPrefix(f, "/usr/local/") && !strings.HasPrefix(f, "/usr/lib/x86_64-linux-gnu/tc/") {
+		if !strings.HasPrefix(f, "/usr/local/") && !strings.HasPrefix(f, "/usr/lib/x86_64-linux-gnu/tc/") && !strings.HasPrefix(f, "/etc/nlkit/") {
 			t.Errorf("staged outside the install paths: %s", f)
 		}
+	}
+
+	// the units run the staged nlkit with the default configurations, which load
+	units := filepath.Join(dest, "usr/local/lib/systemd/system")
+	for unit, conf := range map[string]string{
+		"nlkit-mptcp-pm.service":   mpd.DefaultConfigPath,
+		"nlkit-mptcp-pm@.service":  "/etc/nlkit/mptcp-pm-%i.yaml",
+		"nlkit-ratekeeper.service": rkd.DefaultConfigPath,
+	} {
+		b, err := os.ReadFile(filepath.Join(units, unit))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if want := "ExecStart=/usr/local/bin/nlkit "; !strings.Contains(string(b), want) || !strings.Contains(string(b), "--config "+conf+"\n") {
+			t.Errorf("%s: want %q... --config %s:\n%s", unit, want, conf, b)
+		}
+	}
+	var mc mpd.Config
+	if err := mpd.LoadConfig(filepath.Join(dest, mpd.DefaultConfigPath), &mc); err != nil || len(mc.Rules) == 0 {
+		t.Errorf("the default %s: %v, %d rules", mpd.DefaultConfigPath, err, len(mc.Rules))
+	}
+	rc, err := os.ReadFile(filepath.Join(dest, rkd.DefaultConfigPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(key, []byte("0123456789abcdef0123456789abcdef"), 0o600)
+	tmp := filepath.Join(t.TempDir(), "rk.yaml")
+	os.WriteFile(tmp, []byte(strings.ReplaceAll(string(rc), "/etc/nlkit/ratekeeper.key", key)), 0o644)
+	var dc rkd.DaemonConfig
+	if err := rkd.LoadDaemonConfig(tmp, &dc); err != nil || len(dc.Key) == 0 {
+		t.Errorf("the default %s (with a key): %v", rkd.DefaultConfigPath, err)
+	}
+	// systemd's own check, where it is installed: the units as staged, but for the
+	// binary's path (the staged one)
+	if sa, err := exec.LookPath("systemd-analyze"); err == nil {
+		vdir := t.TempDir()
+		var check []string
+		for _, u := range []string{"nlkit-mptcp-pm.service", "nlkit-ratekeeper.service"} {
+			b, _ := os.ReadFile(filepath.Join(units, u))
+			p := filepath.Join(vdir, u)
+			os.WriteFile(p, []byte(strings.ReplaceAll(string(b), "/usr/local/bin/nlkit", bin)), 0o644)
+			check = append(check, p)
+		}
+		// (it exits 0 on directives it ignores, but says so)
+		out, err := exec.Command(sa, append([]string{"verify", "--man=no"}, check...)...).CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		}
+	}
+	// a second install keeps a configuration the administrator changed
+	os.WriteFile(filepath.Join(dest, mpd.DefaultConfigPath), []byte("rules: [none]\n"), 0o644)
+	if out, err := exec.Command("make", "-C", root, "install-user", "DESTDIR="+dest).CombinedOutput(); err != nil {
+		t.Fatalf("make install-user again: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dest, mpd.DefaultConfigPath)); string(b) != "rules: [none]\n" {
+		t.Errorf("a second install replaced the changed %s", mpd.DefaultConfigPath)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseRule(t *testing.T) {
@@ -96,5 +97,47 @@ func TestSelectUserspacePM(t *testing.T) {
 	root = fakeSysctl(t, map[string]string{"enabled": "1"})
 	if _, err := selectUserspacePM(root); !errors.Is(err, ErrNoMPTCP) {
 		t.Errorf("no knob: %v", err)
+	}
+}
+
+// The configuration file: rules in order, durations and sizes, and refusals that name
+// the file and what is wrong; an empty file is no configuration.
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var cfg Config
+	p := write("ok.yaml", "rules:\n  - \"dport 5201 none\"\n  - fullmesh\nexec-timeout: 3s\nbackoff-max: 1m\ncommand-sockets: 2\nevent-buffer: 65536\n")
+	if err := LoadConfig(p, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rules) != 2 || cfg.Rules[0].Kind != None || cfg.Rules[1].Kind != Fullmesh || cfg.ExecTimeout != 3*time.Second ||
+		cfg.BackoffMax != time.Minute || cfg.CommandSockets != 2 || cfg.EventBuffer != 65536 {
+		t.Errorf("loaded %+v", cfg)
+	}
+	if err := LoadConfig(write("empty.yaml", ""), &Config{}); err != nil {
+		t.Errorf("empty file: %v", err)
+	}
+	for _, c := range []struct{ body, want string }{
+		{"rulez: [fullmesh]\n", "line 1: field rulez not found"},
+		{"rules: [fullmesh, \"teleport 3\"]\n", "rules[1]"},
+		{"exec-timeout: soon\n", "exec-timeout"},
+		{"backoff-max: -1s\n", "backoff-max"},
+		{"command-sockets: 100\n", "command-sockets"},
+		{"event-buffer: 10\n", "event-buffer"},
+	} {
+		p := write("bad.yaml", c.body)
+		err := LoadConfig(p, &Config{})
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v, want an error naming %s and %q", c.body, err, p, c.want)
+		}
+	}
+	if err := LoadConfig(filepath.Join(dir, "absent.yaml"), &Config{}); err == nil {
+		t.Error("a missing file was accepted")
 	}
 }

@@ -444,6 +444,10 @@ type fileConfig struct {
 	Window   string            `yaml:"window"`
 }
 
+// DefaultConfigPath is where `nlkit ratekeeper daemon` and its systemd unit look for
+// the daemon's configuration.
+const DefaultConfigPath = "/etc/nlkit/ratekeeper.yaml"
+
 // LoadDaemonConfig reads a YAML config file into cfg (flags given later override).
 func LoadDaemonConfig(path string, cfg *DaemonConfig) error {
 	b, err := os.ReadFile(path)

@@ -31,6 +31,8 @@ func mptcpCommand() *cli.Command {
 					"                  announce ADDR... | exec CMD [ARG]... | none\n" +
 					"   --rule '[dst PREFIX] [dport N] [sport N] [side client|server] POLICY' (repeatable, first match wins; POLICY given as arguments is the last rule)",
 				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: mpd.DefaultConfigPath,
+						Usage: "YAML configuration (rules, exec-timeout, backoff-max, command-sockets, event-buffer), read if it exists; rules on the command line replace its rules; SIGHUP reloads its rules"},
 					&cli.StringSliceFlag{Name: "rule", Usage: "a matching rule (repeatable)"},
 					&cli.DurationFlag{Name: "exec-timeout", Value: 2 * time.Second, Usage: "bound on an exec policy's command"},
 					&cli.DurationFlag{Name: "backoff-max", Value: 10 * time.Second, Usage: "longest wait between re-creations of a closed subflow"},
@@ -83,33 +85,84 @@ func mptcpErr(err error) error {
 }
 
 func mptcpPM(c *cli.Context) error {
+	cfg, fromFile, err := mptcpPMConfig(c)
+	if err != nil {
+		return err
+	}
+	// catch SIGTERM before the sysctl changes, so that it is always put back
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	d, err := mpd.NewDaemon(cfg)
+	if err != nil {
+		return mptcpErr(err)
+	}
+	go func() {
+		for range hup {
+			if !fromFile {
+				fmt.Fprintln(os.Stderr, "nlkit: SIGHUP: the rules come from the command line, not from a configuration file: nothing to reload")
+				continue
+			}
+			var re mpd.Config
+			if err := mpd.LoadConfig(c.String("config"), &re); err != nil {
+				fmt.Fprintf(os.Stderr, "nlkit: SIGHUP: %v; keeping the rules in use\n", err)
+				continue
+			}
+			if len(re.Rules) == 0 {
+				fmt.Fprintf(os.Stderr, "nlkit: SIGHUP: %s has no rules; keeping the rules in use\n", c.String("config"))
+				continue
+			}
+			d.SetRules(re.Rules)
+		}
+	}()
+	return mptcpErr(d.Run(ctx))
+}
+
+// mptcpPMConfig is the daemon's configuration: the file's (if it exists, or was named),
+// then the flags given; rules on the command line replace the file's. fromFile tells
+// whether the rules are the file's (what SIGHUP reloads).
+func mptcpPMConfig(c *cli.Context) (cfg mpd.Config, fromFile bool, err error) {
+	path := c.String("config")
+	if _, serr := os.Stat(path); serr == nil || c.IsSet("config") {
+		if err := mpd.LoadConfig(path, &cfg); err != nil {
+			return cfg, false, usageErr("mptcp pm: %v", err)
+		}
+	}
 	var rules []mpd.Rule
 	for _, s := range c.StringSlice("rule") {
 		r, err := mpd.ParseRule(s)
 		if err != nil {
-			return usageErr("--rule %v", err)
+			return cfg, false, usageErr("--rule %v", err)
 		}
 		rules = append(rules, r)
 	}
 	if c.Args().Len() > 0 {
 		r, err := mpd.ParseRule(strings.Join(c.Args().Slice(), " "))
 		if err != nil {
-			return usageErr("%v", err)
+			return cfg, false, usageErr("%v", err)
 		}
 		rules = append(rules, r)
 	}
-	if len(rules) == 0 {
-		return usageErr("mptcp pm: give a policy (e.g. `nlkit mptcp pm ndiffports 4`) or --rule")
+	fromFile = len(rules) == 0 && len(cfg.Rules) > 0
+	if len(rules) > 0 {
+		cfg.Rules = rules
 	}
-	// catch SIGTERM before the sysctl changes, so that it is always put back
-	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	d, err := mpd.NewDaemon(mpd.Config{Rules: rules, ExecTimeout: c.Duration("exec-timeout"), BackoffMax: c.Duration("backoff-max"),
-		CommandSockets: c.Int("command-sockets"), Timing: c.Bool("timing")})
-	if err != nil {
-		return mptcpErr(err)
+	if len(cfg.Rules) == 0 {
+		return cfg, false, usageErr("mptcp pm: give a policy (e.g. `nlkit mptcp pm ndiffports 4`), --rule, or rules in %s", path)
 	}
-	return mptcpErr(d.Run(ctx))
+	if c.IsSet("exec-timeout") || cfg.ExecTimeout == 0 {
+		cfg.ExecTimeout = c.Duration("exec-timeout")
+	}
+	if c.IsSet("backoff-max") || cfg.BackoffMax == 0 {
+		cfg.BackoffMax = c.Duration("backoff-max")
+	}
+	if c.IsSet("command-sockets") || cfg.CommandSockets == 0 {
+		cfg.CommandSockets = c.Int("command-sockets")
+	}
+	cfg.Timing = c.Bool("timing")
+	return cfg, fromFile, nil
 }
 
 func mptcpMonitor(c *cli.Context) error {

@@ -72,7 +72,7 @@ func ratekeeperCommand() *cli.Command {
 				Name:  "daemon",
 				Usage: "run the distributed control daemon (feedback over UDP, HMAC-authenticated)",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file"},
+					&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: rkd.DefaultConfigPath, Usage: "YAML config file, read if it exists (flags given override it)"},
 					&cli.StringFlag{Name: "key-file", Usage: "shared HMAC key (at least 16 bytes)"},
 					&cli.StringFlag{Name: "listen", Usage: "UDP address for feedback", Value: fmt.Sprintf(":%d", rkd.DefaultPort)},
 					&cli.StringSliceFlag{Name: "peer", Usage: "PREFIX=HOST[:PORT]: where feedback about senders in PREFIX goes"},
@@ -295,8 +295,10 @@ func rkTenantList(c *cli.Context) error {
 func rkDaemon(c *cli.Context) error {
 	var cfg rkd.DaemonConfig
 	if p := c.String("config"); p != "" {
-		if err := rkd.LoadDaemonConfig(p, &cfg); err != nil {
-			return err
+		if _, err := os.Stat(p); err == nil || c.IsSet("config") {
+			if err := rkd.LoadDaemonConfig(p, &cfg); err != nil {
+				return err
+			}
 		}
 	}
 	var err error
