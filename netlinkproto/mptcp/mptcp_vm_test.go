@@ -6,11 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -622,5 +625,95 @@ func TestCLIDaemonSIGTERM(t *testing.T) {
 	}
 	if want := "restored net.mptcp." + sysctl + "=" + kernel; !strings.Contains(out.String(), want) {
 		t.Errorf("the daemon did not log the restore (%q)", want)
+	}
+}
+
+// syncBuf is a command's output, read while the command writes it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// `nlkit mptcp pm -c FILE` takes its rules from the file, and SIGHUP (systemctl reload)
+// re-reads them: a connection opened after the reload gets the new rule, one opened
+// before keeps its subflows, and a broken file is refused with the old rules kept.
+func TestCLIDaemonConfigReload(t *testing.T) {
+	vmtest.Require(t)
+	tp := twoHosts(t)
+	srv := dialNS(t, tp, "mps")
+	if err := srv.SetLimits(pm.LimitsChange{Subflows: new(uint32(8))}); err != nil {
+		t.Fatal(err)
+	}
+	tp.NewMPTCPSink("mps", "10.1.0.2:5201")
+	conf := filepath.Join(t.TempDir(), "mptcp-pm.yaml")
+	if err := os.WriteFile(conf, []byte("rules:\n  - ndiffports 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", "mpc", vmtest.Nlkit(t), "mptcp", "pm", "-c", conf)
+	out := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLog := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); !strings.Contains(out.String(), want); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the daemon did not log %q:\n%s", want, out.String())
+			}
+		}
+	}
+	subflows := func(c *net.TCPConn, n int) {
+		t.Helper()
+		rc, _ := c.SyscallConn()
+		var sfs []pm.Subflow
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			var err error
+			if sfs, err = pm.GetSubflows(rc); err != nil {
+				t.Fatal(err)
+			}
+			if len(sfs) == n {
+				return
+			}
+		}
+		t.Errorf("%d subflows, want %d: %v", len(sfs), n, sfs)
+	}
+	waitLog("selected the userspace path manager")
+	waitLog("; 1 rules")
+	c1 := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
+	defer c1.Close()
+	c1.Write([]byte("x"))
+	subflows(c1, 2)
+
+	if err := os.WriteFile(conf, []byte("rules:\n  - dport 9 none\n  - ndiffports 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("rules reloaded: 2 rules")
+	c2 := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
+	defer c2.Close()
+	c2.Write([]byte("x"))
+	subflows(c2, 3)
+	subflows(c1, 2)
+
+	if err := os.WriteFile(conf, []byte("rules:\n  - teleport 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("keeping the rules in use")
+	c3 := tp.DialMPTCP("mpc", "10.1.0.2:5201", 10*time.Second)
+	defer c3.Close()
+	c3.Write([]byte("x"))
+	subflows(c3, 3)
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	t.Logf("daemon output:\n%s", out.String())
+	if err != nil {
+		t.Errorf("exit after SIGTERM: %v", err)
 	}
 }
