@@ -716,4 +716,11 @@ func TestCLIDaemonConfigReload(t *testing.T) {
 	if err != nil {
 		t.Errorf("exit after SIGTERM: %v", err)
 	}
+	// slog records: a connection's carry its token as a key, the final counters are
+	// key=value
+	for _, want := range []string{"level=INFO msg=stopped events=", " subflows_asked=", " token="} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the daemon's log lacks %q", want)
+		}
+	}
 }

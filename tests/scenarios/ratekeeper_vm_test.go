@@ -5,7 +5,7 @@ package scenarios
 import (
 	"context"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
 	"testing"
@@ -113,12 +113,13 @@ func TestScenarioRatekeeper(t *testing.T) {
 		}
 	}
 	key := []byte("scenario shared key 0123456789")
-	logger := log.New(io.Discard, "", 0)
+	var logw io.Writer = io.Discard
 	if testing.Verbose() {
-		logger = log.New(&tlog{t}, "", log.Lmicroseconds)
+		logw = &tlog{t}
 	}
+	logger := slog.New(slog.NewTextHandler(logw, nil))
 	start := func(ns string, cfg rkd.DaemonConfig) *rkd.Daemon {
-		cfg.Key, cfg.NetNS, cfg.Logger = key, tp.FD(ns), logger
+		cfg.Key, cfg.NetNS, cfg.Log = key, tp.FD(ns), logger
 		var d *rkd.Daemon
 		tp.Must(ns, func() error {
 			var err error

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	pm "github.com/nlkit/nlkit/netlinkproto/mptcp"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tools/daemonlog"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,7 +41,10 @@ type Config struct {
 	// Timing logs, for every event, how long it waited and how long the loop took on it
 	// (Daemon.Timing has the percentiles either way).
 	Timing bool
-	// Logf receives one line per thing the daemon does (default: stderr).
+	// Log receives a record per thing the daemon does (default: text on stderr,
+	// daemonlog); a connection's records carry its token. Logf, if set instead, gets
+	// them as lines (tests).
+	Log  *slog.Logger
 	Logf func(format string, a ...any)
 	// OnEvent, if set, sees every event the daemon receives, before it acts on it.
 	OnEvent func(pm.Event)
@@ -165,9 +170,11 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 		cfg.SysctlRoot = "/proc/sys"
 	}
 	if cfg.Logf == nil {
-		cfg.Logf = func(f string, a ...any) {
-			fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+f+"\n", a...)
+		if cfg.Log == nil {
+			cfg.Log, _ = daemonlog.New(os.Stderr, "text")
 		}
+		log := cfg.Log
+		cfg.Logf = func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }
 	}
 	d := &Daemon{cfg: cfg, conns: map[uint32]*conn{}, running: map[int]bool{}, work: make(chan func(), 256), stopped: make(chan struct{}),
 		cmdq: make(chan func(*pm.Conn), 1024), results: doneQueue{ready: make(chan struct{}, 1)}}
@@ -369,12 +376,23 @@ loop:
 	wg.Wait()
 	d.count(func(s *Stats) { s.Malformed = uint64(d.mon.Malformed) })
 	d.close()
-	d.cfg.Logf("stopped: %+v", d.Stats())
-	d.cfg.Logf("timing: %s", d.Timing())
+	if d.cfg.Log != nil {
+		d.cfg.Log.Info("stopped", daemonlog.Counters(d.Stats())...)
+		tm := d.Timing()
+		d.cfg.Log.Info("timing", "event_wait", tm.Wait.String(), "handle", tm.Handle.String(),
+			"subflow_create", tm.Command.String(), "batch_round_trip", tm.RoundTrip.String())
+	} else {
+		d.cfg.Logf("stopped: %+v", d.Stats())
+		d.cfg.Logf("timing: %s", d.Timing())
+	}
 	return runErr
 }
 
 func (d *Daemon) logc(c *conn, format string, a ...any) {
+	if d.cfg.Log != nil {
+		d.cfg.Log.Info(fmt.Sprintf(format, a...), "token", fmt.Sprintf("%08x", c.token))
+		return
+	}
 	d.cfg.Logf("token=%08x "+format, append([]any{c.token}, a...)...)
 }
 

@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -21,6 +21,7 @@ import (
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tools/daemonlog"
 	"github.com/nlkit/nlkit/tools/units"
 )
 
@@ -50,7 +51,7 @@ type DaemonConfig struct {
 	MinShare float64       // senders below this share of the receiver's rate get no feedback (default 0.1)
 	Window   time.Duration // accepted clock skew of feedback (default 30s)
 	NetNS    int           // network namespace fd for netlink (0: the caller's)
-	Logger   *log.Logger
+	Log      *slog.Logger  // records (default: text on stderr, daemonlog)
 }
 
 // Stats are the daemon's counters.
@@ -88,7 +89,7 @@ type Daemon struct {
 	udp   *net.UDPConn
 	guard Guard
 	seq   Sequencer
-	log   *log.Logger
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	stats   Stats
@@ -122,10 +123,10 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	if cfg.Window == 0 {
 		cfg.Window = 30 * time.Second
 	}
-	if cfg.Logger == nil {
-		cfg.Logger = log.New(os.Stderr, "ratekeeper: ", log.LstdFlags|log.Lmicroseconds)
+	if cfg.Log == nil {
+		cfg.Log, _ = daemonlog.New(os.Stderr, "text")
 	}
-	d := &Daemon{cfg: cfg, log: cfg.Logger, guard: Guard{Window: cfg.Window}, tenants: map[string]*tenantState{}}
+	d := &Daemon{cfg: cfg, log: cfg.Log, guard: Guard{Window: cfg.Window}, tenants: map[string]*tenantState{}}
 	var err error
 	nc := &netlink.Config{NetNS: cfg.NetNS}
 	if d.cl, err = rk.DialConfig(nc); err != nil {
@@ -172,7 +173,7 @@ func (d *Daemon) Stats() Stats {
 // Run serves until ctx ends; then it puts back the rates of the tenants it cut (to
 // where they were when it first touched them) and touches nothing else.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.log.Printf("listening on udp %v; %d peers, %d local prefixes", d.udp.LocalAddr(), len(d.cfg.Peers), len(d.cfg.Locals))
+	d.log.Info("listening", "udp", d.udp.LocalAddr().String(), "peers", len(d.cfg.Peers), "local_prefixes", len(d.cfg.Locals))
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.events(ctx) }()
@@ -184,8 +185,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Wait()
 	d.restore()
 	s := d.Stats()
-	d.log.Printf("stopped: events %d sent %d received %d forged %d replayed %d cuts %d coalesced %d recoveries %d",
-		s.Events, s.Sent, s.Received, s.Forged, s.Replayed, s.Cuts, s.Coalesced, s.Recoveries)
+	d.log.Info("stopped", daemonlog.Counters(s)...)
 	d.cl.Close()
 	d.rt.Close()
 	return nil
@@ -203,7 +203,7 @@ func (d *Daemon) events(ctx context.Context) {
 		ev, err := d.mon.Next(0)
 		if err != nil {
 			if ctx.Err() == nil {
-				d.log.Printf("events: %v", err)
+				d.log.Error("congestion events", "err", err)
 				d.count(func(s *Stats) { s.Errors++ })
 				time.Sleep(100 * time.Millisecond)
 			}
@@ -226,14 +226,14 @@ func (d *Daemon) events(ctx context.Context) {
 			f := Feedback{Severity: uint16(sev), Seq: d.seq.Next(), Sender: snd.Addr, Ifindex: ev.Ifindex,
 				Thput: ev.Measured, Min: ev.Config.MinRate}
 			if _, err := d.udp.WriteToUDPAddrPort(f.Seal(d.cfg.Key), peer); err != nil {
-				d.log.Printf("feedback to %v: %v", peer, err)
+				d.log.Error("feedback not sent", "peer", peer.String(), "err", err)
 				d.count(func(s *Stats) { s.Errors++ })
 				continue
 			}
 			d.count(func(s *Stats) { s.Sent++ })
-			d.log.Printf("congestion on %s (%s > guarantee %s, link %s, severity %d): feedback about %v (%s) to %v",
-				ifDesc(ev.Ifindex, ev.Ifname), units.FormatRate(ev.Measured), units.FormatRate(ev.Config.MinRate), units.FormatRate(ev.LinkLoad),
-				ev.Severity, snd.Addr, units.FormatRate(snd.Rate), peer)
+			d.log.Info("congestion: feedback sent", "dev", ifDesc(ev.Ifindex, ev.Ifname), "measured", units.FormatRate(ev.Measured),
+				"guarantee", units.FormatRate(ev.Config.MinRate), "link", units.FormatRate(ev.LinkLoad), "severity", ev.Severity,
+				"sender", snd.Addr.String(), "sender_rate", units.FormatRate(snd.Rate), "peer", peer.String())
 		}
 	}
 }
@@ -274,19 +274,19 @@ func (d *Daemon) receive(ctx context.Context) {
 		f, err := Open(buf[:n], d.cfg.Key)
 		if err != nil {
 			d.count(func(s *Stats) { s.Forged++ })
-			d.log.Printf("dropped feedback from %v: %v", from, err)
+			d.log.Warn("feedback dropped: forged", "from", from.String(), "err", err)
 			continue
 		}
 		if err := d.guard.Check(from.Addr().Unmap(), f, time.Now()); err != nil {
 			d.count(func(s *Stats) { s.Replayed++ })
-			d.log.Printf("dropped feedback from %v: %v", from, err)
+			d.log.Warn("feedback dropped: stale or replayed", "from", from.String(), "err", err)
 			continue
 		}
 		d.count(func(s *Stats) { s.Received++ })
 		vnic, ok := d.localFor(f.Sender)
 		if !ok {
 			d.count(func(s *Stats) { s.UnknownDest++ })
-			d.log.Printf("feedback from %v about %v: no local tenant has that address", from, f.Sender)
+			d.log.Warn("feedback about no local tenant", "from", from.String(), "sender", f.Sender.String())
 			continue
 		}
 		d.cut(vnic, f.Severity, time.Now())
@@ -329,7 +329,7 @@ func (d *Daemon) cut(vnic string, severity uint16, now time.Time) {
 	t, err := d.tenant(vnic)
 	if err != nil {
 		d.stats.Errors++
-		d.log.Printf("feedback for %s: %v", vnic, err)
+		d.log.Error("feedback not applied", "vnic", vnic, "err", err)
 		return
 	}
 	if severity > 0 {
@@ -346,10 +346,10 @@ func (d *Daemon) cut(vnic string, severity uint16, now time.Time) {
 	}
 	if err := d.cl.SetRate(t.ifindex, 0, nr); err != nil {
 		d.stats.Errors++
-		d.log.Printf("cut %s: %v", vnic, err)
+		d.log.Error("cut failed", "vnic", vnic, "err", err)
 		return
 	}
-	d.log.Printf("tenant %s: feedback (severity %d): rate %s -> %s", vnic, severity, units.FormatRate(t.rate), units.FormatRate(nr))
+	d.log.Info("tenant cut", "vnic", vnic, "severity", severity, "from", units.FormatRate(t.rate), "to", units.FormatRate(nr))
 	t.rate, t.touched = nr, true
 	d.stats.Cuts++
 }
@@ -414,10 +414,10 @@ func (d *Daemon) restore() {
 			continue
 		}
 		if err := d.cl.SetRate(t.ifindex, 0, t.startRate); err != nil {
-			d.log.Printf("restore %s: %v", t.vnic, err)
+			d.log.Error("restore failed", "vnic", t.vnic, "err", err)
 			continue
 		}
-		d.log.Printf("tenant %s: rate restored to %s", t.vnic, units.FormatRate(t.startRate))
+		d.log.Info("tenant restored", "vnic", t.vnic, "rate", units.FormatRate(t.startRate))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
+	"github.com/nlkit/nlkit/tools/daemonlog"
 )
 
 // newJSONFlag is -j/--json, which every command that prints takes.
@@ -93,4 +95,18 @@ func parseHandle(s string) (uint32, error) {
 		return 0, usageErr("handle %q: want MAJ: (hex)", s)
 	}
 	return uint32(v) << 16, nil
+}
+
+// logFormatFlag is the daemons' --log-format: their records as key=value text or as
+// JSON lines (daemonlog).
+func logFormatFlag() cli.Flag {
+	return &cli.StringFlag{Name: "log-format", Value: "text", Usage: "log records as text (key=value) or json; under systemd without their own time (journald stamps them)"}
+}
+
+func daemonLogger(c *cli.Context) (*slog.Logger, error) {
+	l, err := daemonlog.New(os.Stderr, c.String("log-format"))
+	if err != nil {
+		return nil, usageErr("--log-format: %v", err)
+	}
+	return l, nil
 }

@@ -38,6 +38,7 @@ func mptcpCommand() *cli.Command {
 					&cli.DurationFlag{Name: "backoff-max", Value: 10 * time.Second, Usage: "longest wait between re-creations of a closed subflow"},
 					&cli.IntFlag{Name: "command-sockets", Value: 4, Usage: "netlink sockets subflow-creates go out on, a batch (one sendmsg per connection's creates) in flight on each"},
 					&cli.BoolFlag{Name: "timing", Usage: "log each event's wait and handling time (the percentiles, of commands too, are logged at exit)"},
+					logFormatFlag(),
 				},
 				Action: mptcpPM,
 			},
@@ -89,6 +90,11 @@ func mptcpPM(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	log, err := daemonLogger(c)
+	if err != nil {
+		return err
+	}
+	cfg.Log = log
 	// catch SIGTERM before the sysctl changes, so that it is always put back
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,16 +108,16 @@ func mptcpPM(c *cli.Context) error {
 	go func() {
 		for range hup {
 			if !fromFile {
-				fmt.Fprintln(os.Stderr, "nlkit: SIGHUP: the rules come from the command line, not from a configuration file: nothing to reload")
+				log.Warn("SIGHUP: the rules come from the command line, not from a configuration file: nothing to reload")
 				continue
 			}
 			var re mpd.Config
 			if err := mpd.LoadConfig(c.String("config"), &re); err != nil {
-				fmt.Fprintf(os.Stderr, "nlkit: SIGHUP: %v; keeping the rules in use\n", err)
+				log.Error("SIGHUP: keeping the rules in use", "err", err)
 				continue
 			}
 			if len(re.Rules) == 0 {
-				fmt.Fprintf(os.Stderr, "nlkit: SIGHUP: %s has no rules; keeping the rules in use\n", c.String("config"))
+				log.Error("SIGHUP: the file has no rules; keeping the rules in use", "file", c.String("config"))
 				continue
 			}
 			d.SetRules(re.Rules)

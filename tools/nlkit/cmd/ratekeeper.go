@@ -81,6 +81,7 @@ func ratekeeperCommand() *cli.Command {
 					&cli.DurationFlag{Name: "round", Usage: "at most one cut per tenant per round", Value: 100 * time.Millisecond},
 					&cli.DurationFlag{Name: "recover", Usage: "additive recovery period", Value: 500 * time.Millisecond},
 					&cli.StringFlag{Name: "step", Usage: "recovery step before dividing by severity (default max/20)"},
+					logFormatFlag(),
 				},
 				Action: rkDaemon,
 			},
@@ -339,6 +340,9 @@ func rkDaemon(c *cli.Context) error {
 		if cfg.Step, err = units.ParseRate(s); err != nil {
 			return usageErr("daemon: step: %v", err)
 		}
+	}
+	if cfg.Log, err = daemonLogger(c); err != nil {
+		return err
 	}
 	d, err := rkd.NewDaemon(cfg)
 	if err != nil {
