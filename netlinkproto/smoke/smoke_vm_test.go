@@ -3,9 +3,11 @@
 package smoke_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +56,39 @@ func TestInfo(t *testing.T) {
 		t.Errorf("build string %q", in.Build)
 	}
 	t.Logf("module: %+v", in)
+}
+
+// `nlkit version` sees every nlkit module the guest loaded, with the tree's VERSION and
+// the netlink ABI this nlkit speaks.
+func TestVersionCommand(t *testing.T) {
+	vmtest.Require(t)
+	want, err := os.ReadFile("../../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(vmtest.Nlkit(t), "version", "-j").Output()
+	if err != nil {
+		t.Fatalf("nlkit version -j: %v", err)
+	}
+	var v struct {
+		Modules []struct {
+			Module    string `json:"module"`
+			Version   string `json:"version"`
+			Loaded    bool   `json:"loaded"`
+			KernelABI *uint8 `json:"kernel_abi"`
+			AbiMatch  bool   `json:"abi_match"`
+		}
+	}
+	if err := json.Unmarshal(out, &v); err != nil || len(v.Modules) < 5 {
+		t.Fatalf("nlkit version -j: %v\n%s", err, out)
+	}
+	for _, m := range v.Modules {
+		if !m.Loaded || m.Version != strings.TrimSpace(string(want)) || m.KernelABI == nil || !m.AbiMatch {
+			t.Errorf("%s: loaded %v version %q (want %q) kernel ABI %v match %v", m.Module, m.Loaded, m.Version, strings.TrimSpace(string(want)), m.KernelABI, m.AbiMatch)
+		}
+	}
+	text, _ := exec.Command(vmtest.Nlkit(t), "version").Output()
+	t.Logf("nlkit version:\n%s", text)
 }
 
 func TestSetValueNotifies(t *testing.T) {

@@ -25,7 +25,7 @@ func App() *cli.App {
 		Commands: append([]*cli.Command{
 			smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand(),
 			// nlgen new adds commands above this line
-		}, docsCommands()...),
+		}, append(docsCommands(), versionCommand())...),
 		EnableBashCompletion: true,
 	}
 }
