@@ -74,6 +74,7 @@ func TestNewMechanismBuilds(t *testing.T) {
 	run(t, tmp, "go", "vet", "./netlinkproto/demomech/", "./tools/nlkit/cmd/")
 	run(t, tmp, "go", "vet", "-tags", "vmtest", "./netlinkproto/demomech/")
 	run(t, tmp, "go", "test", "-count=1", "./netlinkproto/demomech/")
+	run(t, tmp, "go", "test", "-count=1", "-run", "TestVersionCoversEveryModule", "./tools/nlkit/cmd/")
 	if out := run(t, tmp, "go", "run", "./netlinkproto/cmd/nlgen"); strings.Contains(out, "wrote") {
 		t.Errorf("the generator rewrote files after New:\n%s", out)
 	}

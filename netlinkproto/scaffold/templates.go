@@ -356,6 +356,9 @@ import (
 	"github.com/nlkit/nlkit/netlinkproto/[[.Go]]"
 )
 
+// nlkit version reports the module and its ABI
+func init() { moduleFamilies = append(moduleFamilies, [[.Go]].Family) }
+
 func [[.Camel]]Command() *cli.Command {
 	jsonFlag := newJSONFlag()
 	return &cli.Command{

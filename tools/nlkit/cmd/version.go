@@ -22,7 +22,8 @@ import (
 )
 
 // moduleFamilies are the genl families of nlkit's modules, as this nlkit was built
-// for them (a test checks the list against netlinkproto.Families).
+// for them (a test checks the list against netlinkproto.Families); a mechanism that
+// nlgen new adds registers its own from its command's file.
 var moduleFamilies = []genl.Family{smoke.Family, ratekeeper.Family, fcm.Family, fcmreceiver.Family, equalize.Family}
 
 // ModuleVersion is one module as the running kernel has it.
