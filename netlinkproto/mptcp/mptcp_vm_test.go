@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -652,7 +653,7 @@ func TestCLIDaemonConfigReload(t *testing.T) {
 	if err := os.WriteFile(conf, []byte("rules:\n  - ndiffports 2\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", "mpc", vmtest.Nlkit(t), "mptcp", "pm", "-c", conf)
+	cmd := exec.Command("ip", "netns", "exec", "mpc", vmtest.Nlkit(t), "mptcp", "pm", "-c", conf, "--metrics", "127.0.0.1:9423")
 	out := &syncBuf{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -709,6 +710,25 @@ func TestCLIDaemonConfigReload(t *testing.T) {
 	defer c3.Close()
 	c3.Write([]byte("x"))
 	subflows(c3, 3)
+
+	// the counters for Prometheus, from the daemon's namespace
+	var metrics string
+	tp.Must("mpc", func() error {
+		nc, err := net.Dial("tcp", "127.0.0.1:9423")
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		fmt.Fprintf(nc, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+		b, err := io.ReadAll(nc)
+		metrics = string(b)
+		return err
+	})
+	for _, want := range []string{"\nnlkit_mptcp_pm_connections_total 3\n", "\nnlkit_mptcp_pm_open 3\n", "# TYPE nlkit_mptcp_pm_subflows_asked_total counter\n"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, metrics)
+		}
+	}
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()

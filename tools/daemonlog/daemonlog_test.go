@@ -2,7 +2,10 @@ package daemonlog
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -45,5 +48,52 @@ func TestFormats(t *testing.T) {
 	}
 	if _, err := New(&b, "xml"); err == nil || !strings.Contains(err.Error(), "text or json") {
 		t.Errorf("xml: %v", err)
+	}
+}
+
+// Counters become counters (_total), signed fields gauges, read at each scrape; the
+// server answers in Prometheus's text format.
+func TestMetrics(t *testing.T) {
+	var s counters
+	reg, err := Registry("demo", func() any { return s }, map[string]string{"events": "events seen"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Events, s.Open = 5, 3
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		if m.Counter != nil {
+			got[mf.GetName()] = m.Counter.GetValue()
+		} else {
+			got[mf.GetName()] = m.Gauge.GetValue()
+		}
+	}
+	if got["nlkit_demo_events_total"] != 5 || got["nlkit_demo_open"] != 3 || len(got) != 3 {
+		t.Errorf("gathered %v", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logb bytes.Buffer
+	log, _ := New(&logb, "text")
+	if err := ServeMetrics(ctx, "127.0.0.1:0", reg, log); err != nil {
+		t.Fatal(err)
+	}
+	url := strings.TrimSuffix(strings.SplitN(strings.SplitN(logb.String(), "url=", 2)[1], "\n", 2)[0], "")
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "# HELP nlkit_demo_events_total events seen\n") || !strings.Contains(string(body), "nlkit_demo_events_total 5\n") {
+		t.Errorf("/metrics:\n%s", body)
+	}
+	if err := ServeMetrics(ctx, strings.TrimPrefix(url[:strings.LastIndex(url, "/")], "http://"), reg, log); err == nil {
+		t.Error("a second server on the same address was accepted")
 	}
 }

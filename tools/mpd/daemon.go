@@ -74,6 +74,18 @@ type Stats struct {
 	ExecErrors    uint64 `json:"exec_errors"`
 }
 
+// StatsHelp describes each counter of Stats, by json name (the Prometheus metrics'
+// help).
+var StatsHelp = map[string]string{
+	"events": "MPTCP path-manager events received", "events_lost": "times the event socket overflowed (ENOBUFS)",
+	"resyncs": "resynchronisations from sock_diag after lost events", "adopted": "connections and subflows a resynchronisation found that no event had shown",
+	"malformed": "events that did not decode", "connections": "MPTCP connections seen", "open": "MPTCP connections open now",
+	"subflows_asked": "subflow-creates the kernel accepted", "subflows_up": "subflows of the daemon's established",
+	"command_errors": "path-manager commands that failed", "recreations": "subflows re-created after closing",
+	"destroyed": "subflows destroyed (link down, no longer wanted)", "announced": "addresses announced (ADD_ADDR)",
+	"exec_runs": "exec policy commands run", "exec_errors": "exec policy commands that failed",
+}
+
 // Daemon is the path manager of one network namespace (the caller's when NewDaemon
 // runs).
 type Daemon struct {
@@ -224,6 +236,10 @@ func NewDaemon(cfg Config) (*Daemon, error) {
 	d.cfg.Logf("selected the userspace path manager (%s=%s, was %s); %d rules", d.sel.name, d.sel.set, d.sel.prev, len(cfg.Rules))
 	return d, nil
 }
+
+// Close releases a daemon that will not Run (Run releases it itself): its sockets, and
+// the path-manager setting goes back as it was.
+func (d *Daemon) Close() { d.close() }
 
 func (d *Daemon) close() {
 	if d.mon != nil {

@@ -69,6 +69,17 @@ type Stats struct {
 	Errors      uint64 `json:"errors"`
 }
 
+// StatsHelp describes each counter of Stats, by json name (the Prometheus metrics'
+// help).
+var StatsHelp = map[string]string{
+	"events": "congestion events received from the kernel", "sent": "feedback messages sent",
+	"unroutable": "offending senders with no peer to send feedback to", "received": "authentic, fresh feedback received",
+	"forged": "feedback with a bad HMAC or malformed", "replayed": "stale or replayed feedback",
+	"unknown_dest": "feedback about no local tenant", "cuts": "multiplicative rate decreases applied",
+	"coalesced": "feedback within a round already cut", "recoveries": "additive rate increases applied",
+	"errors": "errors (netlink, sockets)",
+}
+
 // tenantState is the sender-side control state of one local tenant.
 type tenantState struct {
 	vnic, ifb      string

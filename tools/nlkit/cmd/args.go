@@ -4,6 +4,7 @@ package cmd
 // and errors with the exit status they mean (2: usage, 1: the kernel or the system).
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -109,4 +110,26 @@ func daemonLogger(c *cli.Context) (*slog.Logger, error) {
 		return nil, usageErr("--log-format: %v", err)
 	}
 	return l, nil
+}
+
+// metricsFlag is the daemons' --metrics: their counters for Prometheus, off unless an
+// address is given.
+func metricsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "metrics", Usage: "serve the daemon's counters for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9423; off by default)"}
+}
+
+// serveMetrics starts the --metrics server, if asked, for the daemon's counters.
+func serveMetrics(c *cli.Context, ctx context.Context, daemon string, stats func() any, help map[string]string, log *slog.Logger) error {
+	addr := c.String("metrics")
+	if addr == "" {
+		return nil
+	}
+	reg, err := daemonlog.Registry(daemon, stats, help)
+	if err != nil {
+		return fail(err)
+	}
+	if err := daemonlog.ServeMetrics(ctx, addr, reg, log); err != nil {
+		return fail(err)
+	}
+	return nil
 }

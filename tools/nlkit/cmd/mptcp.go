@@ -39,6 +39,7 @@ func mptcpCommand() *cli.Command {
 					&cli.IntFlag{Name: "command-sockets", Value: 4, Usage: "netlink sockets subflow-creates go out on, a batch (one sendmsg per connection's creates) in flight on each"},
 					&cli.BoolFlag{Name: "timing", Usage: "log each event's wait and handling time (the percentiles, of commands too, are logged at exit)"},
 					logFormatFlag(),
+					metricsFlag(),
 				},
 				Action: mptcpPM,
 			},
@@ -104,6 +105,10 @@ func mptcpPM(c *cli.Context) error {
 	d, err := mpd.NewDaemon(cfg)
 	if err != nil {
 		return mptcpErr(err)
+	}
+	if err := serveMetrics(c, ctx, "mptcp_pm", func() any { return d.Stats() }, mpd.StatsHelp, log); err != nil {
+		d.Close()
+		return err
 	}
 	go func() {
 		for range hup {

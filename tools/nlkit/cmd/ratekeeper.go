@@ -82,6 +82,7 @@ func ratekeeperCommand() *cli.Command {
 					&cli.DurationFlag{Name: "recover", Usage: "additive recovery period", Value: 500 * time.Millisecond},
 					&cli.StringFlag{Name: "step", Usage: "recovery step before dividing by severity (default max/20)"},
 					logFormatFlag(),
+					metricsFlag(),
 				},
 				Action: rkDaemon,
 			},
@@ -350,5 +351,9 @@ func rkDaemon(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := serveMetrics(c, ctx, "ratekeeper", func() any { return d.Stats() }, rkd.StatsHelp, cfg.Log); err != nil {
+		d.Close()
+		return err
+	}
 	return d.Run(ctx)
 }
