@@ -211,7 +211,7 @@ func TestRouteInput(t *testing.T) {
 	}
 	// IPv6 routes show up with -6, and -j is JSON with equalize among the flags
 	out, code = nlkitNS(t, tp, "eqc", false, "-j", "ip", "route", "show", "10.9.0.0/24")
-	if code != 0 || !strings.Contains(out, `"equalize"`) || !strings.Contains(out, `"weight": 256`) {
+	if code != 0 || !strings.Contains(out, `"equalize"`) || !strings.Contains(out, `"weight":256`) {
 		t.Errorf("-j show: exit %d: %s", code, out)
 	}
 }

@@ -551,7 +551,7 @@ func TestCLIMatchesIproute(t *testing.T) {
 			t.Errorf("mptcp %s: nlkit printed\n%s\nip printed\n%s", strings.Join(args, " "), ours, theirs)
 		}
 	}
-	if out := must(nlkit, "mptcp", "endpoint", "show", "-j"); !strings.Contains(out, `"fullmesh": true`) || !strings.Contains(out, `"dev": "e0"`) {
+	if out := must(nlkit, "mptcp", "endpoint", "show", "-j"); !strings.Contains(out, `"fullmesh":true`) || !strings.Contains(out, `"dev":"e0"`) {
 		t.Errorf("endpoint show -j: %s", out)
 	}
 	// bad input: refused by nlkit's parser (exit 2) or by the kernel (exit 1, its message)

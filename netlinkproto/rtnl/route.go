@@ -64,6 +64,7 @@ const (
 	RouteAdd     RouteHow = iota // create, fail if it exists
 	RouteReplace                 // create or replace
 	RouteAppend                  // add another route with the same key (IPv6 siblings)
+	RouteChange                  // replace, fail if it does not exist (ip route change)
 )
 
 func familyOf(ip net.IP) int {
@@ -226,6 +227,8 @@ func (c *Conn) AddRoute(r Route, how RouteHow) error {
 		flags |= netlink.Replace
 	case RouteAppend:
 		flags |= netlink.Append
+	case RouteChange:
+		flags = netlink.Acknowledge | netlink.Replace
 	}
 	_, err = c.execute("add route", unix.RTM_NEWROUTE, flags, b)
 	return err

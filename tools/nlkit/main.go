@@ -2,15 +2,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/nlkit/nlkit/tools/nlkit/cmd"
 )
 
 func main() {
-	if err := cmd.App().Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "nlkit:", err)
-		os.Exit(1)
-	}
+	os.Exit(cmd.Run(os.Args[1:], os.Stdout, os.Stderr))
 }

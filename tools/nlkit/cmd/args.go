@@ -36,10 +36,21 @@ func jsonOut(c *cli.Context) bool {
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
+// prettyJSON is -p/-pretty (as ip's): indented JSON; without it -j prints one compact
+// line, as ip -j does.
+var prettyJSON bool
+
 func printJSON(w io.Writer, v any) error {
 	e := json.NewEncoder(w)
-	e.SetIndent("", "  ")
+	if prettyJSON {
+		e.SetIndent("", "  ")
+	}
 	return e.Encode(v)
+}
+
+// newPrettyFlag is -p/-pretty, at nlkit's and nlkit ip's level, as ip takes it.
+func newPrettyFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "pretty", Aliases: []string{"p"}, Usage: "indented JSON (with -j)"}
 }
 
 // Where commands print (Run points them elsewhere for tests).

@@ -27,7 +27,7 @@ func ipCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "4", Usage: "IPv4"},
 			&cli.BoolFlag{Name: "6", Usage: "IPv6"},
-			newJSONFlag(),
+			newJSONFlag(), newPrettyFlag(),
 		},
 		Subcommands: []*cli.Command{
 			{
@@ -37,6 +37,7 @@ func ipCommand() *cli.Command {
 					raw("add", "add a route (fails if it exists)", routeArgs, func(c *cli.Context) error { return routeAdd(c, rtnl.RouteAdd) }),
 					raw("replace", "add or replace a route", routeArgs, func(c *cli.Context) error { return routeAdd(c, rtnl.RouteReplace) }),
 					raw("append", "add a route with the same destination (IPv6 siblings)", routeArgs, func(c *cli.Context) error { return routeAdd(c, rtnl.RouteAppend) }),
+					raw("change", "change a route that exists (fails if it does not)", routeArgs, func(c *cli.Context) error { return routeAdd(c, rtnl.RouteChange) }),
 					raw("del", "delete a route", routeArgs, routeDel),
 					raw("show", "list routes (equalize routes say so, and who spreads them)", "[table T|all] [dev NAME] [PREFIX]", routeShow),
 					raw("get", "the route the kernel picks for an address (each call may pick another nexthop of an equalize route)", "ADDR [from ADDR] [iif NAME] [oif NAME] [fibmatch]", routeGet),
@@ -86,6 +87,8 @@ func rawArgs(c *cli.Context) (args []string, json bool, fam int) {
 		switch a {
 		case "-j", "-json", "--json":
 			json = true
+		case "-p", "-pretty", "--pretty":
+			prettyJSON = true
 		case "-4":
 			fam = unix.AF_INET
 		case "-6":
@@ -340,9 +343,12 @@ func routeShow(c *cli.Context) error {
 		return fail(err)
 	}
 	defer conn.Close()
-	names, _, err := linkNames(conn)
+	names, byName, err := linkNames(conn)
 	if err != nil {
 		return fail(err)
+	}
+	if _, err := devIndex(byName, dev); err != nil {
+		return fail(err) // as ip: Cannot find device, exit 1
 	}
 	routes, err := conn.Routes(fam, table)
 	if err != nil {

@@ -265,7 +265,13 @@ func parseEndpoint(args []string, needAddr bool) (pm.Addr, error) {
 		default:
 			ip, err := netip.ParseAddr(arg)
 			if err != nil {
+				if strings.ContainsAny(arg, ".:") && strings.Trim(arg, "0123456789abcdefABCDEF.:") == "" {
+					return a, fmt.Errorf("invalid address %q", arg) // looks like one, is none (10.0.0.300)
+				}
 				return a, fmt.Errorf("unknown argument %q", arg)
+			}
+			if a.IP.IsValid() {
+				return a, fmt.Errorf("two addresses (%s, %s)", a.IP, ip)
 			}
 			a.IP = ip.Unmap()
 		}
@@ -299,6 +305,9 @@ func mptcpEndpointDel(c *cli.Context) error {
 	a, err := parseEndpoint(c.Args().Slice(), false)
 	if err != nil {
 		return usageErr("mptcp endpoint del: %v", err)
+	}
+	if a.ID == 0 {
+		return usageErr("mptcp endpoint del: an id is required (id ID [ADDRESS], as ip mptcp endpoint delete)")
 	}
 	conn, err := mptcpDial()
 	if err != nil {

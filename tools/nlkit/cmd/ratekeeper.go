@@ -342,6 +342,13 @@ func rkDaemon(c *cli.Context) error {
 			return usageErr("daemon: step: %v", err)
 		}
 	}
+	// what the command line or the file got wrong is a usage error (2), before any socket
+	if cfg.Decrease <= 0 || cfg.Decrease >= 1 {
+		return usageErr("ratekeeper daemon: --decrease %v: want a fraction between 0 and 1 (0.05: cut by 5%%)", cfg.Decrease)
+	}
+	if len(cfg.Key) == 0 {
+		return usageErr("ratekeeper daemon: a shared key is required (--key-file, or key-file in %s)", c.String("config"))
+	}
 	if cfg.Log, err = daemonLogger(c); err != nil {
 		return err
 	}
