@@ -49,7 +49,10 @@ type Progress struct {
 
 // Result sums a run up.
 type Result struct {
-	Requests  uint64        `json:"requests"`
+	Requests uint64 `json:"requests"` // completed: a whole response received
+	// Errors are failed attempts (a refused or reset connection, a short or bad
+	// response), each counted once; a connection that keeps failing is retried, so
+	// errors can outnumber requests.
 	Errors    uint64        `json:"errors"`
 	Bytes     uint64        `json:"bytes"`
 	Elapsed   time.Duration `json:"elapsed_ns"`

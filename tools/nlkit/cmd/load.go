@@ -119,7 +119,13 @@ func loadWget(c *cli.Context) error {
 		return fail(err)
 	}
 	if js {
-		return printJSON(stdout, r)
+		if err := printJSON(stdout, r); err != nil {
+			return err
+		}
+		if r.Errors > 0 {
+			return cli.Exit("", 1) // as without -j: a run with errors did not succeed
+		}
+		return nil
 	}
 	fmt.Fprintf(stdout, "%d requests (%d errors) in %v: %.0f requests/s, %.2f Mbit/s\n", r.Requests, r.Errors,
 		r.Elapsed.Round(time.Millisecond), r.PerSecond, float64(r.Bytes)*8/1e6/r.Elapsed.Seconds())
