@@ -367,7 +367,11 @@ func routeShow(c *cli.Context) error {
 		if sel != nil && routeDst(r).String() != sel.String() {
 			continue
 		}
-		out = append(out, toJSON(r, names, spreadBy(r, sup, prefixes)))
+		j := toJSON(r, names, spreadBy(r, sup, prefixes))
+		if table != 0 {
+			j.Table = "" // one table asked for: ip does not repeat it
+		}
+		out = append(out, j)
 	}
 	if asJSON {
 		if out == nil {
@@ -454,6 +458,7 @@ func routeGet(c *cli.Context) error {
 		return fail(err)
 	}
 	j := toJSON(r, names, spreadBy(r, equalize.Detect(), modulePrefixes()))
+	j.Protocol, j.Scope, j.Table = "", "", "" // the lookup's answer, as ip route get prints it
 	if asJSON {
 		return printJSON(stdout, []routeJSON{j})
 	}

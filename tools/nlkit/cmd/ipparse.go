@@ -319,6 +319,19 @@ func protoName(p uint8) string {
 	return strconv.Itoa(int(p))
 }
 
+// tableName is a table as ip names it (rt_tables' reserved names, else the number).
+func tableName(t uint32) string {
+	switch t {
+	case unix.RT_TABLE_LOCAL:
+		return "local"
+	case unix.RT_TABLE_MAIN:
+		return "main"
+	case unix.RT_TABLE_DEFAULT:
+		return "default"
+	}
+	return strconv.FormatUint(uint64(t), 10)
+}
+
 func scopeName(s uint8) string {
 	switch s {
 	case unix.RT_SCOPE_UNIVERSE:
@@ -352,11 +365,11 @@ type routeJSON struct {
 	Gateway  string   `json:"gateway,omitempty"`
 	Dev      string   `json:"dev,omitempty"`
 	NHID     uint32   `json:"nhid,omitempty"`
-	Protocol string   `json:"protocol"`
-	Scope    string   `json:"scope"`
+	Protocol string   `json:"protocol,omitempty"` // as ip: not for boot (ip's own routes)
+	Scope    string   `json:"scope,omitempty"`    // as ip: not for global
 	Prefsrc  string   `json:"prefsrc,omitempty"`
 	Metric   uint32   `json:"metric,omitempty"`
-	Table    uint32   `json:"table"`
+	Table    string   `json:"table,omitempty"` // as ip: a name, not for main (nor when one table was asked for)
 	Flags    []string `json:"flags"`
 	Nexthops []nhJSON `json:"nexthops,omitempty"`
 	Equalize string   `json:"equalize,omitempty"` // kernel, module (or empty)
@@ -408,8 +421,17 @@ func dstString(r rtnl.Route) string {
 // toJSON converts a route; names maps ifindex to name; how is "kernel", "module" or ""
 // for a route that is spread (the kernel's flag, or the module's prefix).
 func toJSON(r rtnl.Route, names map[int]string, how string) routeJSON {
-	j := routeJSON{Type: typeName(r.Type), Dst: dstString(r), Dev: names[r.Index], NHID: r.NHID, Protocol: protoName(r.Protocol),
-		Scope: scopeName(r.Scope), Metric: r.Metric, Table: r.Table, Flags: []string{}, Equalize: how}
+	j := routeJSON{Type: typeName(r.Type), Dst: dstString(r), Dev: names[r.Index], NHID: r.NHID, Metric: r.Metric,
+		Flags: []string{}, Equalize: how}
+	if r.Protocol != unix.RTPROT_BOOT {
+		j.Protocol = protoName(r.Protocol)
+	}
+	if r.Scope != unix.RT_SCOPE_UNIVERSE {
+		j.Scope = scopeName(r.Scope)
+	}
+	if r.Table != unix.RT_TABLE_MAIN && r.Table != 0 {
+		j.Table = tableName(r.Table)
+	}
 	if r.Gateway != nil {
 		j.Gateway = r.Gateway.String()
 	}
@@ -450,11 +472,13 @@ func routeText(j routeJSON) string {
 	if j.Dev != "" {
 		b.WriteString(" dev " + j.Dev)
 	}
-	if j.Table != unix.RT_TABLE_MAIN && j.Table != 0 {
-		fmt.Fprintf(&b, " table %d", j.Table)
+	if j.Table != "" {
+		b.WriteString(" table " + j.Table)
 	}
-	b.WriteString(" proto " + j.Protocol)
-	if j.Scope != "global" {
+	if j.Protocol != "" {
+		b.WriteString(" proto " + j.Protocol)
+	}
+	if j.Scope != "" {
 		b.WriteString(" scope " + j.Scope)
 	}
 	if j.Prefsrc != "" {

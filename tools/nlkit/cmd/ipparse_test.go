@@ -60,7 +60,7 @@ func TestRouteText(t *testing.T) {
 	s, _ := parseRouteArgs(strings.Fields("10.99.0.0/24 nexthop via 10.9.1.2 weight 1 nexthop via 10.9.2.2 weight 2 equalize"), 0)
 	s.Route.Protocol, s.Route.Table = unix.RTPROT_BOOT, unix.RT_TABLE_MAIN
 	got := routeText(toJSON(s.Route, nil, "module"))
-	want := "10.99.0.0/24 proto boot equalize(module)\n\tnexthop via 10.9.1.2 weight 1\n\tnexthop via 10.9.2.2 weight 2"
+	want := "10.99.0.0/24 equalize(module)\n\tnexthop via 10.9.1.2 weight 1\n\tnexthop via 10.9.2.2 weight 2"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
