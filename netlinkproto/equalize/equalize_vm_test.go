@@ -4,6 +4,7 @@ package equalize_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -380,5 +381,58 @@ func TestLongestPrefix(t *testing.T) {
 	t.Logf("%d datagrams to 10.99.0.2 with /8, /24, /16 added in that order: %v", n, got)
 	if got["10.99.0.0/24"] < n || got["10.0.0.0/8"] != 0 || got["10.99.0.0/16"] != 0 {
 		t.Errorf("the packets were not counted by the longest prefix (10.99.0.0/24): %v", got)
+	}
+}
+
+// nlkit ip route shows and gets routes as ip -j does, field for field: kernel routes
+// (protocol kernel, scope link), a route ip added (boot: no protocol), a gateway, a
+// route in another table (named, or left out when that table is asked for), a local
+// address's lookup (no protocol, scope or table; ip's uid and cache aside), and IPv6.
+func TestIPRouteMatchesIproute(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewVeths(t, vmtest.Veth{A: "ipa", DevA: "a0", AddrA: "10.61.0.1/24", B: "ipb", DevB: "b0", AddrB: "10.61.0.2/24"})
+	tp.IP("ipa", "addr add fd61::1/64 dev a0 nodad", "route add 10.62.0.0/24 via 10.61.0.2", "route add 10.63.0.0/24 dev a0 metric 7",
+		"route add 10.64.0.0/24 via 10.61.0.2 table 100", "route add fd62::/64 via fd61::2", "route add 10.65.0.0/24 via 10.61.0.2 proto static")
+	ipJSON := func(args ...string) []map[string]any {
+		t.Helper()
+		out, err := exec.Command("ip", append([]string{"-n", "ipa", "-j"}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("ip %v: %v", args, err)
+		}
+		var v []map[string]any
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+		for _, r := range v {
+			delete(r, "uid") // route get's: the caller's uid, and the route cache
+			delete(r, "cache")
+			if f, ok := r["flags"].([]any); ok && len(f) == 0 {
+				r["flags"] = []any{}
+			}
+		}
+		return v
+	}
+	for _, c := range [][]string{
+		{"route", "show"},
+		{"-6", "route", "show"},
+		{"route", "show", "table", "100"},
+		{"route", "get", "10.62.0.9"},
+		{"route", "get", "10.61.0.1"},
+	} {
+		want := ipJSON(c...)
+		out, code := nlkitNS(t, tp, "ipa", false, append([]string{"-j", "ip"}, c...)...)
+		var got []map[string]any
+		if err := json.Unmarshal([]byte(out), &got); code != 0 || err != nil {
+			t.Errorf("nlkit ip %v: exit %d, %v\n%s", c, code, err, out)
+			continue
+		}
+		for _, r := range got {
+			delete(r, "equalize")
+		}
+		gb, _ := json.Marshal(got)
+		wb, _ := json.Marshal(want)
+		if string(gb) != string(wb) {
+			t.Errorf("nlkit ip %v:\n %s\nip -j:\n %s", c, gb, wb)
+		}
 	}
 }

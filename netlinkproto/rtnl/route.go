@@ -52,6 +52,7 @@ type Route struct {
 	Prefsrc  net.IP     `json:"prefsrc,omitempty"`
 	NHID     uint32     `json:"nhid,omitempty"`
 	Nexthops []Nexthop  `json:"multipath,omitempty"`
+	Pref     *uint8     `json:"-"` // RTA_PREF (IPv6 router preference), as the kernel reports it
 }
 
 // Equalize reports whether the route carries RTM_F_EQUALIZE.
@@ -273,6 +274,9 @@ func decodeRoute(b []byte) (Route, error) {
 			r.Index = int(ad.Uint32())
 		case rtaNHID:
 			r.NHID = ad.Uint32()
+		case unix.RTA_PREF:
+			p := ad.Uint8()
+			r.Pref = &p
 		case unix.RTA_MULTIPATH:
 			nhs, err := decodeMultipath(ad.Bytes())
 			if err != nil {

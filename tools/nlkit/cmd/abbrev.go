@@ -50,10 +50,36 @@ var ipTree = map[string][]ipWord{
 	"mptcp limits":   words("set", "show=get", "get"),
 }
 
+// ipDefault is the verb of an object given alone (ip route = ip route show).
+var ipDefault = map[string]string{"ip route": "show", "ip nexthop": "show", "mptcp endpoint": "show", "mptcp limits": "get"}
+
 // Normalize returns args (the program name first) with the ip-style abbreviations and
-// synonyms of nlkit ip and nlkit mptcp spelled out. Options before a word are passed
-// over (-j, -4, -6, -p, and --json); whatever follows a leaf command is its own.
+// synonyms of nlkit ip and nlkit mptcp spelled out, and an object given alone completed
+// with its default verb, as ip does. Options before a word are passed over (-j, -4, -6,
+// -p, and --json); whatever follows a leaf command is its own.
 func Normalize(args []string) []string {
+	out := normalize(args)
+	last, path := 0, ""
+	for i := 1; i < len(out); i++ {
+		if strings.HasPrefix(out[i], "-") {
+			continue
+		}
+		if path == "" && out[i] != "ip" && out[i] != "mptcp" {
+			return out
+		}
+		if _, ok := ipTree[strings.TrimSpace(path+" "+out[i])]; ok || path == "" {
+			path, last = strings.TrimSpace(path+" "+out[i]), i
+			continue
+		}
+		return out // a verb follows the object
+	}
+	if v, ok := ipDefault[path]; ok {
+		return append(out[:last+1:last+1], append([]string{v}, out[last+1:]...)...)
+	}
+	return out
+}
+
+func normalize(args []string) []string {
 	out := append([]string(nil), args...)
 	path := ""
 	for i := 1; i < len(out); i++ {

@@ -32,7 +32,14 @@ func TestNormalize(t *testing.T) {
 		"mptcp l sh":                        "mptcp limits get",
 		"mptcp m":                           "mptcp monitor",
 		"ratekeeper s":                      "ratekeeper s", // nlkit's own commands: names only
-		"-j ip r":                           "-j ip route",
+		"-j ip r":                           "-j ip route show",
+		"ip -6 r":                           "ip -6 route show",
+		"ip route -j":                       "ip route show -j",
+		"ip nex":                            "ip nexthop show",
+		"mptcp endpoint":                    "mptcp endpoint show",
+		"mptcp limits -j":                   "mptcp limits get -j",
+		"mptcp":                             "mptcp",
+		"ip":                                "ip",
 	} {
 		got := strings.Join(Normalize(append([]string{"nlkit"}, strings.Fields(in)...))[1:], " ")
 		if got != want {

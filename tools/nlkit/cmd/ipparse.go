@@ -371,6 +371,7 @@ type routeJSON struct {
 	Metric   uint32   `json:"metric,omitempty"`
 	Table    string   `json:"table,omitempty"` // as ip: a name, not for main (nor when one table was asked for)
 	Flags    []string `json:"flags"`
+	Pref     string   `json:"pref,omitempty"` // IPv6 router preference, as ip
 	Nexthops []nhJSON `json:"nexthops,omitempty"`
 	Equalize string   `json:"equalize,omitempty"` // kernel, module (or empty)
 }
@@ -432,6 +433,12 @@ func toJSON(r rtnl.Route, names map[int]string, how string) routeJSON {
 	if r.Table != unix.RT_TABLE_MAIN && r.Table != 0 {
 		j.Table = tableName(r.Table)
 	}
+	if r.Pref != nil {
+		j.Pref = map[uint8]string{0: "medium", 1: "high", 3: "low"}[*r.Pref]
+		if j.Pref == "" {
+			j.Pref = strconv.Itoa(int(*r.Pref))
+		}
+	}
 	if r.Gateway != nil {
 		j.Gateway = r.Gateway.String()
 	}
@@ -492,6 +499,9 @@ func routeText(j routeJSON) string {
 			f = "equalize(" + j.Equalize + ")" // module, or ignored
 		}
 		b.WriteString(" " + f)
+	}
+	if j.Pref != "" {
+		b.WriteString(" pref " + j.Pref)
 	}
 	for _, nh := range j.Nexthops {
 		b.WriteString("\n\tnexthop")
