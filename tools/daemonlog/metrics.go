@@ -36,7 +36,9 @@ func Registry(daemon string, stats func() any, help map[string]string) (*prometh
 			h = f.Name
 		}
 		idx := i
-		value := func() float64 { return float64(reflect.ValueOf(stats()).Field(idx).Convert(reflect.TypeOf(float64(0))).Float()) }
+		value := func() float64 {
+			return float64(reflect.ValueOf(stats()).Field(idx).Convert(reflect.TypeOf(float64(0))).Float())
+		}
 		var c prometheus.Collector
 		switch f.Type.Kind() {
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:

@@ -1,14 +1,10 @@
 package mpd
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/nlkit/nlkit/tools/yamlfile"
 )
 
 // DefaultConfigPath is where `nlkit mptcp pm` and its systemd unit look for the
@@ -37,15 +33,9 @@ type fileConfig struct {
 // keys and bad values are refused with the file's name and, where yaml knows it, the
 // line.
 func LoadConfig(path string, cfg *Config) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
 	var fc fileConfig
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) { // EOF: an empty file
-		return fmt.Errorf("%s: %w", path, err)
+	if err := yamlfile.Decode(path, &fc); err != nil {
+		return err
 	}
 	for i, s := range fc.Rules {
 		r, err := ParseRule(s)

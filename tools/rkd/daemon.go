@@ -17,12 +17,12 @@ import (
 	"time"
 
 	"github.com/mdlayher/netlink"
-	"go.yaml.in/yaml/v3"
 
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tools/daemonlog"
 	"github.com/nlkit/nlkit/tools/units"
+	"github.com/nlkit/nlkit/tools/yamlfile"
 )
 
 // Peer routes feedback about senders in Prefix to the daemon at Addr.
@@ -461,16 +461,11 @@ const DefaultConfigPath = "/etc/nlkit/ratekeeper.yaml"
 
 // LoadDaemonConfig reads a YAML config file into cfg (flags given later override).
 func LoadDaemonConfig(path string, cfg *DaemonConfig) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	var fc fileConfig
+	if err := yamlfile.Decode(path, &fc); err != nil {
 		return err
 	}
-	var fc fileConfig
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
+	var err error
 	if fc.Listen != "" {
 		if cfg.Listen, err = ParseListen(fc.Listen); err != nil {
 			return fmt.Errorf("%s: listen: %w", path, err)

@@ -13,13 +13,12 @@ import (
 // ls for show; delete for del; chg for change). Normalize rewrites them into the
 // commands' names before urfave/cli sees them.
 
-// ipWord is one word ip accepts at some position: the prefixes of name (of at least
-// min letters) mean to, "" where nlkit has no such command (the word is then left as
-// typed, and refused as unknown).
+// ipWord is one word ip accepts at some position: the prefixes of name mean to, ""
+// where nlkit has no such command (the word is then left as typed, and refused as
+// unknown).
 type ipWord struct {
 	name string
 	to   string
-	min  int
 }
 
 func words(names ...string) []ipWord {
@@ -29,7 +28,7 @@ func words(names ...string) []ipWord {
 		if to == "" && !strings.HasSuffix(n, "=") {
 			to = name
 		}
-		ws = append(ws, ipWord{name: name, to: to, min: 1})
+		ws = append(ws, ipWord{name: name, to: to})
 	}
 	return ws
 }
@@ -44,8 +43,8 @@ var ipTree = map[string][]ipWord{
 		"mptcp=", "ioam=", "stats=", "help=", "equalize"),
 	"ip route": words("add", "change", "chg=change", "replace", "prepend=", "append", "test=", "delete=del", "list=show",
 		"show", "lst=show", "get", "flush=", "save=", "restore=", "showdump=", "help="),
-	"ip nexthop": words("add", "replace", "delete=del", "list=show", "show", "lst=show", "get=", "flush=", "bucket=", "help="),
-	"mptcp": words("endpoint", "limits", "monitor", "pm"),
+	"ip nexthop":     words("add", "replace", "delete=del", "list=show", "show", "lst=show", "get=", "flush=", "bucket=", "help="),
+	"mptcp":          words("endpoint", "limits", "monitor", "pm"),
 	"mptcp endpoint": words("add", "delete=del", "change=", "show", "list=show", "flush"),
 	"mptcp limits":   words("set", "show=get", "get"),
 }
@@ -100,7 +99,7 @@ func normalize(args []string) []string {
 		}
 		to := ""
 		for _, w := range ws {
-			if a == w.name || len(a) >= w.min && strings.HasPrefix(w.name, a) {
+			if strings.HasPrefix(w.name, a) {
 				to = w.to
 				break
 			}
