@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nlkit/nlkit/tests/vm/job"
@@ -766,12 +767,20 @@ func buildModules(k kernel, dir string) ([]string, error) {
 		kos = append(kos, ko)
 	}
 	if !k.debug && k.only == nil {
-		if err := stageModules(k, src, filepath.Join(dir, "stage"), kos); err != nil {
+		var err error
+		stageOnce.Do(func() { err = stageModules(k, src, filepath.Join(dir, "stage"), kos) })
+		if err != nil {
 			return nil, err
 		}
 	}
 	return kos, nil
 }
+
+// stageOnce: the first stock kernel whose modules are built stages them. DESTDIR
+// handling does not change with the kernel, and staging costs the kernels built
+// beside guests that boot 20-25 s each (xz compression, kbuild's rescan: make test at
+// 2b27769).
+var stageOnce sync.Once
 
 // stageModules checks `make install-modules DESTDIR=...` on a stock kernel's build: every
 // module lands under DESTDIR/lib/modules/<release>/updates (INSTALL_MOD_PATH; compressed
