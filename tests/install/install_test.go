@@ -1,6 +1,6 @@
 // Package install checks what `make install DESTDIR=...` and `make dkms-src` stage, as
 // a packager would use them. (The modules' part, install-modules, needs a kernel build
-// tree: the VM test runner stages it for each stock kernel it builds modules for.)
+// tree: the VM test runner stages it for the first stock kernel it builds modules for.)
 package install
 
 import (
