@@ -27,6 +27,8 @@ const (
 	subflowAttrIDLoc   = 10 // MPTCP_SUBFLOW_ATTR_ID_LOC
 	subflowFlagMcapLoc = 2  // MPTCP_SUBFLOW_FLAG_MCAP_LOC: the initial subflow, this end asked MP_CAPABLE (the client)
 	subflowFlagMcapRem = 1  // MPTCP_SUBFLOW_FLAG_MCAP_REM: the initial subflow, MP_CAPABLE agreed
+	diagReqProtocol    = 3  // INET_DIAG_REQ_PROTOCOL: the protocol as a u32 (IPPROTO_MPTCP is 262)
+	mptcpInfoToken     = 12 // offset of mptcpi_token in struct mptcp_info
 	tcpListen          = 10 // TCP_LISTEN
 	tcpEstablished     = 1  // TCP_ESTABLISHED
 	diagMsgLen         = 72 // struct inet_diag_msg
@@ -43,21 +45,27 @@ type DiagSubflow struct {
 	LocalID, RemID uint8
 }
 
-// DiagConn is an MPTCP connection: its local token (the one events carry) and its
-// subflows, the initial one first when the kernel still has it.
+// DiagConn is an MPTCP connection: its local token (the one events carry), its own
+// state (the MPTCP socket's) and its subflows, the initial one first when the kernel
+// still has it.
 type DiagConn struct {
 	Token    uint32
+	State    uint8 // the MPTCP socket's TCP-like state; 0 if the kernel did not list it
 	Subflows []DiagSubflow
 }
 
-// Live tells whether the connection is open as far as its subflows show: one of them
-// is established, opening, or half-closed by the peer only (CLOSE_WAIT). After the
-// application closes it, its subflows linger in FIN_WAIT, CLOSING or LAST_ACK, still
-// carrying the token.
+// Live tells whether the connection is open: its MPTCP socket is established, opening,
+// or half-closed by the peer only (CLOSE_WAIT). Once the application closes it, the
+// socket is past that at once (and the kernel sends CLOSED), while its subflows may
+// stay established until the DATA_FIN exchange ends; so the subflows' states decide
+// only where the kernel did not list the MPTCP socket.
 func (c *DiagConn) Live() bool {
+	live := func(st uint8) bool { return st == 1 || st == 2 || st == 3 || st == 8 } // ESTABLISHED, SYN_SENT, SYN_RECV, CLOSE_WAIT
+	if c.State != 0 {
+		return live(c.State)
+	}
 	for _, s := range c.Subflows {
-		switch s.State {
-		case 1, 2, 3, 8: // ESTABLISHED, SYN_SENT, SYN_RECV, CLOSE_WAIT
+		if live(s.State) {
 			return true
 		}
 	}
@@ -143,11 +151,58 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 			}
 		}
 	}
+	// the MPTCP sockets themselves, for their state (a connection with no subflow left
+	// is listed too)
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		req := make([]byte, 56, 64)
+		req[0], req[1], req[2] = family, unix.IPPROTO_MPTCP&0xff, 1<<(diagInfo-1)
+		binary.NativeEndian.PutUint32(req[4:], 0xfff&^(1<<tcpListen))
+		ae := netlink.NewAttributeEncoder()
+		ae.Uint32(diagReqProtocol, unix.IPPROTO_MPTCP)
+		attrs, _ := ae.Encode()
+		msgs, err := c.Execute(netlink.Message{
+			Header: netlink.Header{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: netlink.Request | netlink.Dump},
+			Data:   append(req, attrs...),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("sock_diag dump of MPTCP sockets: %w", err)
+		}
+		for _, m := range msgs {
+			tok, state, ok := parseDiagMPTCP(m.Data)
+			if !ok {
+				continue
+			}
+			dc := byToken[tok]
+			if dc == nil {
+				dc = &DiagConn{Token: tok}
+				byToken[tok] = dc
+				order = append(order, tok)
+			}
+			dc.State = state
+		}
+	}
 	out := make([]DiagConn, 0, len(order))
 	for _, tok := range order {
 		out = append(out, *byToken[tok])
 	}
 	return out, nil
+}
+
+// parseDiagMPTCP reads an MPTCP socket's state and token (mptcp_info, INET_DIAG_INFO).
+func parseDiagMPTCP(b []byte) (token uint32, state uint8, ok bool) {
+	if len(b) < diagMsgLen {
+		return 0, 0, false
+	}
+	ad, err := netlink.NewAttributeDecoder(b[diagMsgLen:])
+	if err != nil {
+		return 0, 0, false
+	}
+	for ad.Next() {
+		if v := ad.Bytes(); ad.Type() == diagInfo && len(v) >= mptcpInfoToken+4 {
+			token = binary.NativeEndian.Uint32(v[mptcpInfoToken:])
+		}
+	}
+	return token, b[1], token != 0
 }
 
 // parseDiagSubflow decodes one inet_diag_msg; ok is false for a TCP socket that is no

@@ -90,7 +90,7 @@ func TestConstantsMatchUAPI(t *testing.T) {
 		"INET_DIAG_INFO": diagInfo, "INET_DIAG_ULP_INFO": diagULPInfo, "INET_ULP_INFO_NAME": ulpInfoName,
 		"INET_ULP_INFO_MPTCP": ulpInfoMPTCP, "MPTCP_SUBFLOW_ATTR_TOKEN_LOC": subflowAttrTokLoc,
 		"MPTCP_SUBFLOW_ATTR_FLAGS": subflowAttrFlags, "MPTCP_SUBFLOW_ATTR_ID_REM": subflowAttrIDRem,
-		"MPTCP_SUBFLOW_ATTR_ID_LOC": subflowAttrIDLoc,
+		"MPTCP_SUBFLOW_ATTR_ID_LOC": subflowAttrIDLoc, "INET_DIAG_REQ_PROTOCOL": diagReqProtocol,
 	}
 	// newer than some of the kernels: the listener events (6.1 lacks them), laminar (6.18)
 	newer := map[string]bool{"MPTCP_EVENT_LISTENER_CREATED": true, "MPTCP_EVENT_LISTENER_CLOSED": true,
@@ -228,5 +228,31 @@ func TestParseDiagSubflow(t *testing.T) {
 	}
 	if _, _, _, err := parseDiagSubflow(m[:40]); err == nil {
 		t.Error("a short message was accepted")
+	}
+}
+
+// An MPTCP socket's inet_diag_msg: its state, and its token from mptcp_info.
+func TestParseDiagMPTCP(t *testing.T) {
+	m := make([]byte, diagMsgLen)
+	m[0], m[1] = 2, 4 // AF_INET, FIN_WAIT1
+	info := make([]byte, 80)
+	binary.NativeEndian.PutUint32(info[mptcpInfoToken:], 0x1234abcd)
+	e := netlink.NewAttributeEncoder()
+	e.Bytes(diagInfo, info)
+	b, _ := e.Encode()
+	tok, st, ok := parseDiagMPTCP(append(m, b...))
+	if !ok || tok != 0x1234abcd || st != 4 {
+		t.Errorf("token %08x state %d ok %v", tok, st, ok)
+	}
+	c := DiagConn{Token: tok, State: st, Subflows: []DiagSubflow{{State: tcpEstablished}}}
+	if c.Live() {
+		t.Error("a closed MPTCP socket with an established subflow is live")
+	}
+	c.State = 0
+	if !c.Live() {
+		t.Error("without the socket's state, an established subflow does not make it live")
+	}
+	if _, _, ok := parseDiagMPTCP(m); ok {
+		t.Error("no mptcp_info, yet a token")
 	}
 }

@@ -381,6 +381,20 @@ func TestCreateSubflowsBatch(t *testing.T) {
 	if _, err := conn.Write([]byte("still fine")); err != nil {
 		t.Fatal(err)
 	}
+	defer func() {
+		// closed by the application, the connection is no longer live, whatever its
+		// subflows' states
+		conn.Close()
+		kcs, err := pm.Connections(&pm.Config{NetNS: tp.FD("mpc")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kc := range kcs {
+			if kc.Token == info.Token && kc.Live() {
+				t.Errorf("after close: the connection is live in sock_diag: state %d, %+v", kc.State, kc.Subflows)
+			}
+		}
+	}()
 
 	// sock_diag's view (what the daemon resynchronises from) on both ends: the
 	// connection by its token, its initial subflow and its three joins
@@ -407,8 +421,9 @@ func TestCreateSubflowsBatch(t *testing.T) {
 		if side.client && (kc.Token != info.Token || init.Local != netip.MustParseAddrPort(conn.LocalAddr().String())) {
 			t.Errorf("%s: token %08x initial %s, want the socket's %08x %s", side.ns, kc.Token, init.Local, info.Token, conn.LocalAddr())
 		}
-		if len(kc.Subflows) != 4 || !kc.Live() || init.Client != side.client || !init.Established {
-			t.Errorf("%s: %d subflows (want 4), live %v, initial client %v (want %v)", side.ns, len(kc.Subflows), kc.Live(), init.Client, side.client)
+		if len(kc.Subflows) != 4 || kc.State != 1 || !kc.Live() || init.Client != side.client || !init.Established {
+			t.Errorf("%s: %d subflows (want 4), MPTCP socket state %d (want 1, established), live %v, initial client %v (want %v)",
+				side.ns, len(kc.Subflows), kc.State, kc.Live(), init.Client, side.client)
 		}
 	}
 }
