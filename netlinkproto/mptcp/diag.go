@@ -52,19 +52,23 @@ type DiagConn struct {
 	Token    uint32
 	State    uint8 // the MPTCP socket's TCP-like state; 0 if the kernel did not list it
 	Subflows []DiagSubflow
+	// Sockets: the kernel listed its MPTCP sockets (mptcp_diag), so a connection it
+	// did not list (State 0) has no socket left: closed, its subflows closing
+	Sockets bool
 }
 
 // Live tells whether the connection is open: its MPTCP socket is established, opening,
 // or half-closed by the peer only (CLOSE_WAIT). Once the application closes it, the
 // socket is past that at once (and the kernel sends CLOSED), while its subflows may
-// stay established until the DATA_FIN exchange ends; so the subflows' states decide
-// only where the kernel did not list the MPTCP socket.
+// stay established until the DATA_FIN exchange ends (7.3 no longer lists the closed
+// socket, 6.1 and 6.12 list it past ESTABLISHED); so the subflows' states decide only
+// on a kernel that lists no MPTCP socket at all.
 func (c *DiagConn) Live() bool {
 	live := func(st uint8) bool { return st == 1 || st == 2 || st == 3 || st == 8 } // ESTABLISHED, SYN_SENT, SYN_RECV, CLOSE_WAIT
-	if c.State != 0 {
+	if c.State != 0 || c.Sockets {
 		return live(c.State)
 	}
-	for _, s := range c.Subflows {
+	for _, s := range c.Subflows { // a kernel without mptcp_diag
 		if live(s.State) {
 			return true
 		}
@@ -152,7 +156,8 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 		}
 	}
 	// the MPTCP sockets themselves, for their state (a connection with no subflow left
-	// is listed too)
+	// is listed too); a kernel without mptcp_diag leaves the subflows to decide
+	sockets := true
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
 		req := make([]byte, 56, 64)
 		req[0], req[1], req[2] = family, unix.IPPROTO_MPTCP&0xff, 1<<(diagInfo-1)
@@ -165,7 +170,8 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 			Data:   append(req, attrs...),
 		})
 		if err != nil {
-			return nil, fmt.Errorf("sock_diag dump of MPTCP sockets: %w", err)
+			sockets = false
+			break
 		}
 		for _, m := range msgs {
 			tok, state, ok := parseDiagMPTCP(m.Data)
@@ -183,7 +189,9 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 	}
 	out := make([]DiagConn, 0, len(order))
 	for _, tok := range order {
-		out = append(out, *byToken[tok])
+		dc := *byToken[tok]
+		dc.Sockets = sockets
+		out = append(out, dc)
 	}
 	return out, nil
 }

@@ -248,9 +248,13 @@ func TestParseDiagMPTCP(t *testing.T) {
 	if c.Live() {
 		t.Error("a closed MPTCP socket with an established subflow is live")
 	}
-	c.State = 0
+	c.State, c.Sockets = 0, true
+	if c.Live() {
+		t.Error("a connection whose socket the kernel no longer lists is live")
+	}
+	c.Sockets = false
 	if !c.Live() {
-		t.Error("without the socket's state, an established subflow does not make it live")
+		t.Error("without mptcp_diag, an established subflow does not make it live")
 	}
 	if _, _, ok := parseDiagMPTCP(m); ok {
 		t.Error("no mptcp_info, yet a token")
