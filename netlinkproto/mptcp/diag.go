@@ -120,17 +120,19 @@ func Connections(cfg *Config) ([]DiagConn, error) {
 // ULP info to no one else). Connections that fell back to TCP have no ULP info and
 // are not listed.
 func (d *Diag) Connections() ([]DiagConn, error) {
-	c := d.c
 	byToken := map[uint32]*DiagConn{}
 	var order []uint32
+	conn := func(tok uint32) *DiagConn {
+		dc := byToken[tok]
+		if dc == nil {
+			dc = &DiagConn{Token: tok}
+			byToken[tok] = dc
+			order = append(order, tok)
+		}
+		return dc
+	}
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		req := make([]byte, 56) // struct inet_diag_req_v2
-		req[0], req[1], req[2] = family, unix.IPPROTO_TCP, 1<<(diagInfo-1)
-		binary.NativeEndian.PutUint32(req[4:], 0xfff&^(1<<tcpListen)) // every state but LISTEN
-		msgs, err := c.Execute(netlink.Message{
-			Header: netlink.Header{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: netlink.Request | netlink.Dump},
-			Data:   req,
-		})
+		msgs, err := d.dump(family, unix.IPPROTO_TCP)
 		if err != nil {
 			return nil, fmt.Errorf("sock_diag dump of TCP sockets: %w", err)
 		}
@@ -142,12 +144,7 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 			if !ok {
 				continue
 			}
-			dc := byToken[tok]
-			if dc == nil {
-				dc = &DiagConn{Token: tok}
-				byToken[tok] = dc
-				order = append(order, tok)
-			}
+			dc := conn(tok)
 			if sf.Initial {
 				dc.Subflows = append([]DiagSubflow{sf}, dc.Subflows...)
 			} else {
@@ -159,32 +156,15 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 	// is listed too); a kernel without mptcp_diag leaves the subflows to decide
 	sockets := true
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		req := make([]byte, 56, 64)
-		req[0], req[1], req[2] = family, unix.IPPROTO_MPTCP&0xff, 1<<(diagInfo-1)
-		binary.NativeEndian.PutUint32(req[4:], 0xfff&^(1<<tcpListen))
-		ae := netlink.NewAttributeEncoder()
-		ae.Uint32(diagReqProtocol, unix.IPPROTO_MPTCP)
-		attrs, _ := ae.Encode()
-		msgs, err := c.Execute(netlink.Message{
-			Header: netlink.Header{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: netlink.Request | netlink.Dump},
-			Data:   append(req, attrs...),
-		})
+		msgs, err := d.dump(family, unix.IPPROTO_MPTCP)
 		if err != nil {
 			sockets = false
 			break
 		}
 		for _, m := range msgs {
-			tok, state, ok := parseDiagMPTCP(m.Data)
-			if !ok {
-				continue
+			if tok, state, ok := parseDiagMPTCP(m.Data); ok {
+				conn(tok).State = state
 			}
-			dc := byToken[tok]
-			if dc == nil {
-				dc = &DiagConn{Token: tok}
-				byToken[tok] = dc
-				order = append(order, tok)
-			}
-			dc.State = state
 		}
 	}
 	out := make([]DiagConn, 0, len(order))
@@ -194,6 +174,28 @@ func (d *Diag) Connections() ([]DiagConn, error) {
 		out = append(out, dc)
 	}
 	return out, nil
+}
+
+// dump lists a family's sockets of protocol in every state but LISTEN, with their
+// INET_DIAG_INFO (tcp_info, mptcp_info). A protocol past 255 (IPPROTO_MPTCP) goes in
+// INET_DIAG_REQ_PROTOCOL, the request's own byte being too small for it.
+func (d *Diag) dump(family uint8, protocol uint16) ([]netlink.Message, error) {
+	req := make([]byte, 56) // struct inet_diag_req_v2
+	req[0], req[1], req[2] = family, uint8(protocol), 1<<(diagInfo-1)
+	binary.NativeEndian.PutUint32(req[4:], 0xfff&^(1<<tcpListen)) // every state but LISTEN
+	if protocol > 0xff {
+		ae := netlink.NewAttributeEncoder()
+		ae.Uint32(diagReqProtocol, uint32(protocol))
+		attrs, err := ae.Encode()
+		if err != nil {
+			return nil, err
+		}
+		req = append(req, attrs...)
+	}
+	return d.c.Execute(netlink.Message{
+		Header: netlink.Header{Type: unix.SOCK_DIAG_BY_FAMILY, Flags: netlink.Request | netlink.Dump},
+		Data:   req,
+	})
 }
 
 // parseDiagMPTCP reads an MPTCP socket's state and token (mptcp_info, INET_DIAG_INFO).
