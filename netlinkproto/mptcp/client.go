@@ -360,13 +360,19 @@ func (c *Conn) CreateSubflow(token uint32, local Addr, remote netip.AddrPort) er
 		return fmt.Errorf("mptcp subflow-create: local and remote addresses are required")
 	}
 	_, err := c.do("subflow-create", cmdSubflowCreate, func(e *netlink.AttributeEncoder) error {
-		e.Uint32(attrToken, token)
-		if err := encodeAddr(e, attrAddr, local); err != nil {
-			return err
-		}
-		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()})
+		return encodeSubflow(e, token, local, remote)
 	})
 	return err
+}
+
+// encodeSubflow writes a subflow-create's attributes (and a subflow-destroy's, whose
+// local address has no id or flags).
+func encodeSubflow(e *netlink.AttributeEncoder, token uint32, local Addr, remote netip.AddrPort) error {
+	e.Uint32(attrToken, token)
+	if err := encodeAddr(e, attrAddr, local); err != nil {
+		return err
+	}
+	return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()})
 }
 
 // NewSubflow is one subflow to create: a connection's token, the local address (with
@@ -387,9 +393,9 @@ func (c *Conn) CreateSubflows(sfs []NewSubflow) ([]error, error) {
 			return nil, fmt.Errorf("mptcp subflow-create: local and remote addresses are required")
 		}
 		e := netlink.NewAttributeEncoder()
-		e.Uint32(attrToken, sf.Token)
-		encodeAddr(e, attrAddr, sf.Local)
-		encodeAddr(e, attrAddrRemote, Addr{IP: sf.Remote.Addr(), Port: sf.Remote.Port()})
+		if err := encodeSubflow(e, sf.Token, sf.Local, sf.Remote); err != nil {
+			return nil, fmt.Errorf("mptcp subflow-create: %w", err)
+		}
 		b, err := e.Encode()
 		if err != nil {
 			return nil, fmt.Errorf("mptcp subflow-create: %w", err)
@@ -402,11 +408,7 @@ func (c *Conn) CreateSubflows(sfs []NewSubflow) ([]error, error) {
 // DestroySubflow closes the subflow with these local and remote addresses and ports.
 func (c *Conn) DestroySubflow(token uint32, local, remote netip.AddrPort) error {
 	_, err := c.do("subflow-destroy", cmdSubflowDestroy, func(e *netlink.AttributeEncoder) error {
-		e.Uint32(attrToken, token)
-		if err := encodeAddr(e, attrAddr, Addr{IP: local.Addr(), Port: local.Port()}); err != nil {
-			return err
-		}
-		return encodeAddr(e, attrAddrRemote, Addr{IP: remote.Addr(), Port: remote.Port()})
+		return encodeSubflow(e, token, Addr{IP: local.Addr(), Port: local.Port()}, remote)
 	})
 	return err
 }
