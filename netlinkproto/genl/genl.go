@@ -221,15 +221,18 @@ type Request struct {
 // connection made by New, the requests go one at a time.
 func (c *Conn) DoBatch(op string, reqs []Request) ([]error, error) {
 	errs := make([]error, len(reqs))
+	// fail gives every request from i on the batch's error: their outcome is unknown
+	fail := func(i int, err error) ([]error, error) {
+		for ; i < len(errs); i++ {
+			errs[i] = err
+		}
+		return errs, err
+	}
 	if c.nc == nil {
 		for i, r := range reqs {
 			if _, err := c.Do(op, r.Cmd, r.Attrs); err != nil {
-				var e *Error
-				if !errors.As(err, &e) {
-					for j := i; j < len(errs); j++ {
-						errs[j] = err
-					}
-					return errs, err
+				if e := (*Error)(nil); !errors.As(err, &e) {
+					return fail(i, err)
 				}
 				errs[i] = err
 			}
@@ -240,17 +243,13 @@ func (c *Conn) DoBatch(op string, reqs []Request) ([]error, error) {
 	for i, r := range reqs {
 		b, err := (genetlink.Message{Header: genetlink.Header{Command: r.Cmd, Version: c.fam.ABI}, Data: r.Attrs}).MarshalBinary()
 		if err != nil {
-			return errs, wrap(c.fam.Name, op, err)
+			return fail(0, wrap(c.fam.Name, op, err))
 		}
 		msgs[i] = netlink.Message{Header: netlink.Header{Type: netlink.HeaderType(c.kernel.ID), Flags: netlink.Request | netlink.Acknowledge}, Data: b}
 	}
 	sent, err := c.nc.SendMessages(msgs)
 	if err != nil {
-		err = wrap(c.fam.Name, op, err)
-		for i := range errs {
-			errs[i] = err
-		}
-		return errs, err
+		return fail(0, wrap(c.fam.Name, op, err))
 	}
 	index := make(map[uint32]int, len(sent))
 	for i, m := range sent {
@@ -259,17 +258,12 @@ func (c *Conn) DoBatch(op string, reqs []Request) ([]error, error) {
 	for next := 0; next < len(reqs); {
 		ms, err := c.nc.Receive()
 		if err != nil {
-			var oe *netlink.OpError
-			if _, kernel := errnoOf(err, &oe); kernel {
-				errs[next] = wrap(c.fam.Name, op, err)
-				next++
-				continue
+			if !kernelAck(err) {
+				return fail(next, wrap(c.fam.Name, op, err))
 			}
-			err = wrap(c.fam.Name, op, err)
-			for i := next; i < len(errs); i++ {
-				errs[i] = err // their outcome is unknown
-			}
-			return errs, err
+			errs[next] = wrap(c.fam.Name, op, err)
+			next++
+			continue
 		}
 		for _, m := range ms {
 			if i, ok := index[m.Header.Sequence]; ok && m.Header.Type == netlink.Error && i >= next {
@@ -280,15 +274,16 @@ func (c *Conn) DoBatch(op string, reqs []Request) ([]error, error) {
 	return errs, nil
 }
 
-// errnoOf tells whether err is the kernel's error ack (a bare errno in an OpError, as
+// kernelAck tells whether err is the kernel's error ack (a bare errno in an OpError, as
 // the netlink library reports an NLMSG_ERROR), not a failure of the socket (an errno
 // wrapped in os.SyscallError, a timeout).
-func errnoOf(err error, oe **netlink.OpError) (syscall.Errno, bool) {
-	if !errors.As(err, oe) {
-		return 0, false
+func kernelAck(err error) bool {
+	var oe *netlink.OpError
+	if !errors.As(err, &oe) {
+		return false
 	}
-	e, ok := (*oe).Err.(syscall.Errno)
-	return e, ok
+	_, ok := oe.Err.(syscall.Errno)
+	return ok
 }
 
 // Dump runs a dump request and returns every message of it, merged across the
