@@ -422,16 +422,9 @@ func (d *Daemon) handle(ev pm.Event) {
 	switch ev.Type {
 	case pm.EventCreated, pm.EventEstablished:
 		if c == nil {
-			c = &conn{token: ev.Token, remotes: map[uint8]netip.AddrPort{}, ids: map[netip.AddrPort]uint8{}, nextID: 1}
-			d.conns[ev.Token] = c
-			d.count(func(s *Stats) { s.Connections++; s.Open++ })
+			c = d.newConn(ev.Token)
 		}
-		c.local, c.remote, c.server = ev.Local(), ev.Remote(), ev.ServerSide
-		// the initial subflow's family is the socket's (an IPv4 connection of an IPv6
-		// socket comes as v4-mapped IPv6): on an IPv6 socket the kernel takes subflows
-		// of either family, on an IPv4 one IPv4 only (mptcp_pm_addr_families_match)
-		c.dual = ev.Family == unix.AF_INET6
-		c.remotes[0] = c.remote
+		c.identify(ev.Local(), ev.Remote(), ev.ServerSide, ev.Family)
 		if ev.Type == pm.EventEstablished && c.rule == nil {
 			c.est = ev.Time
 			d.apply(c, nil)
@@ -492,6 +485,23 @@ func (d *Daemon) handle(ev pm.Event) {
 			d.retryLater(c, w)
 		}
 	}
+}
+
+// newConn is a connection the daemon learns of (an event, or a resynchronisation).
+func (d *Daemon) newConn(token uint32) *conn {
+	c := &conn{token: token, remotes: map[uint8]netip.AddrPort{}, ids: map[netip.AddrPort]uint8{}, nextID: 1}
+	d.conns[token] = c
+	d.count(func(s *Stats) { s.Connections++; s.Open++ })
+	return c
+}
+
+// identify sets what the connection's initial subflow tells. Its family is the
+// socket's (an IPv4 connection of an IPv6 socket comes as v4-mapped IPv6): on an IPv6
+// socket the kernel takes subflows of either family, on an IPv4 one IPv4 only
+// (mptcp_pm_addr_families_match).
+func (c *conn) identify(local, remote netip.AddrPort, server bool, family uint16) {
+	c.local, c.remote, c.server, c.dual = local, remote, server, family == unix.AF_INET6
+	c.remotes[0] = c.remote
 }
 
 // match finds the want an SF_ESTABLISHED / SF_CLOSED event is about.
@@ -643,12 +653,10 @@ func (d *Daemon) resync() {
 				continue // still opening: its events come, or the next resync finds it
 			}
 			if c == nil {
-				c = &conn{token: kc.Token, remotes: map[uint8]netip.AddrPort{}, ids: map[netip.AddrPort]uint8{}, nextID: 1}
-				d.conns[kc.Token] = c
-				d.count(func(s *Stats) { s.Connections++; s.Open++; s.Adopted++ })
+				c = d.newConn(kc.Token)
+				d.count(func(s *Stats) { s.Adopted++ })
 			}
-			c.local, c.remote, c.server, c.dual = init.Local, init.Remote, !init.Client, init.Family == unix.AF_INET6
-			c.remotes[0] = c.remote
+			c.identify(init.Local, init.Remote, !init.Client, init.Family)
 			c.est = time.Now()
 			found++
 			d.logc(c, "found by resynchronisation")
@@ -803,9 +811,6 @@ type createReq struct {
 	local    pm.Addr
 	gen, try int
 	recreate bool
-	token    uint32
-	remote   netip.AddrPort
-	handed   time.Time
 }
 
 // maxBatch bounds the subflow-creates of one sendmsg: the kernel queues an ack per
@@ -818,16 +823,12 @@ const maxBatch = 32
 // event's connection go together, as the in-kernel PM opens them one after another
 // from one worker. Sent one per socket they contended for the kernel's genl_mutex.
 func (d *Daemon) flush() {
-	now := time.Now()
-	for len(d.batch) > 0 {
-		n := min(len(d.batch), maxBatch)
-		reqs := slices.Clone(d.batch[:n])
-		d.batch = d.batch[n:]
-		sfs := make([]pm.NewSubflow, n)
-		for i := range reqs {
-			r := &reqs[i]
-			r.token, r.remote, r.handed = r.c.token, r.w.remote, now
-			sfs[i] = pm.NewSubflow{Token: r.token, Local: r.local, Remote: r.remote}
+	handed := time.Now()
+	for chunk := range slices.Chunk(d.batch, maxBatch) {
+		reqs := slices.Clone(chunk) // d.batch's array is the next step's
+		sfs := make([]pm.NewSubflow, len(reqs))
+		for i, r := range reqs {
+			sfs[i] = pm.NewSubflow{Token: r.c.token, Local: r.local, Remote: r.w.remote}
 		}
 		d.cmdq <- func(cmd *pm.Conn) {
 			t0 := time.Now()
@@ -840,7 +841,7 @@ func (d *Daemon) flush() {
 					if errs != nil {
 						e = errs[i]
 					}
-					d.timing.add(&d.timing.command, time.Since(r.handed))
+					d.timing.add(&d.timing.command, time.Since(handed))
 					d.created(r.c, r.w, r.local, r.gen, r.recreate, r.try, e)
 				}
 			})
