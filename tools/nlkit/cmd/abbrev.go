@@ -57,30 +57,8 @@ var ipDefault = map[string]string{"ip route": "show", "ip nexthop": "show", "mpt
 // with its default verb, as ip does. Options before a word are passed over (-j, -4, -6,
 // -p, and --json); whatever follows a leaf command is its own.
 func Normalize(args []string) []string {
-	out := normalize(args)
-	last, path := 0, ""
-	for i := 1; i < len(out); i++ {
-		if strings.HasPrefix(out[i], "-") {
-			continue
-		}
-		if path == "" && out[i] != "ip" && out[i] != "mptcp" {
-			return out
-		}
-		if _, ok := ipTree[strings.TrimSpace(path+" "+out[i])]; ok || path == "" {
-			path, last = strings.TrimSpace(path+" "+out[i]), i
-			continue
-		}
-		return out // a verb follows the object
-	}
-	if v, ok := ipDefault[path]; ok {
-		return append(out[:last+1:last+1], append([]string{v}, out[last+1:]...)...)
-	}
-	return out
-}
-
-func normalize(args []string) []string {
 	out := append([]string(nil), args...)
-	path := ""
+	path, last := "", 0 // the words resolved, and where the last of them stands
 	for i := 1; i < len(out); i++ {
 		a := out[i]
 		if strings.HasPrefix(a, "-") {
@@ -90,12 +68,12 @@ func normalize(args []string) []string {
 			if a != "ip" && a != "mptcp" {
 				return out
 			}
-			path = a
+			path, last = a, i
 			continue
 		}
 		ws, ok := ipTree[path]
 		if !ok {
-			return out
+			return out // a leaf command: the rest is its own
 		}
 		to := ""
 		for _, w := range ws {
@@ -108,7 +86,10 @@ func normalize(args []string) []string {
 			return out // unknown to ip, or nlkit has not that command: cli says so
 		}
 		out[i] = to
-		path += " " + to
+		path, last = path+" "+to, i
+	}
+	if v, ok := ipDefault[path]; ok { // an object alone
+		return append(out[:last+1:last+1], append([]string{v}, out[last+1:]...)...)
 	}
 	return out
 }

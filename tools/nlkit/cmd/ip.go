@@ -87,8 +87,7 @@ func rawArgs(c *cli.Context) (args []string, json bool, fam int) {
 		switch a {
 		case "-j", "-json", "--json":
 			json = true
-		case "-p", "-pretty", "--pretty":
-			prettyJSON = true
+		case "-p", "-pretty", "--pretty": // Run has set prettyJSON: only taken out here
 		case "-4":
 			fam = unix.AF_INET
 		case "-6":
