@@ -45,19 +45,33 @@ func Counters(v any) []any {
 		return nil
 	}
 	var kv []any
-	for i := 0; i < rv.NumField(); i++ {
-		f := rv.Type().Field(i)
-		if !f.IsExported() {
-			continue
-		}
+	for _, f := range counterFields(rv.Type()) {
+		kv = append(kv, f.name, rv.Field(f.index).Interface())
+	}
+	return kv
+}
+
+// counterField is a field of a counters struct, by the name logs and metrics give it.
+type counterField struct {
+	name  string
+	index int
+	kind  reflect.Kind
+}
+
+// counterFields lists t's exported fields under their json names (the field's name in
+// lower case without one), those tagged "-" left out.
+func counterFields(t reflect.Type) []counterField {
+	var out []counterField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
+		if !f.IsExported() || name == "-" {
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		kv = append(kv, name, rv.Field(i).Interface())
+		out = append(out, counterField{name: name, index: i, kind: f.Type.Kind()})
 	}
-	return kv
+	return out
 }

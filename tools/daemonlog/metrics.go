@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,29 +17,25 @@ import (
 // Registry exposes a daemon's counters for Prometheus: one metric per field of the
 // struct stats returns, named nlkit_<daemon>_<json name>, read at each scrape. Unsigned
 // fields are counters (the name gets _total), signed ones gauges (a number of things
-// open now). help gives each metric's text, by json name (the field's name if absent).
+// open now), named as Counters names them. help gives each metric's text, by that
+// name (the Go field's name if absent).
 func Registry(daemon string, stats func() any, help map[string]string) (*prometheus.Registry, error) {
 	reg := prometheus.NewRegistry()
 	t := reflect.TypeOf(stats())
 	if t.Kind() != reflect.Struct {
 		return nil, fmt.Errorf("metrics: %v is no struct", t)
 	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" || name == "" {
-			continue
-		}
+	for _, f := range counterFields(t) {
+		name, idx := f.name, f.index
 		h := help[name]
 		if h == "" {
-			h = f.Name
+			h = t.Field(idx).Name
 		}
-		idx := i
 		value := func() float64 {
-			return float64(reflect.ValueOf(stats()).Field(idx).Convert(reflect.TypeOf(float64(0))).Float())
+			return reflect.ValueOf(stats()).Field(idx).Convert(reflect.TypeOf(float64(0))).Float()
 		}
 		var c prometheus.Collector
-		switch f.Type.Kind() {
+		switch f.kind {
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 			c = prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "nlkit", Subsystem: daemon, Name: name + "_total", Help: h}, value)
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64:
