@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -483,11 +484,14 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 	pr, pw, _ := os.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	copied := make(chan struct{})
+	var lastLine atomic.Int64 // when the copier last took a line (unix ns)
+	lastLine.Store(time.Now().UnixNano())
 	go func() {
 		defer close(copied)
 		s := bufio.NewScanner(pr)
 		s.Buffer(make([]byte, 1<<20), 1<<20)
 		for s.Scan() {
+			lastLine.Store(time.Now().UnixNano())
 			line := s.Text()
 			fmt.Fprintln(out, line)
 			fmt.Fprintf(tlog, "%8.2f %s\n", time.Since(start).Seconds(), strings.TrimPrefix(line, "\x16"))
@@ -501,9 +505,17 @@ func runTest(dir string, i int, t job.Test, j *job.Job) int {
 	}()
 	err = waitTest(dir, t, j, cmd)
 	pw.Close()
-	select { // a child the test left behind may hold the pipe open
-	case <-copied:
-	case <-time.After(2 * time.Second):
+	// a child the test left behind may hold the pipe open, so the copier is given up
+	// once it has taken no line for 2 s; not 2 s after the binary's exit, which on the
+	// debug kernel cut a binary's last lines (its PASS) while they were still being
+	// written out (make test at c3afb61: TestEqualizeKselftest's rc 0 with no result)
+	for drained := false; !drained; {
+		select {
+		case <-copied:
+			drained = true
+		case <-time.After(100 * time.Millisecond):
+			drained = time.Since(time.Unix(0, lastLine.Load())) > 2*time.Second
+		}
 	}
 	pr.Close()
 	rc := 0
