@@ -12,6 +12,7 @@
 #                            also out/bench/results.json
 #   make test                run every test: host Go tests, then all kernel tests in VMs
 #                            on every supported kernel (installs what it needs)
+#   make ynl                 the kernel's YNL tools (cli.py, ynl-gen-c.py) for nlkit's specs
 #   make vmtest KERNELS=6.12 PKG=./netlinkproto/smoke RUN=TestInfo   one kernel/package/test
 #   make vmshell KERNEL=6.12 a shell in the guest with the modules loaded
 SHELL := /bin/bash
@@ -30,7 +31,7 @@ TC_LIB_DIR ?= /usr/lib/x86_64-linux-gnu/tc
 VERSION := $(shell cat VERSION)
 GOFLAGS_LD := -ldflags "-X github.com/nlkit/nlkit/tools/nlkit/cmd.Version=$(VERSION)"
 
-.PHONY: all tools modules iproute-ext install install-user install-modules modules_install dkms-src clean generate \
+.PHONY: all tools modules iproute-ext install install-user install-modules modules_install dkms-src clean generate ynl \
 	check-generated test hosttest vmtest demo bench vmshell deps
 
 all: tools modules iproute-ext
@@ -86,13 +87,30 @@ dkms-src:
 generate:
 	$(GO) generate ./...
 
+# The kernel's YNL tools and netlink schemas, from Debian's linux-source-6.12, into out/ynl:
+# tools/net/ynl (cli.py, ynl-gen-c.py) and Documentation/netlink. The schemas are also put
+# beside netlinkproto/specs, where cli.py and ynl-gen-c.py look for them (one directory
+# above a spec); ynl-gen-c.py finds the tree's root by its MAINTAINERS. README: "The
+# kernel's YNL tools". Python's yaml and jsonschema: make deps.
+YNL_TAR ?= /usr/src/linux-source-6.12.tar.xz
+YNL_DIR := out/ynl
+ynl: $(YNL_DIR)/.complete
+	install -m 0644 $(YNL_DIR)/Documentation/netlink/*.yaml netlinkproto/
+
+$(YNL_DIR)/.complete:
+	@[ -f $(YNL_TAR) ] || { echo "nlkit: no $(YNL_TAR) (Debian's linux-source-6.12): run make deps"; exit 1; }
+	rm -rf $(YNL_DIR) && mkdir -p $(YNL_DIR)
+	tar -xJf $(YNL_TAR) -C $(YNL_DIR) --strip-components=1 \
+		$$(basename $(YNL_TAR) .tar.xz)/tools/net/ynl $$(basename $(YNL_TAR) .tar.xz)/Documentation/netlink
+	touch $@
+
 # Not kbuild's `clean` for M=$(CURDIR): it deletes every *.mod below M, go.mod included.
 clean:
 	find kmod \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' \
 		-o -name '.*.cmd' -o -name 'modules.order' \) -delete
 	rm -f Module.symvers modules.order .*.cmd
 	$(MAKE) -C iproute-ext clean
-	rm -rf bin out
+	rm -rf bin out netlinkproto/genetlink*.yaml netlinkproto/netlink-raw.yaml
 
 deps:
 	tests/setup/deps.sh

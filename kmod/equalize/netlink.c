@@ -186,6 +186,54 @@ int equalize_nl_del_prefix_doit(struct sk_buff *skb, struct genl_info *info)
 	return err;
 }
 
+static int eq_fill_prefix(struct sk_buff *skb, const struct eq_prefix *p, u32 portid, u32 seq, int flags)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &equalize_nl_family, flags, EQUALIZE_CMD_GET_PREFIX);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u8(skb, EQUALIZE_A_PREFIX_FAMILY, p->family) ||
+	    nla_put(skb, EQUALIZE_A_PREFIX_ADDR, p->family == AF_INET ? 4 : 16, &p->addr) ||
+	    nla_put_u8(skb, EQUALIZE_A_PREFIX_LEN, p->len) ||
+	    nla_put_u64_64bit(skb, EQUALIZE_A_PREFIX_PACKETS, atomic64_read(&p->packets), 0)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* One prefix, by family, addr and len (as `ip route get` takes one route). */
+int equalize_nl_get_prefix_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct eq_net *en = eq_net(genl_info_net(info));
+	struct eq_prefix k, *p;
+	struct sk_buff *msg;
+	int err;
+
+	err = eq_parse_prefix(info, &k);
+	if (err)
+		return err;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	mutex_lock(&en->lock);
+	p = eq_find_exact(en, &k);
+	if (p)
+		err = eq_fill_prefix(msg, p, info->snd_portid, info->snd_seq, 0);
+	mutex_unlock(&en->lock);
+	if (!p) {
+		NL_SET_ERR_MSG(info->extack, "no such prefix");
+		err = -ENOENT;
+	}
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
 /* cb->args[0]: prefixes already dumped. */
 int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -196,25 +244,11 @@ int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *
 
 	mutex_lock(&en->lock);
 	list_for_each_entry(p, &en->prefixes, list) {
-		void *hdr;
-
 		if (idx++ < cb->args[0])
 			continue;
-		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &equalize_nl_family,
-				  NLM_F_MULTI, EQUALIZE_CMD_GET_PREFIX);
-		if (!hdr) {
-			err = -EMSGSIZE;
+		err = eq_fill_prefix(skb, p, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI);
+		if (err)
 			break;
-		}
-		if (nla_put_u8(skb, EQUALIZE_A_PREFIX_FAMILY, p->family) ||
-		    nla_put(skb, EQUALIZE_A_PREFIX_ADDR, p->family == AF_INET ? 4 : 16, &p->addr) ||
-		    nla_put_u8(skb, EQUALIZE_A_PREFIX_LEN, p->len) ||
-		    nla_put_u64_64bit(skb, EQUALIZE_A_PREFIX_PACKETS, atomic64_read(&p->packets), 0)) {
-			genlmsg_cancel(skb, hdr);
-			err = -EMSGSIZE;
-			break;
-		}
-		genlmsg_end(skb, hdr);
 		cb->args[0] = idx;
 	}
 	mutex_unlock(&en->lock);

@@ -5,7 +5,8 @@
  *  - get-receiver: the parameters and counters, for anyone in the netns;
  *  - set-receiver: change the parameters (CAP_NET_ADMIN in the netns's user namespace;
  *    raising max-conns above the module parameter, in the initial one);
- *  - get-conn (dump): the tracked connections, for anyone in the netns.
+ *  - get-conn: one tracked connection by its addresses and ports, or (dump) all of them,
+ *    for anyone in the netns.
  */
 
 #include <linux/capability.h>
@@ -150,7 +151,7 @@ int fcm_receiver_nl_set_receiver_doit(struct sk_buff *skb, struct genl_info *inf
 	return 0;
 }
 
-static int fcm_fill_conn(struct sk_buff *skb, struct netlink_callback *cb, struct fcm_conn *c)
+static int fcm_fill_conn(struct sk_buff *skb, u32 portid, u32 seq, int flags, struct fcm_conn *c)
 {
 	bool v4 = ipv6_addr_v4mapped(&c->key.local);
 	unsigned int alen = v4 ? 4 : 16, off = v4 ? 12 : 0;
@@ -159,8 +160,7 @@ static int fcm_fill_conn(struct sk_buff *skb, struct netlink_callback *cb, struc
 	void *hdr;
 	int pad = FCM_RECEIVER_A_CONN_UNSPEC;
 
-	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, &fcm_receiver_nl_family,
-			  NLM_F_MULTI, FCM_RECEIVER_CMD_GET_CONN);
+	hdr = genlmsg_put(skb, portid, seq, &fcm_receiver_nl_family, flags, FCM_RECEIVER_CMD_GET_CONN);
 	if (!hdr)
 		return -EMSGSIZE;
 	spin_lock_bh(&c->lock);
@@ -191,6 +191,72 @@ static int fcm_fill_conn(struct sk_buff *skb, struct netlink_callback *cb, struc
 	return 0;
 }
 
+/* An address attribute of @family (4 or 6) into @a, IPv4 as v4-mapped. */
+static int fcm_parse_addr(struct genl_info *info, int type, u8 family, struct in6_addr *a)
+{
+	const struct nlattr *nla = info->attrs[type];
+
+	if (nla_len(nla) != (family == 4 ? 4 : 16)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nla, "address length does not match the family");
+		return -EINVAL;
+	}
+	if (family == 4)
+		ipv6_addr_set_v4mapped(nla_get_in_addr(nla), a);
+	else
+		nla_memcpy(a, nla, sizeof(*a));
+	return 0;
+}
+
+/* One connection, by family, local and remote address and port (the dump's key). */
+int fcm_receiver_nl_get_conn_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct fcm_rcv_net *rn = fcm_rn(genl_info_net(info));
+	struct fcm_key key = {};
+	struct sk_buff *msg;
+	struct fcm_conn *c;
+	u8 family;
+	int err;
+
+	if (nlkit_genl_require(info, FCM_RECEIVER_A_CONN_FAMILY, "family is required") ||
+	    nlkit_genl_require(info, FCM_RECEIVER_A_CONN_LOCAL, "local address is required") ||
+	    nlkit_genl_require(info, FCM_RECEIVER_A_CONN_REMOTE, "remote address is required") ||
+	    nlkit_genl_require(info, FCM_RECEIVER_A_CONN_LPORT, "local port is required") ||
+	    nlkit_genl_require(info, FCM_RECEIVER_A_CONN_RPORT, "remote port is required"))
+		return -EINVAL;
+	family = nla_get_u8(info->attrs[FCM_RECEIVER_A_CONN_FAMILY]);
+	if (family != 4 && family != 6) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[FCM_RECEIVER_A_CONN_FAMILY], "family must be 4 or 6");
+		return -EAFNOSUPPORT;
+	}
+	err = fcm_parse_addr(info, FCM_RECEIVER_A_CONN_LOCAL, family, &key.local);
+	if (!err)
+		err = fcm_parse_addr(info, FCM_RECEIVER_A_CONN_REMOTE, family, &key.remote);
+	if (err)
+		return err;
+	key.lport = htons(nla_get_u16(info->attrs[FCM_RECEIVER_A_CONN_LPORT]));
+	key.rport = htons(nla_get_u16(info->attrs[FCM_RECEIVER_A_CONN_RPORT]));
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	rcu_read_lock();
+	c = rhashtable_lookup(&rn->conns, &key, fcm_conn_params);
+	if (c && !READ_ONCE(c->dead))
+		err = fcm_fill_conn(msg, info->snd_portid, info->snd_seq, 0, c);
+	else
+		c = NULL;
+	rcu_read_unlock();
+	if (!c) {
+		NL_SET_ERR_MSG(info->extack, "no such connection");
+		err = -ENOENT;
+	}
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
 /* cb->args[0]: connections already dumped (a resize may repeat or skip some). */
 int fcm_receiver_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
@@ -207,7 +273,7 @@ int fcm_receiver_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback
 			continue;
 		if (idx++ < cb->args[0])
 			continue;
-		err = fcm_fill_conn(skb, cb, c);
+		err = fcm_fill_conn(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq, NLM_F_MULTI, c);
 		if (err)
 			break;
 		cb->args[0] = idx;

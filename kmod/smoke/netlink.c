@@ -169,11 +169,22 @@ out:
 int nlkit_smoke_nl_del_items_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct smoke_net *sn = smoke_pernet(genl_info_net(info));
+	struct nlattr *id = info->attrs[NLKIT_SMOKE_A_ITEM_ID];
+	struct smoke_item *it;
+	int err = 0;
 
 	mutex_lock(&sn->lock);
-	smoke_free_items(sn);
+	if (!id) {
+		smoke_free_items(sn);
+	} else if ((it = xa_erase(&sn->items, nla_get_u32(id)))) {
+		kfree(it);
+		sn->gen++;
+	} else {
+		NL_SET_ERR_MSG_ATTR(info->extack, id, "no item with this id");
+		err = -ENOENT;
+	}
 	mutex_unlock(&sn->lock);
-	return 0;
+	return err;
 }
 
 static int smoke_fill_item(struct sk_buff *msg, u32 portid, u32 seq, int flags,

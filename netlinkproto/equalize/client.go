@@ -163,6 +163,24 @@ func decodePrefix(b []byte) (Prefix, error) {
 	return p, nil
 }
 
+// Prefix gets the configured prefix p (exactly: address and length) with its counter;
+// ENOENT if it is not configured.
+func (c *Client) Prefix(p *net.IPNet) (Prefix, error) {
+	b, err := EncodePrefix(p)
+	if err != nil {
+		return Prefix{}, err
+	}
+	msgs, err := c.c.Do("get-prefix", CmdGetPrefix, b)
+	if err != nil {
+		return Prefix{}, err
+	}
+	m, err := genl.One(msgs, FamilyName, "get-prefix")
+	if err != nil {
+		return Prefix{}, err
+	}
+	return decodePrefix(m.Data)
+}
+
 // Prefixes dumps the configured prefixes.
 func (c *Client) Prefixes() ([]Prefix, error) {
 	out, skipped, err := genl.DumpDecode(c.c, "get-prefix", CmdGetPrefix, nil, decodePrefix)

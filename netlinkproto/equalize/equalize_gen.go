@@ -67,7 +67,7 @@ const (
 	CmdAddPrefix uint8 = 2
 	// CmdDelPrefix: Stop spreading packets to this prefix (needs CAP_NET_ADMIN).
 	CmdDelPrefix uint8 = 3
-	// CmdGetPrefix: Dump the configured prefixes of the caller's netns.
+	// CmdGetPrefix: Get one prefix by family, addr and len, or dump the prefixes of the caller's netns.
 	CmdGetPrefix uint8 = 4
 )
 

@@ -382,6 +382,15 @@ func TestLongestPrefix(t *testing.T) {
 	if got["10.99.0.0/24"] < n || got["10.0.0.0/8"] != 0 || got["10.99.0.0/16"] != 0 {
 		t.Errorf("the packets were not counted by the longest prefix (10.99.0.0/24): %v", got)
 	}
+	// get-prefix's do: one prefix, exactly as added, with the dump's counter
+	p, err := c.Prefix(mustPrefix("10.99.0.0/24"))
+	if err != nil || p.Net.String() != "10.99.0.0/24" || p.Packets != got["10.99.0.0/24"] {
+		t.Errorf("get 10.99.0.0/24: %v %v, want its dump's %d packets", p, err, got["10.99.0.0/24"])
+	}
+	_, err = c.Prefix(mustPrefix("10.99.0.0/25"))
+	if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "no such prefix") {
+		t.Errorf("get of a prefix not added: %v, want ENOENT with \"no such prefix\"", err)
+	}
 }
 
 // nlkit ip route shows and gets routes as ip -j does, field for field: kernel routes

@@ -454,6 +454,15 @@ func TestReceiverSynFlood(t *testing.T) {
 	if cs[0].WScale == 0 || cs[0].MSS == 0 {
 		t.Errorf("the entry lacks the socket's window scale or MSS: %+v", cs[0])
 	}
+	// get-conn's do: the same entry by its addresses and ports, and ENOENT for another port
+	one, err := c.Conn(cs[0].Local, cs[0].Remote)
+	if err != nil || one.Local != cs[0].Local || one.Remote != cs[0].Remote || one.MSS != cs[0].MSS {
+		t.Errorf("get-conn %v -> %v: %+v %v, want the dump's entry", cs[0].Remote, cs[0].Local, one, err)
+	}
+	other := netip.AddrPortFrom(cs[0].Remote.Addr(), cs[0].Remote.Port()+1)
+	if _, err = c.Conn(cs[0].Local, other); !errors.Is(err, syscall.ENOENT) || !strings.Contains(err.Error(), "no such connection") {
+		t.Errorf("get-conn of a connection not tracked: %v, want ENOENT with \"no such connection\"", err)
+	}
 }
 
 func TestMain(m *testing.M) {

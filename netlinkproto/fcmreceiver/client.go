@@ -81,6 +81,38 @@ func (c *Client) SetReceiver(ch Change) error {
 	return err
 }
 
+// Conn gets the tracked connection from local to remote (addresses of one family, seen
+// from the receiving end); ENOENT if fcm_receiver does not track it.
+func (c *Client) Conn(local, remote netip.AddrPort) (Conn, error) {
+	l, r := local.Addr().Unmap(), remote.Addr().Unmap()
+	if !l.IsValid() || l.Is4() != r.Is4() {
+		return Conn{}, fmt.Errorf("fcm_receiver: %v and %v are not of one family", local, remote)
+	}
+	fam := uint8(6)
+	if l.Is4() {
+		fam = 4
+	}
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint8(AttrConnFamily, fam)
+	ae.Bytes(AttrConnLocal, l.AsSlice())
+	ae.Bytes(AttrConnRemote, r.AsSlice())
+	ae.Uint16(AttrConnLport, local.Port())
+	ae.Uint16(AttrConnRport, remote.Port())
+	b, err := ae.Encode()
+	if err != nil {
+		return Conn{}, err
+	}
+	msgs, err := c.c.Do("get-conn", CmdGetConn, b)
+	if err != nil {
+		return Conn{}, err
+	}
+	m, err := genl.One(msgs, FamilyName, "get-conn")
+	if err != nil {
+		return Conn{}, err
+	}
+	return decodeConn(m.Data)
+}
+
 // Conns dumps the connections fcm_receiver tracks in the client's netns.
 func (c *Client) Conns() ([]Conn, error) {
 	out, skipped, err := genl.DumpDecode(c.c, "get-conn", CmdGetConn, nil, decodeConn)

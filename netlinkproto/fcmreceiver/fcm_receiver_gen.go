@@ -71,7 +71,7 @@ const (
 	CmdGetReceiver uint8 = 1
 	// CmdSetReceiver: Change fcm_receiver's parameters in the caller's netns (needs CAP_NET_ADMIN).
 	CmdSetReceiver uint8 = 2
-	// CmdGetConn: Dump the connections fcm_receiver tracks in the caller's netns.
+	// CmdGetConn: Get one connection fcm_receiver tracks in the caller's netns by family, addresses and ports, or dump them all.
 	CmdGetConn uint8 = 3
 )
 

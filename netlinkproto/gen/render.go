@@ -313,6 +313,9 @@ func renderKernelC(f Family, s *Spec) []byte {
 	b.WriteString(header(f, "/*"))
 	fmt.Fprintf(&b, "\n#include <linux/module.h>\n#include <net/netlink.h>\n#include <net/genetlink.h>\n\n#include \"%s_nl.h\"\n\n#include <uapi/%s>\n", s.cIdent(), s.UAPIHeaderPath())
 
+	// a range struct is written once, before the first policy that uses it (YNL writes
+	// them all at the top): an attribute may be in several ops' requests
+	written := map[string]bool{}
 	emit := func(name, max string, set *AttrSet, attrs []*Attr, static bool) {
 		var ents, extras []string
 		for _, a := range attrs {
@@ -324,8 +327,9 @@ func renderKernelC(f Family, s *Spec) []byte {
 		}
 		sort.Strings(extras)
 		b.WriteString("\n")
-		for i, x := range extras {
-			if i == 0 || x != extras[i-1] {
+		for _, x := range extras {
+			if !written[x] {
+				written[x] = true
 				b.WriteString(x)
 			}
 		}

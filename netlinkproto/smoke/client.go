@@ -84,6 +84,18 @@ func (c *Client) DeleteItems() error {
 	return err
 }
 
+// DeleteItem deletes the item id (needs CAP_NET_ADMIN); ENOENT if there is none.
+func (c *Client) DeleteItem(id uint32) error {
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(AttrItemId, id)
+	b, err := ae.Encode()
+	if err != nil {
+		return err
+	}
+	_, err = c.c.Do("del-items", CmdDelItems, b)
+	return err
+}
+
 // decodeItem decodes a get-item reply, which must name its item.
 func decodeItem(b []byte) (Item, error) {
 	it, err := decodeItemAttrs(b, nil)

@@ -71,7 +71,7 @@ const (
 	CmdSetValue uint8 = 3
 	// CmdAddItems: Add count items with ids id, id+1, ... (needs CAP_NET_ADMIN).
 	CmdAddItems uint8 = 4
-	// CmdDelItems: Delete every item of this netns (needs CAP_NET_ADMIN).
+	// CmdDelItems: Delete the item id, or every item of this netns without id (needs CAP_NET_ADMIN).
 	CmdDelItems uint8 = 5
 	// CmdGetItem: Get one item by id, or dump all items of this netns.
 	CmdGetItem uint8 = 6

@@ -262,6 +262,20 @@ func TestItemsDumpSpansMessages(t *testing.T) {
 	if items, _ = c.Items(); len(items) != n {
 		t.Fatalf("after failed adds: %d items, want %d", len(items), n)
 	}
+	// del-items with an id deletes that item alone
+	if err := c.DeleteItem(1234); err != nil {
+		t.Fatalf("delete 1234: %v", err)
+	}
+	if _, err = c.Item(1234); err == nil {
+		t.Fatal("item 1234 is still there after its delete")
+	}
+	if items, _ = c.Items(); len(items) != n-1 {
+		t.Fatalf("after deleting one item: %d items, want %d", len(items), n-1)
+	}
+	err = c.DeleteItem(1234)
+	if msg := extackOf(t, err, unix.ENOENT); !strings.Contains(msg, "no item") {
+		t.Fatalf("deleting a missing item: message %q", msg)
+	}
 }
 
 // While another connection replaces the whole table, every dump must see either the

@@ -48,7 +48,7 @@ missing() { # prints the packages of "$@" that are not installed
 
 base=(build-essential bc flex bison libelf-dev libssl-dev dwarves ccache kmod cpio
 	qemu-system-x86 busybox-static iproute2 iperf3 ethtool tcpdump
-	xz-utils zstd python3 python3-yaml dkms git
+	xz-utils zstd python3 python3-yaml python3-jsonschema dkms git
 	nftables # the guest init holds the netfilter hook static keys (see tests/vm/guestinit)
 	wrk nginx-light) # the peers of nlkit load wget and nlkit load server (TestBenchmarkLoad)
 [ "$want_bench" = 1 ] && base+=(linux-perf)
@@ -121,6 +121,8 @@ SRC
 		[ -n "$v" ] || { log "no kernel matching $series in the archive (apt sources: bookworm and bookworm-security)"; exit 1; }
 		pkgs+=("linux-image-$v" "linux-headers-$v")
 	done
+	# the debug kernel's source, and the kernel's YNL tools (make ynl)
+	pkgs+=(linux-source-6.12)
 	need=$(missing "${pkgs[@]}")
 	if [ -n "$need" ]; then
 		apt_update

@@ -12,6 +12,12 @@
 
 /* GET_STATUS - request attributes (all others are rejected) */
 static const struct nla_policy equalize_get_status_nl_policy[EQUALIZE_A_STATUS_MAX + 1] = {
+	[EQUALIZE_A_STATUS_PREFIXES] = { .type = NLA_U32, },
+	[EQUALIZE_A_STATUS_HASHED4] = { .type = NLA_U64, },
+	[EQUALIZE_A_STATUS_HASHED6] = { .type = NLA_U64, },
+	[EQUALIZE_A_STATUS_POLICY4] = { .type = NLA_U8, },
+	[EQUALIZE_A_STATUS_POLICY6] = { .type = NLA_U8, },
+	[EQUALIZE_A_STATUS_WRONG_POLICY] = { .type = NLA_U64, },
 };
 
 /* ADD_PREFIX - request attributes (all others are rejected) */
@@ -30,6 +36,9 @@ static const struct nla_policy equalize_del_prefix_nl_policy[EQUALIZE_A_PREFIX_M
 
 /* GET_PREFIX - request attributes (all others are rejected) */
 static const struct nla_policy equalize_get_prefix_nl_policy[EQUALIZE_A_PREFIX_MAX + 1] = {
+	[EQUALIZE_A_PREFIX_FAMILY] = { .type = NLA_U8, },
+	[EQUALIZE_A_PREFIX_ADDR] = { .type = NLA_BINARY, },
+	[EQUALIZE_A_PREFIX_LEN] = NLA_POLICY_MAX(NLA_U8, 128),
 };
 
 /* Ops table for equalize */
@@ -56,6 +65,7 @@ const struct genl_ops equalize_nl_ops[4] = {
 	},
 	{
 		.cmd		= EQUALIZE_CMD_GET_PREFIX,
+		.doit		= equalize_nl_get_prefix_doit,
 		.dumpit		= equalize_nl_get_prefix_dumpit,
 		.policy		= equalize_get_prefix_nl_policy,
 		.maxattr	= EQUALIZE_A_PREFIX_MAX,

@@ -13,6 +13,7 @@
 int equalize_nl_get_status_doit(struct sk_buff *skb, struct genl_info *info);
 int equalize_nl_add_prefix_doit(struct sk_buff *skb, struct genl_info *info);
 int equalize_nl_del_prefix_doit(struct sk_buff *skb, struct genl_info *info);
+int equalize_nl_get_prefix_doit(struct sk_buff *skb, struct genl_info *info);
 int equalize_nl_get_prefix_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
 extern const struct genl_ops equalize_nl_ops[4];

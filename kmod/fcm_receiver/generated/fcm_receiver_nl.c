@@ -35,6 +35,15 @@ const struct nla_policy fcm_receiver_params_nl_policy[FCM_RECEIVER_A_PARAMS_MAX 
 
 /* GET_RECEIVER - request attributes (all others are rejected) */
 static const struct nla_policy fcm_receiver_get_receiver_nl_policy[FCM_RECEIVER_A_RECEIVER_MAX + 1] = {
+	[FCM_RECEIVER_A_RECEIVER_PARAMS] = NLA_POLICY_NESTED(fcm_receiver_params_nl_policy),
+	[FCM_RECEIVER_A_RECEIVER_CONNS] = { .type = NLA_U32, },
+	[FCM_RECEIVER_A_RECEIVER_TRACKED] = { .type = NLA_U64, },
+	[FCM_RECEIVER_A_RECEIVER_TABLE_FULL] = { .type = NLA_U64, },
+	[FCM_RECEIVER_A_RECEIVER_PRICED] = { .type = NLA_U64, },
+	[FCM_RECEIVER_A_RECEIVER_MALFORMED] = { .type = NLA_U64, },
+	[FCM_RECEIVER_A_RECEIVER_LOWERED] = { .type = NLA_U64, },
+	[FCM_RECEIVER_A_RECEIVER_MSS_LOWERED] = { .type = NLA_U64, },
+	[FCM_RECEIVER_A_RECEIVER_EXPIRED] = { .type = NLA_U64, },
 };
 
 /* SET_RECEIVER - request attributes (all others are rejected) */
@@ -44,6 +53,11 @@ static const struct nla_policy fcm_receiver_set_receiver_nl_policy[FCM_RECEIVER_
 
 /* GET_CONN - request attributes (all others are rejected) */
 static const struct nla_policy fcm_receiver_get_conn_nl_policy[FCM_RECEIVER_A_CONN_MAX + 1] = {
+	[FCM_RECEIVER_A_CONN_FAMILY] = { .type = NLA_U8, },
+	[FCM_RECEIVER_A_CONN_LOCAL] = { .type = NLA_BINARY, },
+	[FCM_RECEIVER_A_CONN_REMOTE] = { .type = NLA_BINARY, },
+	[FCM_RECEIVER_A_CONN_LPORT] = { .type = NLA_U16, },
+	[FCM_RECEIVER_A_CONN_RPORT] = { .type = NLA_U16, },
 };
 
 /* Ops table for fcm_receiver */
@@ -63,6 +77,7 @@ const struct genl_ops fcm_receiver_nl_ops[3] = {
 	},
 	{
 		.cmd		= FCM_RECEIVER_CMD_GET_CONN,
+		.doit		= fcm_receiver_nl_get_conn_doit,
 		.dumpit		= fcm_receiver_nl_get_conn_dumpit,
 		.policy		= fcm_receiver_get_conn_nl_policy,
 		.maxattr	= FCM_RECEIVER_A_CONN_MAX,

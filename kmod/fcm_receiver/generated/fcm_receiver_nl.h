@@ -13,6 +13,7 @@
 extern const struct nla_policy fcm_receiver_params_nl_policy[FCM_RECEIVER_A_PARAMS_MAX + 1];
 int fcm_receiver_nl_get_receiver_doit(struct sk_buff *skb, struct genl_info *info);
 int fcm_receiver_nl_set_receiver_doit(struct sk_buff *skb, struct genl_info *info);
+int fcm_receiver_nl_get_conn_doit(struct sk_buff *skb, struct genl_info *info);
 int fcm_receiver_nl_get_conn_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
 extern const struct genl_ops fcm_receiver_nl_ops[3];

@@ -12,18 +12,24 @@
 
 /* GET_INFO - request attributes (all others are rejected) */
 static const struct nla_policy nlkit_smoke_get_info_nl_policy[NLKIT_SMOKE_A_INFO_MAX + 1] = {
+	[NLKIT_SMOKE_A_INFO_VERSION] = { .type = NLA_NUL_STRING, },
+	[NLKIT_SMOKE_A_INFO_ABI] = { .type = NLA_U32, },
+	[NLKIT_SMOKE_A_INFO_BUILD] = { .type = NLA_NUL_STRING, },
+	[NLKIT_SMOKE_A_INFO_KERNEL] = { .type = NLA_NUL_STRING, },
 };
 
 /* GET_VALUE - request attributes (all others are rejected) */
-static const struct nla_policy nlkit_smoke_get_value_nl_policy[NLKIT_SMOKE_A_VALUE_MAX + 1] = {
-};
-
-/* SET_VALUE - request attributes (all others are rejected) */
 static struct netlink_range_validation nlkit_smoke_a_value_value_range = {
 	.min = 0,
 	.max = 1000000,
 };
 
+static const struct nla_policy nlkit_smoke_get_value_nl_policy[NLKIT_SMOKE_A_VALUE_MAX + 1] = {
+	[NLKIT_SMOKE_A_VALUE_VALUE] = NLA_POLICY_FULL_RANGE(NLA_U32, &nlkit_smoke_a_value_value_range),
+	[NLKIT_SMOKE_A_VALUE_CHANGES] = { .type = NLA_U64, },
+};
+
+/* SET_VALUE - request attributes (all others are rejected) */
 static const struct nla_policy nlkit_smoke_set_value_nl_policy[NLKIT_SMOKE_A_VALUE_MAX + 1] = {
 	[NLKIT_SMOKE_A_VALUE_VALUE] = NLA_POLICY_FULL_RANGE(NLA_U32, &nlkit_smoke_a_value_value_range),
 };
@@ -37,6 +43,7 @@ static const struct nla_policy nlkit_smoke_add_items_nl_policy[NLKIT_SMOKE_A_ITE
 
 /* DEL_ITEMS - request attributes (all others are rejected) */
 static const struct nla_policy nlkit_smoke_del_items_nl_policy[NLKIT_SMOKE_A_ITEM_MAX + 1] = {
+	[NLKIT_SMOKE_A_ITEM_ID] = NLA_POLICY_MIN(NLA_U32, 1),
 };
 
 /* GET_ITEM - request attributes (all others are rejected) */

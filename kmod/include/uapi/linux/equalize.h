@@ -56,7 +56,7 @@ enum {
 	EQUALIZE_CMD_ADD_PREFIX,
 	/* Stop spreading packets to this prefix (needs CAP_NET_ADMIN). */
 	EQUALIZE_CMD_DEL_PREFIX,
-	/* Dump the configured prefixes of the caller's netns. */
+	/* Get one prefix by family, addr and len, or dump the prefixes of the caller's netns. */
 	EQUALIZE_CMD_GET_PREFIX,
 
 	__EQUALIZE_CMD_MAX,

@@ -116,7 +116,7 @@ enum {
 	FCM_RECEIVER_CMD_GET_RECEIVER,
 	/* Change fcm_receiver's parameters in the caller's netns (needs CAP_NET_ADMIN). */
 	FCM_RECEIVER_CMD_SET_RECEIVER,
-	/* Dump the connections fcm_receiver tracks in the caller's netns. */
+	/* Get one connection fcm_receiver tracks in the caller's netns by family, addresses and ports, or dump them all. */
 	FCM_RECEIVER_CMD_GET_CONN,
 
 	__FCM_RECEIVER_CMD_MAX,

@@ -66,7 +66,7 @@ enum {
 	NLKIT_SMOKE_CMD_SET_VALUE,
 	/* Add count items with ids id, id+1, ... (needs CAP_NET_ADMIN). */
 	NLKIT_SMOKE_CMD_ADD_ITEMS,
-	/* Delete every item of this netns (needs CAP_NET_ADMIN). */
+	/* Delete the item id, or every item of this netns without id (needs CAP_NET_ADMIN). */
 	NLKIT_SMOKE_CMD_DEL_ITEMS,
 	/* Get one item by id, or dump all items of this netns. */
 	NLKIT_SMOKE_CMD_GET_ITEM,
