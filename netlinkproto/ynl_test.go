@@ -22,6 +22,7 @@ import (
 //     value in nlkit's header (both compiled with the host's gcc, which prints them);
 //   - kernel: the ops table (commands, doit/dumpit handlers, flags), each op's request
 //     policy attribute by attribute, the nested policies and the multicast groups.
+//
 // Where the two differ by design, the difference is named below:
 //   - nlkit's uapi enums start with an _UNSPEC member, YNL's at "= 1" (same values);
 //   - nlkit sizes a policy by the set's _MAX, YNL by the request's highest attribute.
