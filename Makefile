@@ -95,19 +95,21 @@ generate:
 YNL_TAR ?= /usr/src/linux-source-6.12.tar.xz
 YNL_DIR := out/ynl
 # unpacked once per source tarball into NLKIT_CACHE when it is writable (a clean clone's
-# make test then skips the 20 s of unpacking), out/ynl being a link to it
+# make test then skips the 20 s of unpacking) and copied from there: a link would not do,
+# the VM guests do not see /var/cache
 NLKIT_CACHE ?= /var/cache/nlkit
 ynl:
 	@[ -f $(YNL_TAR) ] || { echo "nlkit: no $(YNL_TAR) (Debian's linux-source-6.12): run make deps"; exit 1; }
 	@key=$$(stat -c %s-%Y $(YNL_TAR)); dir=$(NLKIT_CACHE)/ynl-$$key; \
-	if ! mkdir -p $$dir 2>/dev/null || ! [ -w $$dir ]; then dir=$(YNL_DIR); fi; \
+	if ! mkdir -p $$dir 2>/dev/null || ! [ -w $$dir ]; then dir=$(CURDIR)/out/ynl-unpacked; fi; \
 	if [ ! -f $$dir/.complete ]; then \
 		echo "nlkit: unpacking the kernel's YNL tools from $(YNL_TAR) into $$dir"; \
 		rm -rf $$dir.tmp && mkdir -p $$dir.tmp && \
 		tar -xJf $(YNL_TAR) -C $$dir.tmp --strip-components=1 \
 			$$(basename $(YNL_TAR) .tar.xz)/tools/net/ynl $$(basename $(YNL_TAR) .tar.xz)/Documentation/netlink && \
-		touch $$dir.tmp/.complete && rm -rf $$dir && mv $$dir.tmp $$dir || exit 1; fi; \
-	if [ $$dir != $(YNL_DIR) ]; then mkdir -p out && rm -rf $(YNL_DIR) && ln -s $$dir $(YNL_DIR); fi
+		echo $$key > $$dir.tmp/.complete && rm -rf $$dir && mv $$dir.tmp $$dir || exit 1; fi; \
+	if ! cmp -s $$dir/.complete $(YNL_DIR)/.complete; then \
+		rm -rf $(YNL_DIR) && mkdir -p $(YNL_DIR) && cp -a $$dir/. $(YNL_DIR)/; fi
 	install -m 0644 $(YNL_DIR)/Documentation/netlink/*.yaml netlinkproto/
 
 # Not kbuild's `clean` for M=$(CURDIR): it deletes every *.mod below M, go.mod included.

@@ -30,8 +30,11 @@ operations:
       doc: Get the caller's netns's value.
       attribute-set: value
       do:
-        reply:
+        # the kernel's YNL generator (per-op policies) needs a request: as mptcp_pm's
+        # get-limits, it lists the reply's attributes, which the kernel ignores
+        request: &value-attrs
           attributes: [value]
+        reply: *value-attrs
     - name: set-value
       doc: Set the caller's netns's value (needs CAP_NET_ADMIN in its user namespace).
       attribute-set: value

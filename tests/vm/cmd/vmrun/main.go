@@ -649,6 +649,10 @@ func buildGuestSide(out string) ([]testBin, error) {
 	if err := buildKselftests(filepath.Join(root, "out/vm/kselftest")); err != nil {
 		return nil, err
 	}
+	// the kernel's YNL tools (out/ynl) and schemas, for TestYNLCLI's cli.py runs
+	if _, err := run(root, nil, "make", "-s", "ynl"); err != nil {
+		return nil, err
+	}
 	patterns := []string{"./..."}
 	if *flagPkg != "" {
 		patterns = strings.Split(*flagPkg, ",")

@@ -42,8 +42,11 @@ var hungryTests = map[string]string{"/tests/scenarios": hungryScenarios, "/netli
 //     scenarios and the packages' tests take on the debug kernel too: the qdiscs
 //     forwarding (TestStampsEverySegment, TestShaperHoldsRate), the receiver
 //     (TestScenarioFCM), the equalize route (TestScenarioEqualize). They took 1m28s of
-//     debug/last, the run's last guest.
+//     debug/last, the run's last guest;
+//   - the kernel's YNL command line on each family (TestYNLCLI): the same ops as the
+//     packages' own tests, through five Python processes.
 var notOnDebug = map[string]string{
+	"/netlinkproto":       "^TestYNLCLI$",
 	"/netlinkproto/mptcp": "",
 	"/tests/scenarios":    "^(TestBenchmark.*|TestScenarioMPTCP|TestMPTCPIPv6)$",
 }

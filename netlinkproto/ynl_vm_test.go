@@ -1,0 +1,154 @@
+//go:build vmtest
+
+package netlinkproto_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mdlayher/netlink"
+
+	"github.com/nlkit/nlkit/netlinkproto/equalize"
+	"github.com/nlkit/nlkit/netlinkproto/smoke"
+	"github.com/nlkit/nlkit/tests/vm/vmtest"
+)
+
+// ynl runs the kernel's YNL command line (tools/net/ynl/cli.py, which `make ynl` puts in
+// out/ynl) in network namespace ns, as README's "The kernel's YNL tools" shows it: from
+// the repository's root, with --spec netlinkproto/specs/FAMILY.yaml and no --schema (the
+// schema is found beside the specs). It returns the JSON cli.py prints.
+func ynl(t *testing.T, ns, family string, args ...string) []byte {
+	t.Helper()
+	root := vmtest.RepoRoot(t)
+	cli := filepath.Join(root, "out/ynl/tools/net/ynl/cli.py")
+	if _, err := os.Stat(cli); err != nil {
+		t.Fatalf("the kernel's YNL tools are missing (vmrun runs make ynl): %v", err)
+	}
+	argv := append([]string{"python3", cli, "--spec", "netlinkproto/specs/" + family + ".yaml", "--output-json"}, args...)
+	if ns != "" {
+		argv = append([]string{"ip", "netns", "exec", ns}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("cli.py %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return out
+}
+
+func unmarshal(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("cli.py printed %q: %v", b, err)
+	}
+}
+
+// TestYNLCLI runs README's worked example of each family with the kernel's cli.py
+// against the loaded modules, and checks what it prints against nlkit's own client or
+// against what the example set up.
+func TestYNLCLI(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewVeths(t, vmtest.Veth{A: "ynla", DevA: "a0", AddrA: "10.77.0.1/24", B: "ynlb", DevB: "b0", AddrB: "10.77.0.2/24"})
+
+	t.Run("nlkit_smoke", func(t *testing.T) {
+		var got struct {
+			Version string `json:"version"`
+			ABI     uint32 `json:"abi"`
+			Kernel  string `json:"kernel"`
+		}
+		unmarshal(t, ynl(t, "", "nlkit_smoke", "--do", "get-info"), &got)
+		c, err := smoke.Dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		want, err := c.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != want.Version || got.ABI != want.ABI || got.Kernel != want.Kernel || got.ABI == 0 {
+			t.Errorf("cli.py get-info: %+v; nlkit's client: %+v", got, want)
+		}
+	})
+
+	t.Run("ratekeeper", func(t *testing.T) {
+		if out, err := vmtest.TC(t, "ynla", "qdisc", "add", "dev", "a0", "root", "handle", "1:", "ratekeeper", "rate", "50mbit"); err != nil {
+			t.Fatalf("tc: %v\n%s", err, out)
+		}
+		var got []struct {
+			Ifname string `json:"ifname"`
+			Handle uint32 `json:"handle"`
+			Opts   struct {
+				Rate uint64 `json:"rate"`
+			} `json:"opts"`
+		}
+		unmarshal(t, ynl(t, "ynla", "ratekeeper", "--dump", "get-qdisc"), &got)
+		if len(got) != 1 || got[0].Ifname != "a0" || got[0].Handle != 0x10000 || got[0].Opts.Rate != 50e6/8 {
+			t.Errorf("cli.py get-qdisc dump: %+v, want a0's 1: at 6250000 bytes/s", got)
+		}
+	})
+
+	t.Run("fcm", func(t *testing.T) {
+		if out, err := vmtest.TC(t, "ynlb", "qdisc", "add", "dev", "b0", "root", "handle", "2:", "fcm", "rate", "10mbit"); err != nil {
+			t.Fatalf("tc: %v\n%s", err, out)
+		}
+		var got []struct {
+			Ifname string `json:"ifname"`
+			Handle uint32 `json:"handle"`
+			Opts   struct {
+				Rate uint64 `json:"rate"`
+			} `json:"opts"`
+		}
+		unmarshal(t, ynl(t, "ynlb", "fcm", "--dump", "get-qdisc"), &got)
+		if len(got) != 1 || got[0].Ifname != "b0" || got[0].Handle != 0x20000 || got[0].Opts.Rate != 10e6/8 {
+			t.Errorf("cli.py get-qdisc dump: %+v, want b0's 2: at 1250000 bytes/s", got)
+		}
+	})
+
+	t.Run("fcm_receiver", func(t *testing.T) {
+		var got struct {
+			Params struct {
+				Alpha    uint32 `json:"alpha"`
+				MaxConns uint32 `json:"max-conns"`
+			} `json:"params"`
+			Conns *uint32 `json:"conns"`
+		}
+		unmarshal(t, ynl(t, "ynla", "fcm_receiver", "--do", "get-receiver"), &got)
+		if got.Params.Alpha == 0 || got.Params.MaxConns == 0 || got.Conns == nil {
+			t.Errorf("cli.py get-receiver: %+v, want the parameters and the counters", got)
+		}
+	})
+
+	t.Run("equalize", func(t *testing.T) {
+		// add-prefix needs CAP_NET_ADMIN: cli.py runs as root; the address is hex (cli.py's binary)
+		ynl(t, "ynla", "equalize", "--do", "add-prefix", "--json", `{"family": 2, "addr": "0a4d0000", "len": 16}`)
+		var one struct {
+			Family  uint8   `json:"family"`
+			Addr    string  `json:"addr"`
+			Len     uint8   `json:"len"`
+			Packets *uint64 `json:"packets"`
+		}
+		unmarshal(t, ynl(t, "ynla", "equalize", "--do", "get-prefix", "--json", `{"family": 2, "addr": "0a4d0000", "len": 16}`), &one)
+		if one.Family != 2 || one.Addr != "0a4d0000" || one.Len != 16 || one.Packets == nil {
+			t.Errorf("cli.py get-prefix: %+v, want 10.77.0.0/16 with its counter", one)
+		}
+		c, err := equalize.DialConfig(&netlink.Config{NetNS: tp.FD("ynla")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ps, err := c.Prefixes()
+		if err != nil || len(ps) != 1 || ps[0].Net.String() != "10.77.0.0/16" {
+			t.Errorf("nlkit's client sees %v %v after cli.py's add-prefix, want 10.77.0.0/16", ps, err)
+		}
+	})
+}
