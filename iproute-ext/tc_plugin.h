@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -140,52 +141,194 @@ struct tc_opt {
 	const char *off;	/* TC_OPT_SWITCH: the word that turns it off */
 };
 
-/* tc_opt_put reads one option's value into its attribute; nonzero when tc's parser
- * refused the value.
+/* ---- the values' grammar: nlkit's (tools/units), not tc's get_rate64 & co ----
+ * tc's own parsers take "-5" as a rate (strtod, then a cast) and hex, inf and nan where
+ * nlkit's commands refuse them; the plugins read every value as nlkit does instead.
+ * tools/units/testdata/values.tsv is the one table of rules both follow (the Go tests
+ * TestValuesTable and TestPluginParsesAsUnits, which compiles iproute-ext/testdata/values.c).
+ */
+struct tc_unit {
+	const char *suffix;	/* lower case; "" for a bare number (last) */
+	double mult;
+};
+
+static const struct tc_unit tc_rate_units[] = {	/* bytes/s; a bare number is bit/s */
+	{ "tibit", 1099511627776.0 / 8 }, { "gibit", 1073741824.0 / 8 }, { "mibit", 1048576.0 / 8 },
+	{ "kibit", 1024.0 / 8 }, { "tbit", 1e12 / 8 }, { "gbit", 1e9 / 8 }, { "mbit", 1e6 / 8 },
+	{ "kbit", 1e3 / 8 }, { "bit", 1.0 / 8 }, { "tibps", 1099511627776.0 }, { "gibps", 1073741824.0 },
+	{ "mibps", 1048576.0 }, { "kibps", 1024.0 }, { "tbps", 1e12 }, { "gbps", 1e9 }, { "mbps", 1e6 },
+	{ "kbps", 1e3 }, { "bps", 1 }, { "", 1.0 / 8 }, { NULL, 0 },
+};
+
+static const struct tc_unit tc_size_units[] = {	/* bytes; k, m, g are powers of 1024 */
+	{ "kbit", 1024.0 / 8 }, { "mbit", 1048576.0 / 8 }, { "gbit", 1073741824.0 / 8 },
+	{ "kb", 1024 }, { "mb", 1048576 }, { "gb", 1073741824 }, { "k", 1024 }, { "m", 1048576 },
+	{ "g", 1073741824 }, { "b", 1 }, { "", 1 }, { NULL, 0 },
+};
+
+static const struct tc_unit tc_time_units[] = {	/* microseconds; a bare number too */
+	{ "usecs", 1 }, { "usec", 1 }, { "us", 1 }, { "msecs", 1e3 }, { "msec", 1e3 }, { "ms", 1e3 },
+	{ "secs", 1e6 }, { "sec", 1e6 }, { "s", 1e6 }, { "", 1 }, { NULL, 0 },
+};
+
+/* tc_is_number: decimal digits with one optional point, then an optional exponent; no
+ * sign, hex, inf or nan (what tools/units' number matches).
+ */
+static inline bool tc_is_number(const char *s, size_t n)
+{
+	size_t i = 0, digits = 0;
+
+	while (i < n && s[i] >= '0' && s[i] <= '9')
+		i++, digits++;
+	if (i < n && s[i] == '.') {
+		i++;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++, digits++;
+	}
+	if (!digits)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		size_t e;
+
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (e = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == e)
+			return false;
+	}
+	return i == n;
+}
+
+/* tc_scaled reads a number with one of units' suffixes (case ignored) into *v. */
+static inline bool tc_scaled(const char *s, const struct tc_unit *units, double *v)
+{
+	char low[64], num[64];
+	size_t n = strlen(s), i;
+	const struct tc_unit *u;
+
+	if (n >= sizeof(low))
+		return false;
+	for (i = 0; i <= n; i++)
+		low[i] = (s[i] >= 'A' && s[i] <= 'Z') ? s[i] - 'A' + 'a' : s[i];
+	for (u = units; u->suffix; u++) {
+		size_t k = strlen(u->suffix);
+
+		if (k > n || strcmp(low + n - k, u->suffix))
+			continue;
+		if (!tc_is_number(low, n - k))
+			return false;
+		memcpy(num, low, n - k);
+		num[n - k] = 0;
+		*v = strtod(num, NULL) * u->mult;
+		return *v <= 1.7976931348623157e308;	/* not inf */
+	}
+	return false;
+}
+
+/* tc_is_digits: one or more decimal digits, nothing else. */
+static inline bool tc_is_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* tc_value reads s as a value of kind (not TC_OPT_SWITCH) into *v, as tools/units.Parse
+ * does; -1 when it is refused.
+ */
+static inline int tc_value(enum tc_opt_kind kind, const char *s, __u64 *v)
+{
+	char buf[32];
+	double d;
+	size_t n;
+
+	switch (kind) {
+	case TC_OPT_RATE:
+		if (!tc_scaled(s, tc_rate_units, &d) || d + 0.5 >= 9223372036854775808.0)
+			return -1;
+		*v = (__u64)(d + 0.5);
+		return 0;
+	case TC_OPT_SIZE:
+		if (!tc_scaled(s, tc_size_units, &d) || d >= 4294967296.0)
+			return -1;
+		*v = (__u64)d;
+		return 0;
+	case TC_OPT_USEC:
+	case TC_OPT_MSEC:
+		if (!tc_scaled(s, tc_time_units, &d) || d >= 4294967296.0)
+			return -1;
+		*v = (__u64)d;
+		if (kind == TC_OPT_MSEC)
+			*v /= 1000;
+		return 0;
+	case TC_OPT_PERCENT:
+		n = strlen(s);
+		if (n >= sizeof(buf))
+			return -1;
+		memcpy(buf, s, n + 1);
+		if (n && buf[n - 1] == '%')
+			buf[n - 1] = 0;
+		s = buf;
+		/* fall through */
+	case TC_OPT_U32:
+		if (!tc_is_digits(s) || strtoull(s, NULL, 10) > 0xffffffffULL)
+			return -1;
+		*v = strtoull(s, NULL, 10);
+		return 0;
+	case TC_OPT_U16_HEX: {
+		const char *d0 = s;
+		int base = 10;
+
+		if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+			base = 16, d0 = s + 2;
+			if (!*d0)
+				return -1;
+			for (const char *p = d0; *p; p++)
+				if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
+					return -1;
+		} else if (s[0] == '0') {
+			base = 8;
+			for (const char *p = s; *p; p++)
+				if (*p < '0' || *p > '7')
+					return -1;
+		} else if (!tc_is_digits(s)) {
+			return -1;
+		}
+		*v = strtoull(d0, NULL, base);
+		return *v > 0xffff ? -1 : 0;
+	}
+	case TC_OPT_SWITCH:
+		break;
+	}
+	return -1;
+}
+
+/* tc_opt_put reads one option's value into its attribute; nonzero when the value is
+ * refused (tc_value).
  */
 static inline int tc_opt_put(const struct tc_opt *o, const char *val, struct nlmsghdr *n)
 {
-	unsigned int u;
-	char buf[32];
-	__u64 v64;
+	__u64 v;
 	__u32 v32;
 	__u16 v16;
 
+	if (o->kind == TC_OPT_SWITCH || tc_value(o->kind, val, &v))
+		return -1;	/* a switch takes no value: tc_opt_parse puts it */
 	switch (o->kind) {
 	case TC_OPT_RATE:
-		if (get_rate64(&v64, val))
-			return -1;
-		return addattr_l(n, 1024, o->type, &v64, sizeof(v64));
-	case TC_OPT_SIZE:
-		if (get_size(&u, val))
-			return -1;
-		v32 = u;
-		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
-	case TC_OPT_PERCENT:
-		snprintf(buf, sizeof(buf), "%s", val);
-		if (buf[0] && buf[strlen(buf) - 1] == '%')
-			buf[strlen(buf) - 1] = 0;
-		val = buf;
-		/* fall through */
-	case TC_OPT_U32:
-		if (get_u32(&v32, val, 10))
-			return -1;
-		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
-	case TC_OPT_USEC:
-	case TC_OPT_MSEC:
-		if (get_time(&u, val))
-			return -1;
-		v32 = o->kind == TC_OPT_MSEC ? u / 1000 : u;
-		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
+		return addattr_l(n, 1024, o->type, &v, sizeof(v));
 	case TC_OPT_U16_HEX:
-		if (get_u32(&v32, val, 0) || v32 > 0xffff)
-			return -1;
-		v16 = v32;
+		v16 = v;
 		return addattr_l(n, 1024, o->type, &v16, sizeof(v16));
-	case TC_OPT_SWITCH:
-		break;	/* tc_opt_parse puts it: it takes no value */
+	default:
+		v32 = v;
+		return addattr_l(n, 1024, o->type, &v32, sizeof(v32));
 	}
-	return -1;
 }
 
 /* tc_opt_parse reads "name value" pairs into a nested TCA_OPTIONS, saying what it

@@ -110,35 +110,11 @@ type Daemon struct {
 // NewDaemon opens every socket the daemon uses (in the calling thread's network
 // namespace for UDP; cfg.NetNS for netlink), so the caller can pick the namespace.
 func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
-	if len(cfg.Key) == 0 {
-		return nil, errors.New("ratekeeper daemon: a shared key is required (--key-file)")
-	}
-	if !cfg.Listen.IsValid() {
-		cfg.Listen = netip.AddrPortFrom(netip.IPv6Unspecified(), DefaultPort)
-	}
-	if cfg.Decrease == 0 {
-		cfg.Decrease = 0.05
-	}
-	if cfg.Decrease <= 0 || cfg.Decrease >= 1 {
-		return nil, fmt.Errorf("ratekeeper daemon: decrease %v must be between 0 and 1", cfg.Decrease)
-	}
-	if cfg.Round == 0 {
-		cfg.Round = 100 * time.Millisecond
-	}
-	if cfg.Recover == 0 {
-		cfg.Recover = 500 * time.Millisecond
-	}
-	if cfg.MinShare == 0 {
-		cfg.MinShare = 0.1
-	}
-	if cfg.Window == 0 {
-		cfg.Window = 30 * time.Second
-	}
-	if cfg.Log == nil {
-		cfg.Log, _ = daemonlog.New(os.Stderr, "text")
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return nil, err
 	}
 	d := &Daemon{cfg: cfg, log: cfg.Log, guard: Guard{Window: cfg.Window}, tenants: map[string]*tenantState{}}
-	var err error
 	nc := &netlink.Config{NetNS: cfg.NetNS}
 	if d.cl, err = rk.DialConfig(nc); err != nil {
 		return nil, err
@@ -158,6 +134,42 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	return d, nil
 }
 
+// withDefaults checks cfg and fills in the defaults.
+func withDefaults(cfg DaemonConfig) (DaemonConfig, error) {
+	if len(cfg.Key) == 0 {
+		return cfg, errors.New("ratekeeper daemon: a shared key is required (--key-file)")
+	}
+	if !cfg.Listen.IsValid() {
+		cfg.Listen = netip.AddrPortFrom(netip.IPv6Unspecified(), DefaultPort)
+	}
+	if cfg.Decrease == 0 {
+		cfg.Decrease = 0.05
+	}
+	if cfg.Decrease <= 0 || cfg.Decrease >= 1 {
+		return cfg, fmt.Errorf("ratekeeper daemon: decrease %v must be between 0 and 1", cfg.Decrease)
+	}
+	if cfg.Round == 0 {
+		cfg.Round = 100 * time.Millisecond
+	}
+	if cfg.Recover == 0 {
+		cfg.Recover = 500 * time.Millisecond
+	}
+	if cfg.MinShare == 0 {
+		cfg.MinShare = 0.1
+	}
+	if cfg.Window == 0 {
+		cfg.Window = 30 * time.Second
+	}
+	if cfg.Round < 0 || cfg.Recover < 0 || cfg.Window < 0 || cfg.MinShare < 0 || cfg.MinShare > 1 {
+		return cfg, fmt.Errorf("ratekeeper daemon: round %v, recover %v and window %v must be positive, min-share %v between 0 and 1",
+			cfg.Round, cfg.Recover, cfg.Window, cfg.MinShare)
+	}
+	if cfg.Log == nil {
+		cfg.Log, _ = daemonlog.New(os.Stderr, "text")
+	}
+	return cfg, nil
+}
+
 // Close releases the sockets (Run closes them itself when it returns).
 func (d *Daemon) Close() {
 	if d.mon != nil {
@@ -174,6 +186,36 @@ func (d *Daemon) Close() {
 	}
 }
 
+// conf is the configuration now (Reload may change it).
+func (d *Daemon) conf() DaemonConfig {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// Reload applies a new configuration to the running daemon (SIGHUP): peers, local
+// prefixes, the key (feedback sealed with the old one is then forged), and the control
+// parameters. The sockets stay: a new listen address or netns is ignored, with a
+// warning (it needs a restart). An invalid cfg changes nothing.
+func (d *Daemon) Reload(cfg DaemonConfig) error {
+	cfg, err := withDefaults(cfg)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	old := d.cfg
+	if cfg.Listen != old.Listen {
+		d.log.Warn("reload: a new listen address needs a restart", "listening", old.Listen.String(), "configured", cfg.Listen.String())
+	}
+	cfg.Listen, cfg.NetNS, cfg.Log = old.Listen, old.NetNS, old.Log
+	d.cfg = cfg
+	d.mu.Unlock()
+	d.log.Info("configuration reloaded", "peers", len(cfg.Peers), "local_prefixes", len(cfg.Locals),
+		"key_changed", string(cfg.Key) != string(old.Key), "decrease", cfg.Decrease, "round", cfg.Round.String(),
+		"recover", cfg.Recover.String())
+	return nil
+}
+
 // Stats returns a copy of the counters.
 func (d *Daemon) Stats() Stats {
 	d.mu.Lock()
@@ -184,7 +226,8 @@ func (d *Daemon) Stats() Stats {
 // Run serves until ctx ends; then it puts back the rates of the tenants it cut (to
 // where they were when it first touched them) and touches nothing else.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.log.Info("listening", "udp", d.udp.LocalAddr().String(), "peers", len(d.cfg.Peers), "local_prefixes", len(d.cfg.Locals))
+	c := d.conf()
+	d.log.Info("listening", "udp", d.udp.LocalAddr().String(), "peers", len(c.Peers), "local_prefixes", len(c.Locals))
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() { defer wg.Done(); d.events(ctx) }()
@@ -221,11 +264,12 @@ func (d *Daemon) events(ctx context.Context) {
 			continue
 		}
 		d.count(func(s *Stats) { s.Events++ })
+		c := d.conf()
 		for _, snd := range ev.Senders {
-			if !snd.Addr.IsValid() || float64(snd.Rate) < d.cfg.MinShare*float64(ev.Measured) {
+			if !snd.Addr.IsValid() || float64(snd.Rate) < c.MinShare*float64(ev.Measured) {
 				continue
 			}
-			peer, ok := d.peerFor(snd.Addr)
+			peer, ok := peerFor(c.Peers, snd.Addr)
 			if !ok {
 				d.count(func(s *Stats) { s.Unroutable++ })
 				continue
@@ -236,7 +280,7 @@ func (d *Daemon) events(ctx context.Context) {
 			}
 			f := Feedback{Severity: uint16(sev), Seq: d.seq.Next(), Sender: snd.Addr, Ifindex: ev.Ifindex,
 				Thput: ev.Measured, Min: ev.Config.MinRate}
-			if _, err := d.udp.WriteToUDPAddrPort(f.Seal(d.cfg.Key), peer); err != nil {
+			if _, err := d.udp.WriteToUDPAddrPort(f.Seal(c.Key), peer); err != nil {
 				d.log.Error("feedback not sent", "peer", peer.String(), "err", err)
 				d.count(func(s *Stats) { s.Errors++ })
 				continue
@@ -249,10 +293,10 @@ func (d *Daemon) events(ctx context.Context) {
 	}
 }
 
-func (d *Daemon) peerFor(a netip.Addr) (netip.AddrPort, bool) {
+func peerFor(peers []Peer, a netip.Addr) (netip.AddrPort, bool) {
 	best := -1
 	var out netip.AddrPort
-	for _, p := range d.cfg.Peers {
+	for _, p := range peers {
 		if p.Prefix.Contains(a) && p.Prefix.Bits() > best {
 			best, out = p.Prefix.Bits(), p.Addr
 		}
@@ -260,10 +304,10 @@ func (d *Daemon) peerFor(a netip.Addr) (netip.AddrPort, bool) {
 	return out, best >= 0
 }
 
-func (d *Daemon) localFor(a netip.Addr) (string, bool) {
+func localFor(locals []Local, a netip.Addr) (string, bool) {
 	best := -1
 	var out string
-	for _, l := range d.cfg.Locals {
+	for _, l := range locals {
 		if l.Prefix.Contains(a) && l.Prefix.Bits() > best {
 			best, out = l.Prefix.Bits(), l.VNIC
 		}
@@ -282,19 +326,21 @@ func (d *Daemon) receive(ctx context.Context) {
 			}
 			continue
 		}
-		f, err := Open(buf[:n], d.cfg.Key)
+		c := d.conf()
+		f, err := Open(buf[:n], c.Key)
 		if err != nil {
 			d.count(func(s *Stats) { s.Forged++ })
 			d.log.Warn("feedback dropped: forged", "from", from.String(), "err", err)
 			continue
 		}
+		d.guard.Window = c.Window // the guard is this goroutine's alone
 		if err := d.guard.Check(from.Addr().Unmap(), f, time.Now()); err != nil {
 			d.count(func(s *Stats) { s.Replayed++ })
 			d.log.Warn("feedback dropped: stale or replayed", "from", from.String(), "err", err)
 			continue
 		}
 		d.count(func(s *Stats) { s.Received++ })
-		vnic, ok := d.localFor(f.Sender)
+		vnic, ok := localFor(c.Locals, f.Sender)
 		if !ok {
 			d.count(func(s *Stats) { s.UnknownDest++ })
 			d.log.Warn("feedback about no local tenant", "from", from.String(), "sender", f.Sender.String())
@@ -387,7 +433,8 @@ func Increase(rate, max, step uint64, severity uint16) uint64 {
 }
 
 func (d *Daemon) recover(ctx context.Context) {
-	tk := time.NewTicker(d.cfg.Recover)
+	period := d.conf().Recover
+	tk := time.NewTicker(period)
 	defer tk.Stop()
 	for {
 		select {
@@ -395,6 +442,10 @@ func (d *Daemon) recover(ctx context.Context) {
 			return
 		case now := <-tk.C:
 			d.mu.Lock()
+			if d.cfg.Recover != period { // reloaded
+				period = d.cfg.Recover
+				tk.Reset(period)
+			}
 			for _, t := range d.tenants {
 				if t.rate >= t.max || now.Sub(t.lastCut) < d.cfg.Recover {
 					continue

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -224,22 +223,31 @@ func rkTenantAdd(c *cli.Context) error {
 			}
 		}
 	}
-	for k, dst := range map[string]*uint32{"highmark": &s.HighMark, "group": &s.Group} {
-		if v, ok := a[k]; ok {
-			n, err := strconv.ParseUint(strings.TrimSuffix(v, "%"), 10, 32)
-			if err != nil {
-				return usageErr("tenant add: %s %q is not a number", k, v)
-			}
-			*dst = uint32(n)
+	// the words the qdisc's tc plugin takes, read as it reads them (tools/units)
+	for _, o := range []struct {
+		word, kind string
+		u32        *uint32
+		d          **time.Duration
+		unit       time.Duration
+	}{
+		{word: "highmark", kind: "percent", u32: &s.HighMark},
+		{word: "group", kind: "u32", u32: &s.Group},
+		{word: "interval", kind: "usec", d: &s.Rx.Interval, unit: time.Microsecond},
+		{word: "eventgap", kind: "msec", d: &s.Rx.EventGap, unit: time.Millisecond},
+	} {
+		v, ok := a[o.word]
+		if !ok {
+			continue
 		}
-	}
-	for k, dst := range map[string]**time.Duration{"interval": &s.Rx.Interval, "eventgap": &s.Rx.EventGap} {
-		if v, ok := a[k]; ok {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return usageErr("tenant add: %s %q: %v", k, v, err)
-			}
-			*dst = &d
+		n, err := units.Parse(o.kind, v)
+		if err != nil {
+			return usageErr("tenant add: %s: %v", o.word, err)
+		}
+		if o.u32 != nil {
+			*o.u32 = uint32(n)
+		} else {
+			d := time.Duration(n) * o.unit
+			*o.d = &d
 		}
 	}
 	if s.VNIC == "" || s.Min == 0 || s.Max == 0 {
@@ -294,37 +302,39 @@ func rkTenantList(c *cli.Context) error {
 	return w.Flush()
 }
 
-func rkDaemon(c *cli.Context) error {
+// rkDaemonConfig is the daemon's configuration: the file (-c, read if it exists), then the
+// flags given over it. SIGHUP builds it again.
+func rkDaemonConfig(c *cli.Context) (rkd.DaemonConfig, error) {
 	var cfg rkd.DaemonConfig
 	if p := c.String("config"); p != "" {
 		if _, err := os.Stat(p); err == nil || c.IsSet("config") {
 			if err := rkd.LoadDaemonConfig(p, &cfg); err != nil {
-				return err
+				return cfg, err
 			}
 		}
 	}
 	var err error
 	if p := c.String("key-file"); p != "" {
 		if cfg.Key, err = rkd.ReadKey(p); err != nil {
-			return err
+			return cfg, err
 		}
 	}
 	if c.IsSet("listen") || !cfg.Listen.IsValid() {
 		if cfg.Listen, err = rkd.ParseListen(c.String("listen")); err != nil {
-			return usageErr("daemon: listen: %v", err)
+			return cfg, usageErr("daemon: listen: %v", err)
 		}
 	}
 	for _, s := range c.StringSlice("peer") {
 		p, err := rkd.ParsePeer(s)
 		if err != nil {
-			return usageErr("daemon: %v", err)
+			return cfg, usageErr("daemon: %v", err)
 		}
 		cfg.Peers = append(cfg.Peers, p)
 	}
 	for _, s := range c.StringSlice("local") {
 		l, err := rkd.ParseLocal(s)
 		if err != nil {
-			return usageErr("daemon: %v", err)
+			return cfg, usageErr("daemon: %v", err)
 		}
 		cfg.Locals = append(cfg.Locals, l)
 	}
@@ -339,15 +349,23 @@ func rkDaemon(c *cli.Context) error {
 	}
 	if s := c.String("step"); s != "" {
 		if cfg.Step, err = units.ParseRate(s); err != nil {
-			return usageErr("daemon: step: %v", err)
+			return cfg, usageErr("daemon: step: %v", err)
 		}
 	}
 	// what the command line or the file got wrong is a usage error (2), before any socket
 	if cfg.Decrease <= 0 || cfg.Decrease >= 1 {
-		return usageErr("ratekeeper daemon: --decrease %v: want a fraction between 0 and 1 (0.05: cut by 5%%)", cfg.Decrease)
+		return cfg, usageErr("ratekeeper daemon: --decrease %v: want a fraction between 0 and 1 (0.05: cut by 5%%)", cfg.Decrease)
 	}
 	if len(cfg.Key) == 0 {
-		return usageErr("ratekeeper daemon: a shared key is required (--key-file, or key-file in %s)", c.String("config"))
+		return cfg, usageErr("ratekeeper daemon: a shared key is required (--key-file, or key-file in %s)", c.String("config"))
+	}
+	return cfg, nil
+}
+
+func rkDaemon(c *cli.Context) error {
+	cfg, err := rkDaemonConfig(c)
+	if err != nil {
+		return err
 	}
 	if cfg.Log, err = daemonLogger(c); err != nil {
 		return err
@@ -362,5 +380,27 @@ func rkDaemon(c *cli.Context) error {
 		d.Close()
 		return err
 	}
+	// SIGHUP: the file and the flags again (peers, local prefixes, key, parameters); a
+	// configuration that does not load changes nothing
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				nc, err := rkDaemonConfig(c)
+				if err == nil {
+					nc.Log = cfg.Log
+					err = d.Reload(nc)
+				}
+				if err != nil {
+					cfg.Log.Error("reload refused: the configuration stays as it was", "err", err)
+				}
+			}
+		}
+	}()
 	return d.Run(ctx)
 }
