@@ -569,6 +569,15 @@ func TestCLIMatchesIproute(t *testing.T) {
 	if out := must(nlkit, "mptcp", "endpoint", "show", "-j"); !strings.Contains(out, `"fullmesh":true`) || !strings.Contains(out, `"dev":"e0"`) {
 		t.Errorf("endpoint show -j: %s", out)
 	}
+	// change, as ip's: by id or address, the flags given set and the others cleared
+	must(nlkit, "mptcp", "endpoint", "change", "id", "4", "nobackup")
+	must(nlkit, "mptcp", "endpoint", "change", "10.7.0.1", "backup")
+	for _, c := range []struct{ id, want, not string }{{"4", "signal", "backup"}, {"3", "subflow backup", "fullmesh"}} {
+		out := must("ip", "mptcp", "endpoint", "show", "id", c.id)
+		if !strings.Contains(out, c.want) || strings.Contains(out, c.not) {
+			t.Errorf("after nlkit's change ip shows %q for id %s, want %q without %q", out, c.id, c.want, c.not)
+		}
+	}
 	// bad input: refused by nlkit's parser (exit 2) or by the kernel (exit 1, its message)
 	for _, tc := range []struct {
 		args []string
@@ -581,6 +590,8 @@ func TestCLIMatchesIproute(t *testing.T) {
 		{[]string{"endpoint", "add", "frob"}, 2, "unknown argument"},
 		{[]string{"limits", "set", "subflows", "1000"}, 1, "limit greater than maximum"},
 		{[]string{"endpoint", "del", "id", "77"}, 1, "mptcp_pm del-addr"},
+		{[]string{"endpoint", "change", "id", "77", "backup"}, 1, "mptcp_pm set-flags"},
+		{[]string{"endpoint", "add", "10.7.0.5", "dev", "nosuch9"}, 1, `Cannot find device "nosuch9"`},
 		{[]string{"pm", "teleport", "3"}, 2, "unknown policy"},
 	} {
 		out, code := run(nlkit, append([]string{"mptcp"}, tc.args...)...)

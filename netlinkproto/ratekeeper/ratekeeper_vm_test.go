@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ import (
 	rk "github.com/nlkit/nlkit/netlinkproto/ratekeeper"
 	"github.com/nlkit/nlkit/netlinkproto/rtnl"
 	"github.com/nlkit/nlkit/tests/vm/vmtest"
+	"github.com/nlkit/nlkit/tools/rkd"
 )
 
 const mbit = 1000 * 1000 / 8 // bytes/s
@@ -987,5 +989,103 @@ func TestReadsWhileEnqueueHoldsTheLock(t *testing.T) {
 	}
 	if zero > 0 {
 		t.Errorf("%d of %d replies showed a measured rate of 0 while the flow ran; the first, %v after a packet crossed the leaf: %+v", zero, reads, firstAgo.Round(time.Millisecond), first)
+	}
+}
+
+// lockedBuf collects a child's output while the test reads it.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// nlkit ratekeeper daemon reloads its file on SIGHUP: a new key takes effect at once
+// (feedback sealed with the old one is forged), an invalid file changes nothing, and
+// SIGTERM stops it with its counters logged as key=value.
+func TestCLIDaemonReload(t *testing.T) {
+	vmtest.Require(t)
+	tp := pair(t, "rkda", "rkdb")
+	dir := t.TempDir()
+	k1, k2 := filepath.Join(dir, "k1"), filepath.Join(dir, "k2")
+	key1, key2 := []byte("the first shared key, 32 bytes.."), []byte("the second shared key, rotated..")
+	os.WriteFile(k1, key1, 0o600)
+	os.WriteFile(k2, key2, 0o600)
+	conf := filepath.Join(dir, "ratekeeper.yaml")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("listen: 10.9.0.1:34999\nkey-file: " + k1 + "\n")
+	cmd := exec.Command("ip", "netns", "exec", "rkda", vmtest.Nlkit(t), "ratekeeper", "daemon", "-c", conf)
+	out := &lockedBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitLog := func(want string, n int) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); strings.Count(out.String(), want) < n; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the daemon did not log %q %d times:\n%s", want, n, out.String())
+			}
+		}
+	}
+	var seq rkd.Sequencer
+	send := func(key []byte) {
+		t.Helper()
+		fb := rkd.Feedback{Severity: 1, Seq: seq.Next(), Sender: netip.MustParseAddr("10.9.9.9")}.Seal(key)
+		tp.Must("rkdb", func() error {
+			c, err := net.Dial("udp", "10.9.0.1:34999")
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.Write(fb)
+			return err
+		})
+	}
+	waitLog("listening", 1)
+	send(key1)
+	waitLog("feedback about no local tenant", 1)
+
+	write("listen: 10.9.0.1:34999\nkey-file: " + k2 + "\ndecrease: 0.1\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("configuration reloaded", 1)
+	if !strings.Contains(out.String(), "key_changed=true") || !strings.Contains(out.String(), "decrease=0.1") {
+		t.Errorf("the reload's record lacks key_changed=true or decrease=0.1:\n%s", out.String())
+	}
+	send(key1)
+	waitLog("feedback dropped: forged", 1)
+	send(key2)
+	waitLog("feedback about no local tenant", 2)
+
+	write("listen: 10.9.0.1:34999\nkey-file: " + k1 + "\ndecrease: 5\n")
+	cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("reload refused", 1)
+	send(key2) // still the key in force
+	waitLog("feedback about no local tenant", 3)
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the daemon's exit: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"stopped", "received=3", "forged=1", "unknown_dest=3"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the daemon's log lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -91,6 +91,10 @@ func TestInstallUserStaged(t *testing.T) {
 		if want := "ExecStart=/usr/local/bin/nlkit "; !strings.Contains(string(b), want) || !strings.Contains(string(b), "--config "+conf+"\n") {
 			t.Errorf("%s: want %q... --config %s:\n%s", unit, want, conf, b)
 		}
+		// both daemons reload their file on SIGHUP
+		if want := "ExecReload=/bin/kill -HUP $MAINPID\n"; !strings.Contains(string(b), want) {
+			t.Errorf("%s: no %q", unit, want)
+		}
 	}
 	var mc mpd.Config
 	if err := mpd.LoadConfig(filepath.Join(dest, mpd.DefaultConfigPath), &mc); err != nil || len(mc.Rules) == 0 {

@@ -45,7 +45,7 @@ var ipTree = map[string][]ipWord{
 		"show", "lst=show", "get", "flush=", "save=", "restore=", "showdump=", "help="),
 	"ip nexthop":     words("add", "replace", "delete=del", "list=show", "show", "lst=show", "get=", "flush=", "bucket=", "help="),
 	"mptcp":          words("endpoint", "limits", "monitor", "pm"),
-	"mptcp endpoint": words("add", "delete=del", "change=", "show", "list=show", "flush"),
+	"mptcp endpoint": words("add", "delete=del", "change", "show", "list=show", "flush"),
 	"mptcp limits":   words("set", "show=get", "get"),
 }
 

@@ -56,6 +56,7 @@ func mptcpCommand() *cli.Command {
 					{Name: "add", ArgsUsage: "ADDRESS [dev NAME] [id ID] [port NR] [signal] [subflow] [backup] [fullmesh]", Usage: "add an endpoint", Action: mptcpEndpointAdd},
 					{Name: "del", Aliases: []string{"delete"}, ArgsUsage: "id ID [ADDRESS]", Usage: "delete an endpoint", Action: mptcpEndpointDel},
 					{Name: "show", ArgsUsage: "[id ID]", Usage: "list endpoints", Flags: []cli.Flag{jsonFlag}, Action: mptcpEndpointShow},
+					{Name: "change", ArgsUsage: "id ID | ADDRESS [backup|nobackup] [fullmesh|nofullmesh]", Usage: "set an endpoint's backup and fullmesh flags (those not given are cleared, as ip does)", Action: mptcpEndpointChange},
 					{Name: "flush", Usage: "delete every endpoint", Action: mptcpEndpointFlush},
 				},
 			},
@@ -249,7 +250,7 @@ func parseEndpoint(args []string, needAddr bool) (pm.Addr, error) {
 			}
 			ifi, err := net.InterfaceByName(v)
 			if err != nil {
-				return a, fmt.Errorf("dev %q: %v", v, err)
+				return a, noDevice(v)
 			}
 			a.Ifindex = int32(ifi.Index)
 		case "port":
@@ -288,10 +289,24 @@ func parseEndpoint(args []string, needAddr bool) (pm.Addr, error) {
 	return a, nil
 }
 
+// noDevice is a device that does not exist: the system's refusal (exit 1), as ip's
+// `Cannot find device`, not a usage error.
+type noDevice string
+
+func (d noDevice) Error() string { return fmt.Sprintf("Cannot find device %q", string(d)) }
+
+func endpointArgsErr(cmd string, err error) error {
+	var nd noDevice
+	if errors.As(err, &nd) {
+		return fmt.Errorf("mptcp endpoint %s: %w", cmd, err)
+	}
+	return usageErr("mptcp endpoint %s: %v", cmd, err)
+}
+
 func mptcpEndpointAdd(c *cli.Context) error {
 	a, err := parseEndpoint(c.Args().Slice(), true)
 	if err != nil {
-		return usageErr("mptcp endpoint add: %v", err)
+		return endpointArgsErr("add", err)
 	}
 	conn, err := mptcpDial()
 	if err != nil {
@@ -304,7 +319,7 @@ func mptcpEndpointAdd(c *cli.Context) error {
 func mptcpEndpointDel(c *cli.Context) error {
 	a, err := parseEndpoint(c.Args().Slice(), false)
 	if err != nil {
-		return usageErr("mptcp endpoint del: %v", err)
+		return endpointArgsErr("del", err)
 	}
 	if a.ID == 0 {
 		return usageErr("mptcp endpoint del: an id is required (id ID [ADDRESS], as ip mptcp endpoint delete)")
@@ -315,6 +330,41 @@ func mptcpEndpointDel(c *cli.Context) error {
 	}
 	defer conn.Close()
 	return mptcpErr(conn.DelEndpoint(a.ID, a.IP))
+}
+
+// mptcpEndpointChange is ip mptcp endpoint change: the endpoint by id or address, and
+// the backup and fullmesh flags it is to have.
+func mptcpEndpointChange(c *cli.Context) error {
+	var words []string
+	var flags pm.Flags
+	for _, w := range c.Args().Slice() {
+		switch w {
+		case "backup":
+			flags |= pm.FlagBackup
+		case "fullmesh":
+			flags |= pm.FlagFullmesh
+		case "nobackup", "nofullmesh":
+		default:
+			words = append(words, w)
+		}
+	}
+	a, err := parseEndpoint(words, false)
+	if err != nil {
+		return endpointArgsErr("change", err)
+	}
+	if a.ID == 0 && !a.IP.IsValid() {
+		return usageErr("mptcp endpoint change: an id or an address is required (id ID | ADDRESS, as ip mptcp endpoint change)")
+	}
+	if a.Flags != 0 || a.Port != 0 || a.Ifindex != 0 {
+		return usageErr("mptcp endpoint change: only backup, nobackup, fullmesh and nofullmesh can change")
+	}
+	a.Flags = flags
+	conn, err := mptcpDial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return mptcpErr(conn.ChangeEndpoint(a))
 }
 
 func mptcpEndpointFlush(c *cli.Context) error {
