@@ -278,6 +278,13 @@ func runGuest(g guest, out string, useKVM bool) (tally, []string) {
 		}
 		t.add(s.tally)
 		fails = append(fails, s.failures...)
+		// a binary that exits 0 has printed PASS last: without it its output was cut, and
+		// tests whose end was lost would count as nothing (an "ok, 0 passed" package)
+		if strings.TrimSpace(string(rc)) == "0" && !finalPass.Match(raw) {
+			t.failed++
+			fails = append(fails, fmt.Sprintf("%s: %s exited 0, but its output has no final PASS (cut):\n%s", where, tb.pkg, tail(string(raw), 30)))
+			rep.WriteString("    FAIL the output has no final PASS (cut)\n")
+		}
 		if strings.TrimSpace(string(rc)) != "0" && s.failed == 0 {
 			t.failed++
 			fails = append(fails, fmt.Sprintf("%s: %s exited %s outside a test:\n%s", where, tb.pkg, strings.TrimSpace(string(rc)), tail(string(raw), 30)))
@@ -388,5 +395,7 @@ func runVng(g guest, args []string, logPath, res string, rep *strings.Builder) v
 // tcgInt3Re is the oops of a vCPU that ran a stale translation of code the kernel was
 // patching with int3 (a static key or alternative; see README, "A trap of TCG").
 var tcgInt3Re = regexp.MustCompile(`Oops: int3`)
+
+var finalPass = regexp.MustCompile(`(?m)^\x16?PASS\s*\z`)
 
 var splatRe = regexp.MustCompile(`WARNING:|BUG:|KASAN|UBSAN:|Call Trace:|kernel BUG at|general protection fault|Oops|possible circular locking|suspicious RCU usage|INFO: task .* blocked|refcount_t:|kmemleak: .*new suspected|Kernel panic|list_add corruption|list_del corruption`)
