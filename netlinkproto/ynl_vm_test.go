@@ -92,39 +92,32 @@ func TestYNLCLI(t *testing.T) {
 		}
 	})
 
-	t.Run("ratekeeper", func(t *testing.T) {
-		if out, err := vmtest.TC(t, "ynla", "qdisc", "add", "dev", "a0", "root", "handle", "1:", "ratekeeper", "rate", "50mbit"); err != nil {
-			t.Fatalf("tc: %v\n%s", err, out)
-		}
-		var got []struct {
-			Ifname string `json:"ifname"`
-			Handle uint32 `json:"handle"`
-			Opts   struct {
-				Rate uint64 `json:"rate"`
-			} `json:"opts"`
-		}
-		unmarshal(t, ynl(t, "ynla", "ratekeeper", "--dump", "get-qdisc"), &got)
-		if len(got) != 1 || got[0].Ifname != "a0" || got[0].Handle != 0x10000 || got[0].Opts.Rate != 50e6/8 {
-			t.Errorf("cli.py get-qdisc dump: %+v, want a0's 1: at 6250000 bytes/s", got)
-		}
-	})
-
-	t.Run("fcm", func(t *testing.T) {
-		if out, err := vmtest.TC(t, "ynlb", "qdisc", "add", "dev", "b0", "root", "handle", "2:", "fcm", "rate", "10mbit"); err != nil {
-			t.Fatalf("tc: %v\n%s", err, out)
-		}
-		var got []struct {
-			Ifname string `json:"ifname"`
-			Handle uint32 `json:"handle"`
-			Opts   struct {
-				Rate uint64 `json:"rate"`
-			} `json:"opts"`
-		}
-		unmarshal(t, ynl(t, "ynlb", "fcm", "--dump", "get-qdisc"), &got)
-		if len(got) != 1 || got[0].Ifname != "b0" || got[0].Handle != 0x20000 || got[0].Opts.Rate != 10e6/8 {
-			t.Errorf("cli.py get-qdisc dump: %+v, want b0's 2: at 1250000 bytes/s", got)
-		}
-	})
+	// the two qdiscs: tc makes one, cli.py dumps the family's qdiscs of the namespace
+	for _, q := range []struct {
+		family, ns, dev, handle, rate string
+		wantHandle                    uint32
+		wantRate                      uint64
+	}{
+		{"ratekeeper", "ynla", "a0", "1:", "50mbit", 0x10000, 50e6 / 8},
+		{"fcm", "ynlb", "b0", "2:", "10mbit", 0x20000, 10e6 / 8},
+	} {
+		t.Run(q.family, func(t *testing.T) {
+			if out, err := vmtest.TC(t, q.ns, "qdisc", "add", "dev", q.dev, "root", "handle", q.handle, q.family, "rate", q.rate); err != nil {
+				t.Fatalf("tc: %v\n%s", err, out)
+			}
+			var got []struct {
+				Ifname string `json:"ifname"`
+				Handle uint32 `json:"handle"`
+				Opts   struct {
+					Rate uint64 `json:"rate"`
+				} `json:"opts"`
+			}
+			unmarshal(t, ynl(t, q.ns, q.family, "--dump", "get-qdisc"), &got)
+			if len(got) != 1 || got[0].Ifname != q.dev || got[0].Handle != q.wantHandle || got[0].Opts.Rate != q.wantRate {
+				t.Errorf("cli.py get-qdisc dump: %+v, want %s's %s at %d bytes/s", got, q.dev, q.handle, q.wantRate)
+			}
+		})
+	}
 
 	t.Run("fcm_receiver", func(t *testing.T) {
 		var got struct {

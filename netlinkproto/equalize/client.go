@@ -85,15 +85,7 @@ func decode(b []byte, fn func(*netlink.AttributeDecoder)) error {
 
 // Status reports the module's counters and the netns's hash policies.
 func (c *Client) Status() (Status, error) {
-	msgs, err := c.c.Do("get-status", CmdGetStatus, nil)
-	if err != nil {
-		return Status{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-status")
-	if err != nil {
-		return Status{}, err
-	}
-	return decodeStatusAttrs(m.Data, nil)
+	return genl.DoDecode(c.c, "get-status", CmdGetStatus, nil, func(b []byte) (Status, error) { return decodeStatusAttrs(b, nil) })
 }
 
 // EncodePrefix is the request of add-prefix and del-prefix.
@@ -170,15 +162,7 @@ func (c *Client) Prefix(p *net.IPNet) (Prefix, error) {
 	if err != nil {
 		return Prefix{}, err
 	}
-	msgs, err := c.c.Do("get-prefix", CmdGetPrefix, b)
-	if err != nil {
-		return Prefix{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-prefix")
-	if err != nil {
-		return Prefix{}, err
-	}
-	return decodePrefix(m.Data)
+	return genl.DoDecode(c.c, "get-prefix", CmdGetPrefix, b, decodePrefix)
 }
 
 // Prefixes dumps the configured prefixes.

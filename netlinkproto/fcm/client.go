@@ -55,15 +55,7 @@ func (c *Client) Qdisc(ifindex, handle uint32) (Qdisc, error) {
 	if err != nil {
 		return Qdisc{}, err
 	}
-	msgs, err := c.c.Do("get-qdisc", CmdGetQdisc, b)
-	if err != nil {
-		return Qdisc{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-qdisc")
-	if err != nil {
-		return Qdisc{}, err
-	}
-	return decodeQdisc(m.Data)
+	return genl.DoDecode(c.c, "get-qdisc", CmdGetQdisc, b, decodeQdisc)
 }
 
 // Qdiscs dumps every fcm qdisc of the namespace.

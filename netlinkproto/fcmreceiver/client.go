@@ -55,15 +55,7 @@ type Conn struct {
 
 // Receiver gets fcm_receiver's parameters and counters in the client's netns.
 func (c *Client) Receiver() (Receiver, error) {
-	msgs, err := c.c.Do("get-receiver", CmdGetReceiver, nil)
-	if err != nil {
-		return Receiver{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-receiver")
-	if err != nil {
-		return Receiver{}, err
-	}
-	return decodeReceiverAttrs(m.Data, nil)
+	return genl.DoDecode(c.c, "get-receiver", CmdGetReceiver, nil, func(b []byte) (Receiver, error) { return decodeReceiverAttrs(b, nil) })
 }
 
 // SetReceiver changes fcm_receiver's parameters in the client's netns (CAP_NET_ADMIN).
@@ -102,15 +94,7 @@ func (c *Client) Conn(local, remote netip.AddrPort) (Conn, error) {
 	if err != nil {
 		return Conn{}, err
 	}
-	msgs, err := c.c.Do("get-conn", CmdGetConn, b)
-	if err != nil {
-		return Conn{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-conn")
-	if err != nil {
-		return Conn{}, err
-	}
-	return decodeConn(m.Data)
+	return genl.DoDecode(c.c, "get-conn", CmdGetConn, b, decodeConn)
 }
 
 // Conns dumps the connections fcm_receiver tracks in the client's netns.

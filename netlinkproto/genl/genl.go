@@ -348,6 +348,20 @@ func DumpDecode[T any](c *Conn, op string, cmd uint8, attrs []byte, decode func(
 	return out, skipped, nil
 }
 
+// DoDecode sends op, which has exactly one reply, and decodes that reply with decode.
+func DoDecode[T any](c *Conn, op string, cmd uint8, attrs []byte, decode func([]byte) (T, error)) (T, error) {
+	var zero T
+	msgs, err := c.Do(op, cmd, attrs)
+	if err != nil {
+		return zero, err
+	}
+	m, err := One(msgs, c.fam.Name, op)
+	if err != nil {
+		return zero, err
+	}
+	return decode(m.Data)
+}
+
 // JoinGroup subscribes the connection to a multicast group of the family.
 func (c *Conn) JoinGroup(name string) error {
 	for _, g := range c.kernel.Groups {

@@ -17,30 +17,14 @@ import (
 
 // Info reports the module's version, ABI and build.
 func (c *Client) Info() (Info, error) {
-	msgs, err := c.c.Do("get-info", CmdGetInfo, nil)
-	if err != nil {
-		return Info{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-info")
-	if err != nil {
-		return Info{}, err
-	}
-	return decodeInfoAttrs(m.Data, nil)
+	return genl.DoDecode(c.c, "get-info", CmdGetInfo, nil, func(b []byte) (Info, error) { return decodeInfoAttrs(b, nil) })
 }
 
 func decodeValue(b []byte) (Value, error) { return decodeValueAttrs(b, nil) }
 
 // Value reads the namespace's value.
 func (c *Client) Value() (Value, error) {
-	msgs, err := c.c.Do("get-value", CmdGetValue, nil)
-	if err != nil {
-		return Value{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-value")
-	if err != nil {
-		return Value{}, err
-	}
-	return decodeValue(m.Data)
+	return genl.DoDecode(c.c, "get-value", CmdGetValue, nil, decodeValue)
 }
 
 // SetValue changes the namespace's value (needs CAP_NET_ADMIN).
@@ -113,15 +97,7 @@ func (c *Client) Item(id uint32) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	msgs, err := c.c.Do("get-item", CmdGetItem, b)
-	if err != nil {
-		return Item{}, err
-	}
-	m, err := genl.One(msgs, FamilyName, "get-item")
-	if err != nil {
-		return Item{}, err
-	}
-	return decodeItem(m.Data)
+	return genl.DoDecode(c.c, "get-item", CmdGetItem, b, decodeItem)
 }
 
 // Items dumps every item. Entries that cannot be decoded are left out and counted in
