@@ -239,6 +239,21 @@ static void fcm_apply(struct Qdisc *sch, const struct fcm_config *c)
 	unsigned int dropped = 0, dropped_bytes = 0;
 
 	sch_tree_lock(sch);
+	if (q->cfg.rate && c->rate != q->cfg.rate) {
+		/* The clock holds what the bytes already sent cost at the old rate: that cost
+		 * follows the new rate, or a packet paced at 8 kbit/s would hold the queue for
+		 * a minute after a change to 10 Gbit/s (found by the fuzzer: after 'tc qdisc
+		 * replace ... rate 10gbit' the qdisc passed nothing). As ratekeeper's bucket.
+		 */
+		u64 now = ktime_get_ns();
+
+		if (q->t_next > now) {
+			q->t_next = now + min_t(u64, mul_u64_u64_div_u64(q->t_next - now, q->cfg.rate, c->rate),
+						 NSEC_PER_SEC * 3600);
+			if (sch->q.qlen)	/* the watchdog was set for the old deadline */
+				qdisc_watchdog_schedule_ns(&q->watchdog, q->t_next);
+		}
+	}
 	q->cfg = *c;
 	while (sch->qstats.backlog > q->cfg.limit) {
 		struct sk_buff *skb = qdisc_dequeue_head(sch);

@@ -352,6 +352,51 @@ func TestPacesAtRate(t *testing.T) {
 	}
 }
 
+// A rate change rescales the time the qdisc waits for the bytes it sent at the old rate:
+// at 8 kbit/s a 1400-byte datagram holds the next one for 1.4 s, which a change to
+// 10 Gbit/s must cut to nothing. (The fuzzer found the wait kept: after its last
+// configurations, 'tc qdisc replace ... rate 10gbit' passed nothing for the 1 s it looked.)
+func TestRateChangeRescalesWait(t *testing.T) {
+	vmtest.Require(t)
+	tp := routerTopo(t)
+	idx, fc := addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(uint64(1000))})
+	// (the route's neighbour is resolved first: ARP goes through the qdisc too)
+	send := func(n, size int) {
+		tp.Must("fs", func() error {
+			u, err := net.Dial("udp", "10.0.2.3:9")
+			if err != nil {
+				return err
+			}
+			defer u.Close()
+			for i := 0; i < n; i++ {
+				u.Write(make([]byte, size))
+			}
+			return nil
+		})
+	}
+	send(1, 10)
+	time.Sleep(time.Second)
+	send(4, 1400) // the first leaves; the others wait 1.4 s each at 8 kbit/s
+	time.Sleep(100 * time.Millisecond)
+	q0, err := fc.Qdisc(uint32(idx), 0)
+	if err != nil || q0.Qlen == 0 {
+		t.Fatalf("at 8 kbit/s no datagram waits: %+v %v", q0, err)
+	}
+	addFCM(t, tp, "fr", "r1", fcm.Options{Rate: new(uint64(10000 * mbit))}) // a replace of the kind: a change
+	t0 := time.Now()
+	var q fcm.Qdisc
+	for q = q0; q.Qlen > 0 && time.Since(t0) < 3*time.Second; time.Sleep(20 * time.Millisecond) {
+		if q, err = fc.Qdisc(uint32(idx), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	took := time.Since(t0)
+	t.Logf("%d datagrams waited at 8 kbit/s; after the change to 10 Gbit/s the queue emptied in %v", q0.Qlen, took.Round(time.Millisecond))
+	if q.Qlen > 0 || took > 700*time.Millisecond {
+		t.Errorf("after the change to 10 Gbit/s the queue took %v to empty (qlen %d): the wait of the old rate was kept", took, q.Qlen)
+	}
+}
+
 // Debian's tc configures and shows the qdisc through iproute-ext/q_fcm.so, and prints
 // the kernel's extack messages.
 func TestTcPlugin(t *testing.T) {
