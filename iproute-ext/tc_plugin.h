@@ -31,10 +31,6 @@ struct qdisc_util {
 	int (*has_block)(struct qdisc_util *qu, struct rtattr *opt, __u32 block_idx, bool *p_has);
 };
 
-int get_rate64(__u64 *rate, const char *str);
-int get_size(unsigned int *size, const char *str);
-int get_time(unsigned int *time, const char *str);	/* microseconds */
-int get_u32(__u32 *val, const char *arg, int base);
 int addattr_l(struct nlmsghdr *n, int maxlen, int type, const void *data, int alen);
 struct rtattr *addattr_nest(struct nlmsghdr *n, int maxlen, int type);
 int addattr_nest_end(struct nlmsghdr *n, struct rtattr *nest);
@@ -124,12 +120,12 @@ static inline bool tc_xstats(void *st, size_t size, FILE *f, struct rtattr *xsta
 
 /* How an option is read on the command line, carried and printed. */
 enum tc_opt_kind {
-	TC_OPT_RATE,	/* get_rate64, u64 bytes/s; printed as tc prints rates */
-	TC_OPT_SIZE,	/* get_size, u32 bytes; "limit 28000b" */
+	TC_OPT_RATE,	/* u64 bytes/s; printed as tc prints rates */
+	TC_OPT_SIZE,	/* u32 bytes; "limit 28000b" */
 	TC_OPT_U32,	/* decimal u32 */
 	TC_OPT_PERCENT,	/* decimal u32, a trailing '%' allowed; "highmark 50%" */
-	TC_OPT_USEC,	/* get_time, u32 microseconds; "interval 100us" */
-	TC_OPT_MSEC,	/* get_time, u32 milliseconds; "eventgap 200ms" */
+	TC_OPT_USEC,	/* a time, u32 microseconds; "interval 100us" */
+	TC_OPT_MSEC,	/* a time, u32 milliseconds; "eventgap 200ms" */
 	TC_OPT_U16_HEX,	/* u32 in any base up to 0xffff, u16; "exid 0xfc11" */
 	TC_OPT_SWITCH,	/* a word alone, u8 1; its off word, u8 0 ("split-gso", "no-split-gso") */
 };

@@ -20,7 +20,6 @@ int main(void)
 
 	while (fgets(line, sizeof(line), stdin)) {
 		char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
-		unsigned long long v;
 		size_t i;
 		__u64 out;
 
@@ -35,8 +34,7 @@ int main(void)
 			puts("error");
 			continue;
 		}
-		v = out;
-		printf("%llu\n", v);
+		printf("%llu\n", (unsigned long long)out);
 	}
 	return 0;
 }

@@ -227,11 +227,7 @@ int equalize_nl_get_prefix_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "no such prefix");
 		err = -ENOENT;
 	}
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return genlmsg_reply(msg, info);
+	return nlkit_genl_reply(msg, info, err);
 }
 
 /* cb->args[0]: prefixes already dumped. */

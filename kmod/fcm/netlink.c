@@ -77,11 +77,7 @@ int fcm_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!msg)
 		return -ENOMEM;
 	err = fcm_fill(msg, info->snd_portid, info->snd_seq, 0, &s);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return genlmsg_reply(msg, info);
+	return nlkit_genl_reply(msg, info, err);
 }
 
 static int fcm_dump_one(struct nlkit_qdisc_node *n, struct sk_buff *skb,

@@ -250,11 +250,7 @@ int fcm_receiver_nl_get_conn_doit(struct sk_buff *skb, struct genl_info *info)
 		NL_SET_ERR_MSG(info->extack, "no such connection");
 		err = -ENOENT;
 	}
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return genlmsg_reply(msg, info);
+	return nlkit_genl_reply(msg, info, err);
 }
 
 /* cb->args[0]: connections already dumped (a resize may repeat or skip some). */

@@ -118,11 +118,7 @@ int ratekeeper_nl_get_qdisc_doit(struct sk_buff *skb, struct genl_info *info)
 	}
 	err = rk_fill(msg, info->snd_portid, info->snd_seq, 0, RATEKEEPER_CMD_GET_QDISC, s);
 	kfree(s);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return genlmsg_reply(msg, info);
+	return nlkit_genl_reply(msg, info, err);
 }
 
 struct rk_dump {

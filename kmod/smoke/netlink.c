@@ -70,11 +70,7 @@ int nlkit_smoke_nl_get_value_doit(struct sk_buff *skb, struct genl_info *info)
 	err = smoke_fill_value(msg, info->snd_portid, info->snd_seq, 0,
 			       NLKIT_SMOKE_CMD_GET_VALUE, sn);
 	mutex_unlock(&sn->lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return genlmsg_reply(msg, info);
+	return nlkit_genl_reply(msg, info, err);
 }
 
 int nlkit_smoke_nl_set_value_doit(struct sk_buff *skb, struct genl_info *info)
@@ -226,11 +222,7 @@ int nlkit_smoke_nl_get_item_doit(struct sk_buff *skb, struct genl_info *info)
 		err = smoke_fill_item(msg, info->snd_portid, info->snd_seq, 0, it);
 	}
 	mutex_unlock(&sn->lock);
-	if (err) {
-		nlmsg_free(msg);
-		return err;
-	}
-	return genlmsg_reply(msg, info);
+	return nlkit_genl_reply(msg, info, err);
 }
 
 /* cb->args[0]: next id to dump. cb->seq: table generation, for NLM_F_DUMP_INTR. */

@@ -198,6 +198,7 @@ func (d *Daemon) conf() DaemonConfig {
 // parameters. The sockets stay: a new listen address or netns is ignored, with a
 // warning (it needs a restart). An invalid cfg changes nothing.
 func (d *Daemon) Reload(cfg DaemonConfig) error {
+	cfg.Log = d.log // (withDefaults would make one, for nothing)
 	cfg, err := withDefaults(cfg)
 	if err != nil {
 		return err
@@ -207,7 +208,7 @@ func (d *Daemon) Reload(cfg DaemonConfig) error {
 	if cfg.Listen != old.Listen {
 		d.log.Warn("reload: a new listen address needs a restart", "listening", old.Listen.String(), "configured", cfg.Listen.String())
 	}
-	cfg.Listen, cfg.NetNS, cfg.Log = old.Listen, old.NetNS, old.Log
+	cfg.Listen, cfg.NetNS = old.Listen, old.NetNS
 	d.cfg = cfg
 	d.mu.Unlock()
 	d.log.Info("configuration reloaded", "peers", len(cfg.Peers), "local_prefixes", len(cfg.Locals),

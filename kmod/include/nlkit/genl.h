@@ -48,4 +48,17 @@ static inline int nlkit_nest_close(struct sk_buff *skb, struct nlattr *nest, int
 	return err;
 }
 
+/*
+ * nlkit_genl_reply(msg, info, err): the end of a doit that filled @msg for its reply:
+ * the reply when filling it worked (@err 0), else @msg freed and @err returned.
+ */
+static inline int nlkit_genl_reply(struct sk_buff *msg, struct genl_info *info, int err)
+{
+	if (err) {
+		nlmsg_free(msg);
+		return err;
+	}
+	return genlmsg_reply(msg, info);
+}
+
 #endif /* _NLKIT_GENL_H */
