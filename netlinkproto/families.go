@@ -54,6 +54,16 @@ var Families = []gen.Family{
 			"status": {Name: "Status"},
 			// prefix is hand-written (equalize.Prefix): it joins address and length.
 		}},
+	{Spec: "netlinkproto/specs/ustack.yaml", KernelDir: "kmod/ustack", GoDir: "netlinkproto/ustack", GoPackage: "ustack", Module: "ustack",
+		Go: map[string]gen.GoStruct{
+			"stats": {Name: "Stats"},
+			"queue": {Name: "QueueStats"},
+			"port": {Name: "Port", Fields: map[string]gen.GoField{
+				"address": {Type: "net.HardwareAddr"},
+				"carrier": {Type: "bool"},
+				"queue":   {Name: "Queues", JSON: "queues"},
+			}},
+		}},
 	// nlgen new adds families above this line
 }
 

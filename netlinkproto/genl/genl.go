@@ -119,6 +119,31 @@ func New(f Family, c *genetlink.Conn) (*Conn, error) {
 // Close closes the connection.
 func (c *Conn) Close() error { return c.c.Close() }
 
+// Portid is the socket's netlink port id (the kernel's snd_portid of its requests):
+// families that give a socket ownership of something (ustack's ports) name the
+// owner by it.
+func (c *Conn) Portid() (uint32, error) {
+	rc, err := c.c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var (
+		sa    unix.Sockaddr
+		saErr error
+	)
+	if err := rc.Control(func(fd uintptr) { sa, saErr = unix.Getsockname(int(fd)) }); err != nil {
+		return 0, err
+	}
+	if saErr != nil {
+		return 0, fmt.Errorf("%s: getsockname: %w", c.fam.Name, saErr)
+	}
+	nl, ok := sa.(*unix.SockaddrNetlink)
+	if !ok {
+		return 0, fmt.Errorf("%s: not a netlink socket", c.fam.Name)
+	}
+	return nl.Pid, nil
+}
+
 // KernelFamily is the family as the kernel registered it (id, version, groups).
 func (c *Conn) KernelFamily() genetlink.Family { return c.kernel }
 

@@ -2,6 +2,7 @@ package rtnl
 
 import (
 	"fmt"
+	"net"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -18,13 +19,14 @@ type Link struct {
 	Up    bool // administratively up (IFF_UP)
 	// Running is the operational state: up and with carrier (IFF_RUNNING).
 	Running bool
+	Address net.HardwareAddr // IFLA_ADDRESS
 }
 
 func linkOf(m *rtnetlink.LinkMessage) Link {
 	l := Link{Index: int(m.Index), Up: m.Flags&unix.IFF_UP != 0}
 	l.Running = l.Up && m.Flags&unix.IFF_RUNNING != 0
 	if a := m.Attributes; a != nil {
-		l.Name, l.MTU = a.Name, a.MTU
+		l.Name, l.MTU, l.Address = a.Name, a.MTU, a.Address
 		if a.Alias != nil {
 			l.Alias = *a.Alias
 		}

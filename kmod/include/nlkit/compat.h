@@ -33,4 +33,31 @@
 #define NLKIT_FLOWI4_DSFIELD(tos)	.flowi4_tos = (tos) & INET_DSCP_MASK
 #endif
 
+/*
+ * A virtual device's flags: lockless transmit, and bound to its netns. NETIF_F_LLTX
+ * became dev->lltx in 6.12, NETIF_F_NETNS_LOCAL dev->netns_local, renamed
+ * netns_immutable in 6.15 and in 6.12's stable series (Debian's 6.12.118 has it).
+ */
+static inline void nlkit_netdev_lltx_netns_local(struct net_device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	dev->lltx = true;
+	dev->netns_immutable = true;
+#else
+	dev->features |= NETIF_F_LLTX | NETIF_F_NETNS_LOCAL;
+#endif
+}
+
+/*
+ * rtnl_link_ops.newlink's arguments: 6.15 packed the netns and attributes into
+ * struct rtnl_newlink_params. Both forms have dev and extack.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define NLKIT_NEWLINK_ARGS struct net_device *dev, struct rtnl_newlink_params *params, \
+	struct netlink_ext_ack *extack
+#else
+#define NLKIT_NEWLINK_ARGS struct net *src_net, struct net_device *dev, struct nlattr *tb[], \
+	struct nlattr *data[], struct netlink_ext_ack *extack
+#endif
+
 #endif /* _NLKIT_COMPAT_H */

@@ -34,6 +34,7 @@ func App() *cli.App {
 		},
 		Commands: append([]*cli.Command{
 			smokeCommand(), ratekeeperCommand(), mptcpCommand(), fcmCommand(), loadCommand(), ipCommand(),
+			ustackCommand(),
 			// nlgen new adds commands above this line
 		}, append(docsCommands(), versionCommand())...),
 		EnableBashCompletion: true,
