@@ -183,6 +183,8 @@ func (s *Spec) policyEntry(set *AttrSet, a *Attr) (entry, extra string) {
 		return fmt.Sprintf("{ .type = %s, }", t), ""
 	case "binary":
 		switch {
+		case c.ExactLen != nil:
+			return fmt.Sprintf("NLA_POLICY_EXACT_LEN(%s)", s.cNum(c.ExactLen)), ""
 		case c.MinLen != nil && c.MaxLen != nil:
 			return fmt.Sprintf("NLA_POLICY_RANGE(NLA_BINARY, %s, %s)", s.cNum(c.MinLen), s.cNum(c.MaxLen)), ""
 		case c.MaxLen != nil:

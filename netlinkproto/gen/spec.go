@@ -71,6 +71,9 @@ type Attr struct {
 		Max    *Num `yaml:"max"`
 		MinLen *Num `yaml:"min-len"`
 		MaxLen *Num `yaml:"max-len"`
+		// ExactLen is YNL's exact-len (binary): what 6.12's ynl-gen-c.py takes for a
+		// fixed length, where it refuses min-len with max-len in a request policy.
+		ExactLen *Num `yaml:"exact-len"`
 	} `yaml:"checks"`
 }
 
@@ -173,7 +176,7 @@ func Parse(b []byte) (*Spec, error) {
 			if _, ok := cTypes[a.Type]; !ok {
 				return nil, fmt.Errorf("spec %s: %s.%s: type %q is not supported", s.Name, set.Name, a.Name, a.Type)
 			}
-			for _, n := range []*Num{a.Checks.Min, a.Checks.Max, a.Checks.MinLen, a.Checks.MaxLen} {
+			for _, n := range []*Num{a.Checks.Min, a.Checks.Max, a.Checks.MinLen, a.Checks.MaxLen, a.Checks.ExactLen} {
 				if n != nil && n.Lit == nil {
 					if _, ok := s.consts[n.Name]; !ok {
 						return nil, fmt.Errorf("spec %s: %s.%s: check names unknown constant %q", s.Name, set.Name, a.Name, n.Name)

@@ -30,7 +30,7 @@ type Dev struct {
 }
 
 // ByIndex names the port with ifindex i; ByName the port called name.
-func ByIndex(i int) Dev       { return Dev{Index: i} }
+func ByIndex(i int) Dev      { return Dev{Index: i} }
 func ByName(name string) Dev { return Dev{Name: name} }
 
 func (d Dev) String() string {

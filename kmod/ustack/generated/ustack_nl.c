@@ -41,7 +41,7 @@ static const struct nla_policy ustack_get_port_nl_policy[USTACK_A_PORT_MAX + 1] 
 /* NEW_PORT - request attributes (all others are rejected) */
 static const struct nla_policy ustack_new_port_nl_policy[USTACK_A_PORT_MAX + 1] = {
 	[USTACK_A_PORT_IFNAME] = { .type = NLA_NUL_STRING, .len = 15, },
-	[USTACK_A_PORT_ADDRESS] = NLA_POLICY_RANGE(NLA_BINARY, 6, 6),
+	[USTACK_A_PORT_ADDRESS] = NLA_POLICY_EXACT_LEN(6),
 	[USTACK_A_PORT_RX_QUEUES] = NLA_POLICY_RANGE(NLA_U32, 1, USTACK_MAX_QUEUES),
 	[USTACK_A_PORT_TX_QUEUES] = NLA_POLICY_RANGE(NLA_U32, 1, USTACK_MAX_QUEUES),
 	[USTACK_A_PORT_REMOVE_ON_CLOSE] = { .type = NLA_FLAG, },
