@@ -733,3 +733,59 @@ func TestUnloadUnderUpdates(t *testing.T) {
 		t.Logf("round %d: %d updates before the unload", i, n)
 	}
 }
+
+// nlkit ustack, as a script uses it: add (the port outlives the command, unowned and
+// carrier-off), set-stats on it (counters that go down refused with the kernel's
+// message, exit 1), show in text and JSON, del; a missing device is ip's error.
+func TestCLI(t *testing.T) {
+	vmtest.Require(t)
+	tp := vmtest.NewTopo(t, "a")
+	nlkit := func(want int, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("ip", append([]string{"netns", "exec", "a", vmtest.Nlkit(t), "ustack"}, args...)...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != want {
+			t.Fatalf("nlkit ustack %s: exit %d, want %d\n%s", strings.Join(args, " "), code, want, out)
+		}
+		return string(out)
+	}
+	if out := nlkit(0, "add", "us6", "address", "02:00:00:00:00:06", "numrxqueues", "2"); !strings.HasPrefix(out, "us6 (ifindex ") {
+		t.Errorf("add: %q", out)
+	}
+	tp.IP("a", "link set us6 up")
+	nlkit(0, "set-stats", "dev", "us6", "rx-packets", "5", "rx-bytes", "320", "tx-packets", "2", "carrier", "on")
+	out := nlkit(1, "set-stats", "dev", "us6", "rx-packets", "4")
+	if !strings.Contains(out, "went backwards") {
+		t.Errorf("a counter going down: %q, want the kernel's message", out)
+	}
+	out = nlkit(0, "show", "-s")
+	for _, want := range []string{"us6: <LOWER_UP> address 02:00:00:00:00:06 numrxqueues 2 numtxqueues 1",
+		"owner none (owners so far 1)", "320          5", "queue 1: rx 0 packets 0 bytes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show -s: no %q in\n%s", want, out)
+		}
+	}
+	var ports []ustack.Port
+	if err := json.Unmarshal([]byte(nlkit(0, "show", "-j", "dev", "us6")), &ports); err != nil || len(ports) != 1 ||
+		ports[0].Stats.RxBytes != 320 || !ports[0].Carrier || ports[0].Owner != 0 {
+		t.Errorf("show -j: %+v (%v)", ports, err)
+	}
+	if s := ipStats(t, "a", "us6").Stats; s.RX.Packets != 5 || s.TX.Packets != 2 {
+		t.Errorf("ip -s link: rx %d tx %d, want 5 and 2", s.RX.Packets, s.TX.Packets)
+	}
+	if out := nlkit(1, "del", "nosuch9"); !strings.Contains(out, `Cannot find device "nosuch9"`) {
+		t.Errorf("del of a missing device: %q", out)
+	}
+	nlkit(2, "set-stats", "dev", "us6", "rx-packets", "-1")
+	nlkit(0, "del", "us6")
+	if out := nlkit(0, "show", "-j"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("show -j with no ports: %q, want []", out)
+	}
+}
