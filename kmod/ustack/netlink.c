@@ -152,26 +152,36 @@ int ustack_nl_get_port_doit(struct sk_buff *skb, struct genl_info *info)
 	return nlkit_genl_reply(msg, info, err);
 }
 
-/* cb->args[0]: the ifindex to go on from */
+/*
+ * cb->args[0]: ports of the netns already dumped (the device list is in registration
+ * order, not ifindex order: ip link add ... index N may register a low index late).
+ * A device registered or unregistered between two parts of the dump marks it
+ * NLM_F_DUMP_INTR, as rtnetlink's link dump does.
+ */
 int ustack_nl_get_port_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct net *net = sock_net(skb->sk);
 	struct ustack_counters *c;
 	struct net_device *dev;
+	long idx = 0;
 	int err = 0;
 
 	c = kmalloc(sizeof(*c), GFP_KERNEL);
 	if (!c)
 		return -ENOMEM;
 	rcu_read_lock();
+	cb->seq = READ_ONCE(net->dev_base_seq);
 	for_each_netdev_rcu(net, dev) {
-		if (dev->rtnl_link_ops != &ustack_link_ops || dev->ifindex < cb->args[0])
+		if (dev->rtnl_link_ops != &ustack_link_ops)
+			continue;
+		if (idx++ < cb->args[0])
 			continue;
 		err = ustack_fill(skb, dev, c, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 				  NLM_F_MULTI);
 		if (err)
 			break;
-		cb->args[0] = dev->ifindex + 1;
+		nl_dump_check_consistent(cb, nlmsg_hdr(skb));
+		cb->args[0] = idx;
 	}
 	rcu_read_unlock();
 	kfree(c);
