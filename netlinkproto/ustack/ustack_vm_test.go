@@ -780,6 +780,16 @@ func TestCLI(t *testing.T) {
 	if s := ipStats(t, "a", "us6").Stats; s.RX.Packets != 5 || s.TX.Packets != 2 {
 		t.Errorf("ip -s link: rx %d tx %d, want 5 and 2", s.RX.Packets, s.TX.Packets)
 	}
+	tp.IP("a", "addr add 10.8.0.2/24 dev us6", "route add 10.77.0.0/16 via 10.8.0.1",
+		"neigh add 10.8.0.1 lladdr 02:00:00:00:00:01 dev us6")
+	var cfg ustack.Config
+	if err := json.Unmarshal([]byte(nlkit(0, "config", "-j", "us6")), &cfg); err != nil ||
+		fmt.Sprint(cfg.Addrs) != "[10.8.0.2/24]" || len(cfg.Routes) != 2 || len(cfg.Neighs) != 1 || !cfg.Up {
+		t.Errorf("config -j: %+v (%v), want up, 10.8.0.2/24, its connected route and 10.77.0.0/16, one neighbour", cfg, err)
+	}
+	if out := nlkit(0, "config", "dev", "us6"); !strings.Contains(out, "route 10.77.0.0/16 via 10.8.0.1") {
+		t.Errorf("config: %q", out)
+	}
 	if out := nlkit(1, "del", "nosuch9"); !strings.Contains(out, `Cannot find device "nosuch9"`) {
 		t.Errorf("del of a missing device: %q", out)
 	}

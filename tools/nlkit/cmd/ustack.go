@@ -1,16 +1,21 @@
 package cmd
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nlkit/nlkit/netlinkproto/ustack"
+	"github.com/nlkit/nlkit/netlinkproto/ustack/responder"
 )
 
 // nlkit version reports the module and its ABI
@@ -47,6 +52,21 @@ func ustackCommand() *cli.Command {
 				Flags: []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "stats", Aliases: []string{"s"},
 					Usage: "also each queue's counters"}},
 				Action: ustackShow,
+			},
+			{
+				Name:      "config",
+				Usage:     "what a stack reads from its port: state, addresses, routes, neighbours",
+				ArgsUsage: "[dev] NAME",
+				Flags: []cli.Flag{jsonFlag, &cli.BoolFlag{Name: "follow", Aliases: []string{"f"},
+					Usage: "print it again at each change, until interrupted"}},
+				Action: ustackConfig,
+			},
+			{
+				Name: "responder",
+				Usage: "run the example stack: AF_PACKET on LINK, answering ARP, ICMP and UDP echo (port 7)\n" +
+					"for the port's addresses, its counters mirrored into the port, until interrupted",
+				ArgsUsage: "link LINK [name PORT | attach PORT] [numrxqueues N] [numtxqueues N]",
+				Action:    ustackResponder,
 			},
 			{
 				Name:  "set-stats",
@@ -256,5 +276,114 @@ func ustackSetStats(c *cli.Context) error {
 	if err := cl.SetStats(d, u); err != nil {
 		return fail(err)
 	}
+	return nil
+}
+
+func ustackConfig(c *cli.Context) error {
+	d, err := ustackDev(c.Args().Slice(), "config")
+	if err != nil {
+		return err
+	}
+	idx, _ := ifindexOf(d.Name)
+	show := func(cfg ustack.Config) error {
+		if jsonOut(c) {
+			if c.Bool("follow") { // one object per line
+				b, err := json.Marshal(cfg)
+				if err == nil {
+					fmt.Fprintf(stdout, "%s\n", b)
+				}
+				return err
+			}
+			return printJSON(stdout, cfg)
+		}
+		printConfig(stdout, cfg)
+		return nil
+	}
+	if !c.Bool("follow") {
+		cfg, err := ustack.ReadConfig(0, idx)
+		if err != nil {
+			return fail(err)
+		}
+		return show(cfg)
+	}
+	w, err := ustack.WatchConfig(0, idx)
+	if err != nil {
+		return fail(err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() { <-sig; w.Close() }()
+	cfg := w.Current()
+	for {
+		if err := show(cfg); err != nil {
+			return fail(err)
+		}
+		if cfg, err = w.Next(0); err != nil {
+			return nil // interrupted, or the port went away
+		}
+	}
+}
+
+func printConfig(w io.Writer, cfg ustack.Config) {
+	state := "down"
+	if cfg.Up {
+		state = "up"
+	}
+	fmt.Fprintf(w, "%d: %s: %s mtu %d address %s\n", cfg.Ifindex, cfg.Name, state, cfg.MTU, cfg.Address)
+	for _, a := range cfg.Addrs {
+		fmt.Fprintf(w, "    addr %s\n", a)
+	}
+	for _, r := range cfg.Routes {
+		fmt.Fprintf(w, "    route %s", r.Dst)
+		if r.Gateway.IsValid() {
+			fmt.Fprintf(w, " via %s", r.Gateway)
+		}
+		fmt.Fprintf(w, " table %d metric %d\n", r.Table, r.Metric)
+	}
+	for _, n := range cfg.Neighs {
+		fmt.Fprintf(w, "    neigh %s lladdr %s state 0x%x\n", n.IP, n.MAC, n.State)
+	}
+}
+
+func ustackResponder(c *cli.Context) error {
+	a, err := kv(c.Args().Slice(), "link", "name", "attach", "numrxqueues", "numtxqueues")
+	if err != nil {
+		return err
+	}
+	cfg := responder.Config{Link: a["link"], Attach: a["attach"], Port: ustack.PortConfig{Name: a["name"]}}
+	if cfg.Link == "" {
+		return usageErr("ustack responder: link LINK is required")
+	}
+	if cfg.Attach != "" && cfg.Port.Name != "" {
+		return usageErr("ustack responder: name and attach exclude each other")
+	}
+	for k, dst := range map[string]*int{"numrxqueues": &cfg.Port.RxQueues, "numtxqueues": &cfg.Port.TxQueues} {
+		if s, ok := a[k]; ok {
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil || n < 1 || n > ustack.MaxQueues {
+				return usageErr("%s: %q is not a number from 1 to %d", k, s, ustack.MaxQueues)
+			}
+			*dst = int(n)
+		}
+	}
+	if _, err := ifindexOf(cfg.Link); err != nil {
+		return fail(fmt.Errorf("Cannot find device %q", cfg.Link))
+	}
+	cfg.OnConfig = func(cf ustack.Config) {
+		fmt.Fprintf(stdout, "port %s: addresses %v\n", cf.Name, cf.Addrs)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	r, err := responder.Start(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "answering on %s through port %s (ifindex %d); ^C to stop\n", cfg.Link, r.Port().Name, r.Port().Index)
+	<-sig
+	st := r.Counters()
+	if err := r.Close(); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintf(stdout, "rx %d packets %d bytes, tx %d packets %d bytes\n", st.RxPackets, st.RxBytes, st.TxPackets, st.TxBytes)
 	return nil
 }
