@@ -38,7 +38,8 @@ type Route struct {
 	Metric  uint32       `json:"metric"`
 }
 
-// Neigh is a neighbour entry on the port (ip neigh add ... dev PORT, or learnt).
+// Neigh is a neighbour entry on the port (ip neigh add ... dev PORT, or learnt by the
+// kernel); multicast addresses' entries are left out.
 type Neigh struct {
 	IP    netip.Addr       `json:"ip"`
 	MAC   net.HardwareAddr `json:"mac"`
@@ -117,7 +118,8 @@ func readConfig(c *rtnl.Conn, ifindex int) (Config, error) {
 		return Config{}, err
 	}
 	for _, n := range neighs {
-		if n.Ifindex == ifindex {
+		// multicast entries (NUD_NOARP, IPv6's ff02::...) are no neighbours of a stack's
+		if n.Ifindex == ifindex && !n.IP.IsMulticast() {
 			cfg.Neighs = append(cfg.Neighs, Neigh{IP: n.IP, MAC: n.MAC, State: n.State})
 		}
 	}

@@ -77,6 +77,13 @@ func TestExitStatus(t *testing.T) {
 		{"ip route show 10.0.0.0/33", 2, "10.0.0.0/33"},
 		{"load wget", 2, "give one URL"},
 		{"completion fish", 2, "bash or zsh"},
+		{"ustack set-stats dev x rx-packets -1", 2, `"-1" is not a whole number`},
+		{"ustack set-stats dev x carrier maybe", 2, `"maybe" is not on or off`},
+		{"ustack set-stats dev x", 2, "nothing to set"},
+		{"ustack add x numrxqueues 33", 2, "not a number from 1 to 32"},
+		{"ustack add x address 01:02", 2, "not an Ethernet address"},
+		{"ustack responder name p", 2, "link LINK is required"},
+		{"ustack set-stats dev nosuch99 rx-packets 1", 1, `Cannot find device "nosuch99"`},
 		{"ip route show dev nosuch", 1, `cannot find device "nosuch"`},
 	} {
 		var out, errOut bytes.Buffer
