@@ -8,8 +8,9 @@
  *
  * The device carries none of the kernel's traffic: what the kernel transmits on it
  * (ARP, IPv6 ND, a ping from the host) is dropped and counted in kernel-dropped and in
- * the device's tx_dropped. mTCP's dpdk-iface frees such packets too; refusing them
- * (NETDEV_TX_BUSY) would only make the kernel retry forever.
+ * the device's tx_dropped. mTCP's dpdk-iface takes them too (NETDEV_TX_OK), but
+ * neither frees nor counts them; refusing them (NETDEV_TX_BUSY) would only make the
+ * kernel retry forever.
  *
  * Ownership: a port belongs to the netlink socket that created it or attached to it.
  * When that socket is released (its process exits or is killed), the netlink
