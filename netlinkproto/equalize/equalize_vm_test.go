@@ -50,15 +50,7 @@ func nlkitNS(t *testing.T, tp *vmtest.Topo, ns string, nobody bool, args ...stri
 		return out.String(), code
 	}
 	argv := []string{"netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", vmtest.Nlkit(t)}
-	out, err := exec.Command("ip", append(argv, args...)...).CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
+	return vmtest.Run(t, exec.Command("ip", append(argv, args...)...))
 }
 
 func mustPrefix(s string) *net.IPNet {

@@ -44,16 +44,7 @@ func nlkitNS(t *testing.T, ns string, nobody bool, args ...string) (string, int)
 	if nobody {
 		argv = append(argv, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
 	}
-	cmd := exec.Command("ip", append(append(argv, vmtest.Nlkit(t)), args...)...)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
+	return vmtest.Run(t, exec.Command("ip", append(append(argv, vmtest.Nlkit(t)), args...)...))
 }
 
 // Parameters: per netns, from the module parameters, changed only within range, and

@@ -530,16 +530,8 @@ func TestCLIMatchesIproute(t *testing.T) {
 	tp := vmtest.NewTopo(t, "mpcli")
 	tp.IP("mpcli", "link add e0 type dummy", "link set e0 up", "addr add 10.7.0.1/24 dev e0", "addr add 10.8.0.1/24 dev e0")
 	run := func(name string, args ...string) (string, int) {
-		cmd := exec.Command("ip", append([]string{"netns", "exec", "mpcli", name}, args...)...)
-		out, err := cmd.CombinedOutput()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return strings.TrimSpace(string(out)), code
+		out, code := vmtest.Run(t, exec.Command("ip", append([]string{"netns", "exec", "mpcli", name}, args...)...))
+		return strings.TrimSpace(out), code
 	}
 	norm := func(s string) string {
 		var lines []string

@@ -3,7 +3,6 @@
 package kselftest
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,15 +58,8 @@ func TestEqualizeKselftest(t *testing.T) {
 	start := time.Now()
 	cmd := exec.Command("/bin/bash", script)
 	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
+	out, rc := vmtest.Run(t, cmd)
 	t.Logf("fib_equalize.sh (%s):\n%s", time.Since(start).Round(100*time.Millisecond), out)
-	rc := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		rc = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
 	if patched() != vmtest.Patched() {
 		t.Fatalf("kernel %s: the series' sysctl is there: %v; nlkit built this kernel with a series: %v", vmtest.Kernel(), patched(), vmtest.Patched())
 	}

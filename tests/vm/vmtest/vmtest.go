@@ -5,6 +5,7 @@
 package vmtest
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -147,4 +148,19 @@ func Nlkit(t testing.TB) string {
 		t.Fatalf("the nlkit command is missing (vmrun builds it): %v", err)
 	}
 	return p
+}
+
+// Run runs a command and returns its combined output and exit status; only a command
+// that cannot be started fails the test.
+func Run(t testing.TB, cmd *exec.Cmd) (string, int) {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	return string(out), 0
 }

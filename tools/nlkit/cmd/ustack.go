@@ -116,14 +116,8 @@ func ustackAdd(c *cli.Context) error {
 			return usageErr("address: %q is not an Ethernet address (aa:bb:cc:dd:ee:ff)", s)
 		}
 	}
-	for k, dst := range map[string]*int{"numrxqueues": &cfg.RxQueues, "numtxqueues": &cfg.TxQueues} {
-		if s, ok := a[k]; ok {
-			n, err := strconv.ParseUint(s, 10, 32)
-			if err != nil || n < 1 || n > ustack.MaxQueues {
-				return usageErr("%s: %q is not a number from 1 to %d", k, s, ustack.MaxQueues)
-			}
-			*dst = int(n)
-		}
+	if err := ustackQueues(a, &cfg); err != nil {
+		return err
 	}
 	cl, err := ustackDial()
 	if err != nil {
@@ -135,6 +129,20 @@ func ustackAdd(c *cli.Context) error {
 		return fail(err)
 	}
 	fmt.Fprintf(stdout, "%s (ifindex %d)\n", d.Name, d.Index)
+	return nil
+}
+
+// ustackQueues reads numrxqueues and numtxqueues, as ip link add takes them.
+func ustackQueues(a map[string]string, cfg *ustack.PortConfig) error {
+	for k, dst := range map[string]*int{"numrxqueues": &cfg.RxQueues, "numtxqueues": &cfg.TxQueues} {
+		if s, ok := a[k]; ok {
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil || n < 1 || n > ustack.MaxQueues {
+				return usageErr("%s: %q is not a number from 1 to %d", k, s, ustack.MaxQueues)
+			}
+			*dst = int(n)
+		}
+	}
 	return nil
 }
 
@@ -357,14 +365,8 @@ func ustackResponder(c *cli.Context) error {
 	if cfg.Attach != "" && cfg.Port.Name != "" {
 		return usageErr("ustack responder: name and attach exclude each other")
 	}
-	for k, dst := range map[string]*int{"numrxqueues": &cfg.Port.RxQueues, "numtxqueues": &cfg.Port.TxQueues} {
-		if s, ok := a[k]; ok {
-			n, err := strconv.ParseUint(s, 10, 32)
-			if err != nil || n < 1 || n > ustack.MaxQueues {
-				return usageErr("%s: %q is not a number from 1 to %d", k, s, ustack.MaxQueues)
-			}
-			*dst = int(n)
-		}
+	if err := ustackQueues(a, &cfg.Port); err != nil {
+		return err
 	}
 	if _, err := ifindexOf(cfg.Link); err != nil {
 		return fail(fmt.Errorf("Cannot find device %q", cfg.Link))
