@@ -76,8 +76,9 @@ var spinners = []string{"/tests/fuzz"}
 // scenarios, instead of in debug/tests: debug/tests ended last of the two (its fcm
 // package alone takes 8-9 minutes), and debug/last waited for it 1m54s at its alone
 // gate, idle (make test at e6c36be: 21m09s). The equalize package took 1m25s of
-// debug/tests there.
-var debugLate = []string{"/netlinkproto/equalize"}
+// debug/tests there. ustack's package (1m16s of guest CPU on the debug kernel when
+// it came, beside other guests) went there from the start.
+var debugLate = []string{"/netlinkproto/equalize", "/netlinkproto/ustack"}
 
 // plan spreads the test binaries over guests: one per stock kernel, and two for the
 // debug kernel (KASAN, lockdep and kmemleak under TCG), which takes about as long as the
