@@ -63,12 +63,12 @@ var splats = []string{"BUG:", "WARNING:", "KASAN", "UBSAN", "Call Trace", "gener
 
 // world is the fuzzers' target: namespace fz with two paths to fzp, a ratekeeper qdisc
 // on one and an fcm qdisc on the other, an equalize route over both that TCP floods
-// to fzp (where fcm_receiver tracks the connections), and a dummy device for qdiscs
-// the fuzzer creates.
+// to fzp (where fcm_receiver tracks the connections), a dummy device for qdiscs the
+// fuzzer creates, and a ustack port with 4+4 queues.
 type world struct {
-	tp            *vmtest.Topo
-	rk, fc, spare int // ifindexes in fz
-	cancel        context.CancelFunc
+	tp                    *vmtest.Topo
+	rk, fc, spare, ustack int // ifindexes in fz
+	cancel                context.CancelFunc
 }
 
 func setup(t *testing.T) *world {
@@ -77,6 +77,7 @@ func setup(t *testing.T) *world {
 	tp.IP("", "link add fz0 netns fz type veth peer name fzp0 netns fzp",
 		"link add fz1 netns fz type veth peer name fzp1 netns fzp")
 	tp.IP("fz", "link set lo up", "link set fz0 up", "link set fz1 up", "link add fzd type dummy", "link set fzd up",
+		"link add fzu numrxqueues 4 numtxqueues 4 type ustack", "link set fzu up",
 		"addr add 10.5.0.1/24 dev fz0", "addr add 10.6.0.1/24 dev fz1")
 	tp.IP("fzp", "link set lo up", "link set fzp0 up", "link set fzp1 up",
 		"addr add 10.5.0.2/24 dev fzp0", "addr add 10.6.0.2/24 dev fzp1", "addr add 10.77.0.2/32 dev lo")
@@ -100,7 +101,7 @@ func setup(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	for name, p := range map[string]*int{"fz0": &w.rk, "fz1": &w.fc, "fzd": &w.spare} {
+	for name, p := range map[string]*int{"fz0": &w.rk, "fz1": &w.fc, "fzd": &w.spare, "fzu": &w.ustack} {
 		l, err := rc.LinkByName(name)
 		if err != nil {
 			t.Fatal(err)
@@ -213,7 +214,7 @@ func TestFuzzFamilies(t *testing.T) {
 			}
 			c := w.dial(t, unix.NETLINK_GENERIC)
 			g := New(s, int64(1000+i))
-			g.Hints["ifindex"] = []uint64{uint64(w.rk), uint64(w.fc), uint64(w.spare)}
+			g.Hints["ifindex"] = []uint64{uint64(w.rk), uint64(w.fc), uint64(w.spare), uint64(w.ustack)}
 			g.Hints["handle"] = []uint64{0x10000}
 			g.Hints["family"] = []uint64{unix.AF_INET, unix.AF_INET6}
 			health := healthOp(s)
