@@ -30,10 +30,10 @@ func TestPlan(t *testing.T) {
 
 	got := show(plan(kernels, tests))
 	// (stock kernels with one vCPU beside the debug guests' two)
-	want := `debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[-test.skip=^TestReceiverLawAtLargestPrice$] tests/kselftest[] netlinkproto/smoke[]
+	want := `debug/tests cpus=2 alone=false quiet=false: netlinkproto/fcm[-test.skip=^(TestReceiverLawAtLargestPrice|TestPacesAtRate)$] tests/kselftest[] netlinkproto/smoke[]
 6.1 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[] netlinkproto/equalize[]
 6.12 cpus=1 alone=false quiet=false: netlinkproto/fcm[] tests/fuzz[] tests/kselftest[] tests/scenarios[] netlinkproto/smoke[] netlinkproto/mptcp[] netlinkproto/equalize[]
-debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + notOnDebug["/tests/scenarios"] + `|` + hungryScenarios + `] netlinkproto/equalize[] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^TestReceiverLawAtLargestPrice$] tests/fuzz[]
+debug/last cpus=2 alone=false quiet=true: tests/scenarios[-test.skip=` + notOnDebug["/tests/scenarios"] + `|` + hungryScenarios + `] netlinkproto/equalize[] | alone: tests/scenarios[-test.run=` + hungryScenarios + `] netlinkproto/fcm[-test.run=^(TestReceiverLawAtLargestPrice|TestPacesAtRate)$] tests/fuzz[]
 `
 	if got != want {
 		t.Errorf("plan for make test:\n%s\nwant:\n%s", got, want)
